@@ -1,0 +1,1 @@
+"""Autochrome's user-facing layer: the command line and the PySide6 app (the only Qt user)."""

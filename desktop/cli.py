@@ -1,0 +1,57 @@
+"""The `autochrome` command. Qt is imported only by the subcommands that open windows."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autochrome", description="Colorize black-and-white photos at their full resolution."
+    )
+    parser.add_argument("--version", action="version", version=f"autochrome {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    colorize = commands.add_parser(
+        "colorize",
+        help="colorize photos and save the results in a folder",
+        description="Colorize photos (files or folders) and write OUTDIR/<name>.<ext>. Inputs are never modified.",
+    )
+    colorize.add_argument("inputs", nargs="+", metavar="INPUT", type=Path, help="photo files or folders")
+    colorize.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="folder for the results")
+    colorize.add_argument("-r", "--recursive", action="store_true", help="include photos in sub-folders")
+    colorize.add_argument("--format", choices=["png", "jpg", "tif", "webp"], help="output format (default: the input's)")
+    colorize.add_argument("--model", metavar="PATH|NAME", help="model file or name (see 'autochrome models')")
+    colorize.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    colorize.add_argument("--render-size", type=int, default=None, metavar="N",
+                          help="long side in pixels at which the model runs (default 256); larger is slower")
+    colorize.add_argument("--saturation", type=float, default=1.0, metavar="F", help="colour strength (default 1.0)")
+    colorize.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality (default 95)")
+    colorize.add_argument("--overwrite", action="store_true", help="replace existing results (never an input)")
+
+    models = commands.add_parser("models", help="list the shipped and your own models", description="List models.")
+    models.add_argument("--verbose", "-v", action="store_true", help="show full provenance")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "colorize":
+        from .commands.colorize import run_colorize
+
+        return run_colorize(args)
+    if args.command == "models":
+        from .commands.models import run_models
+
+        return run_models(args)
+    parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

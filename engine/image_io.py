@@ -1,0 +1,309 @@
+"""Loading photos into full-resolution lightness, and saving colorized results.
+
+Pillow decodes; OpenCV reads the pixel data of 16-bit colour PNG/TIFF files,
+which Pillow would truncate to 8 bits, and writes 16-bit colour output.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageCms, UnidentifiedImageError
+
+from . import color
+from .atomic import atomic_path
+from .errors import ImageReadError, ImageWriteError
+
+# Beyond this a photo would need several GB of working memory: refuse it rather than swap or crash.
+MAX_PIXELS = 120_000_000
+ORIENTATION_TAG = 0x0112
+
+# Output formats by name and file extension.
+FORMATS = {"png": "PNG", "jpg": "JPEG", "tif": "TIFF", "webp": "WEBP", "bmp": "BMP"}
+EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp"}
+READABLE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".pgm", ".ppm", ".pnm"}
+
+_SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@dataclass
+class LoadedImage:
+    """A photo reduced to what colorizing needs, plus what saving must carry over."""
+
+    path: Path | None
+    lightness: np.ndarray  # float32 (H, W), CIE L in [0, 100], at full resolution and precision
+    bit_depth: int  # 8 or 16 bits per channel in the source
+    format: str  # Pillow's format name of the source, e.g. "JPEG"
+    alpha: np.ndarray | None = None  # (H, W) in [0, 1], kept for output
+    was_colour: bool = False
+    exif: bytes | None = None  # with orientation reset to 1, since pixels are already upright
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        height, width = self.lightness.shape
+        return width, height
+
+
+# ------------------------------------------------------------------ loading
+
+
+def load_image(path: str | Path) -> LoadedImage:
+    path = Path(path)
+    if not path.exists():
+        raise ImageReadError(f"{path}: file not found")
+    if path.is_dir():
+        raise ImageReadError(f"{path}: is a folder, not an image")
+    if path.stat().st_size == 0:
+        raise ImageReadError(f"{path}: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return _decode(image, path)
+    except ImageReadError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{path}: not an image, or a format Autochrome cannot read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageReadError(f"{path}: image is too large to process safely") from None
+    except MemoryError:
+        raise ImageReadError(f"{path}: not enough memory to open this image") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageReadError(f"{path}: damaged or truncated image ({exc})") from None
+
+
+def load_image_bytes(data: bytes, name: str = "pasted image") -> LoadedImage:
+    """For images that have no file, such as the clipboard."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            loaded = _decode(image, None)
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{name}: not an image") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageReadError(f"{name}: damaged image ({exc})") from None
+    return loaded
+
+
+def _decode(image: Image.Image, path: Path | None) -> LoadedImage:
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageReadError(
+            f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels; "
+            f"the limit is {MAX_PIXELS / 1e6:.0f}"
+        )
+    notes = []
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        notes.append(f"has {frames} frames; only the first was colorized")
+        image.seek(0)
+    source_format = image.format or "PNG"
+    exif = image.getexif()
+    orientation = int(exif.get(ORIENTATION_TAG, 1) or 1)
+    image.load()  # decode now, so a truncated file fails here with a clear message
+
+    bit_depth = 8
+    alpha = None
+    pixels16 = _read_16bit_colour(path, image) if path is not None else None
+    if pixels16 is not None:
+        values, alpha = pixels16
+        lightness = color.lightness_of_srgb(values)
+        was_colour, bit_depth = True, 16
+    else:
+        lightness, alpha, was_colour, bit_depth = _lightness_from_pillow(image, notes)
+
+    lightness = _orient(lightness, orientation)
+    if alpha is not None:
+        alpha = _orient(alpha, orientation)
+    if orientation != 1:
+        exif[ORIENTATION_TAG] = 1
+    exif_bytes = exif.tobytes() if len(exif) else None
+    return LoadedImage(
+        path=path,
+        lightness=np.ascontiguousarray(lightness, dtype=np.float32),
+        bit_depth=bit_depth,
+        format=source_format,
+        alpha=None if alpha is None else np.ascontiguousarray(alpha, dtype=np.float32),
+        was_colour=was_colour,
+        exif=exif_bytes,
+        notes=notes,
+    )
+
+
+def _lightness_from_pillow(image: Image.Image, notes: list[str]):
+    mode = image.mode
+    alpha = None
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        values = np.asarray(image).astype(np.float32)
+        # Mode "I" also holds 16-bit PNG grey; anything wider is scaled by its own range.
+        top = 65535.0 if values.max(initial=0) <= 65535 else float(values.max())
+        return color.grey_to_lightness(np.clip(values / top, 0, 1)), None, False, 16
+    if mode == "F":
+        values = np.asarray(image).astype(np.float32)
+        top = 1.0 if values.max(initial=0) <= 1.0 else 65535.0
+        return color.grey_to_lightness(np.clip(values / top, 0, 1)), None, False, 16
+
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif mode == "1":
+        image = image.convert("L")
+    elif mode == "PA":
+        image = image.convert("RGBA")
+    elif mode == "LA" or mode == "La":
+        alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255.0
+        image = image.convert("L")
+    if image.mode == "RGBa":
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255.0
+        image = image.convert("RGB")
+    image = _to_srgb(image, notes)
+    if image.mode == "L":
+        grey = np.asarray(image, dtype=np.float32) / 255.0
+        return color.grey_to_lightness(grey), alpha, False, 8
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return color.lightness_of_srgb(rgb), alpha, True, 8
+
+
+def _to_srgb(image: Image.Image, notes: list[str]) -> Image.Image:
+    """Apply an embedded ICC profile; CMYK and other spaces end as RGB, grey stays grey."""
+    profile = image.info.get("icc_profile")
+    if profile and image.mode in ("RGB", "CMYK", "L"):
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+            target_mode = "L" if image.mode == "L" else "RGB"
+            if target_mode == "L":
+                # A grey profile maps to sRGB through RGB, then back to grey levels.
+                converted = ImageCms.profileToProfile(image, source, _SRGB_PROFILE, outputMode="RGB")
+                return converted.convert("L")
+            return ImageCms.profileToProfile(image, source, _SRGB_PROFILE, outputMode=target_mode)
+        except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+            notes.append(f"embedded colour profile could not be applied ({exc}); assumed sRGB")
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    return image
+
+
+def _read_16bit_colour(path: Path, image: Image.Image):
+    """(rgb float in [0, 1], alpha or None) for 16-bit colour PNG/TIFF, else None."""
+    if image.format not in ("PNG", "TIFF") or image.mode not in ("RGB", "RGBA"):
+        return None
+    if image.format == "PNG":
+        # IHDR's bit-depth byte: Pillow decodes 16-bit colour PNGs to 8 bits per channel.
+        with open(path, "rb") as handle:
+            header = handle.read(25)
+        is16 = len(header) == 25 and header[24] == 16
+    else:
+        bits = image.tag_v2.get(258, (8,))
+        is16 = (bits[0] if isinstance(bits, tuple) else bits) == 16
+    if not is16:
+        return None
+    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if data is None or data.dtype != np.uint16 or data.ndim != 3:
+        return None
+    values = data.astype(np.float32) / 65535.0
+    alpha = values[..., 3] if values.shape[2] == 4 else None
+    rgb = values[..., 2::-1] if values.shape[2] >= 3 else values
+    return np.ascontiguousarray(rgb[..., :3]), alpha
+
+
+def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Make pixels upright according to the EXIF orientation tag (1-8)."""
+    if orientation == 2:
+        return array[:, ::-1]
+    if orientation == 3:
+        return array[::-1, ::-1]
+    if orientation == 4:
+        return array[::-1]
+    if orientation == 5:
+        return array.swapaxes(0, 1)
+    if orientation == 6:
+        return np.rot90(array, k=-1)
+    if orientation == 7:
+        return array[::-1, ::-1].swapaxes(0, 1)
+    if orientation == 8:
+        return np.rot90(array, k=1)
+    return array
+
+
+# ------------------------------------------------------------------- saving
+
+
+def output_format(source_format: str, requested: str | None = None) -> str:
+    """Pillow format name for the result: the requested one, else the source's, else PNG."""
+    if requested:
+        try:
+            return FORMATS[requested.lower().lstrip(".").replace("jpeg", "jpg").replace("tiff", "tif")]
+        except KeyError:
+            raise ValueError(f"unknown output format {requested!r}; choose from {', '.join(FORMATS)}") from None
+    return source_format if source_format in EXTENSIONS else "PNG"
+
+
+def save_image(
+    path: str | Path,
+    rgb: np.ndarray,
+    image_format: str,
+    alpha: np.ndarray | None = None,
+    bit_depth: int = 8,
+    exif: bytes | None = None,
+    quality: int = 95,
+) -> list[str]:
+    """Write rgb (H, W, 3) floats in [0, 1] atomically; returns notes on what could not be kept."""
+    path = Path(path)
+    notes = []
+    if not path.parent.is_dir():
+        raise ImageWriteError(f"{path.parent}: output folder does not exist")
+    if alpha is not None and image_format in ("JPEG", "BMP"):
+        notes.append(f"{image_format} has no transparency; alpha was dropped")
+        alpha = None
+    sixteen = bit_depth == 16 and image_format in ("PNG", "TIFF")
+    try:
+        with atomic_path(path) as temp:
+            if sixteen:
+                _write_16bit(temp, rgb, alpha, image_format)
+                notes.append("16-bit output carries no EXIF or ICC profile")
+            else:
+                _write_8bit(temp, rgb, alpha, image_format, exif, quality)
+    except ImageWriteError:
+        raise
+    except PermissionError:
+        raise ImageWriteError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise ImageWriteError(f"{path}: could not write ({exc.strerror or exc})") from None
+    return notes
+
+
+def _write_8bit(temp: Path, rgb, alpha, image_format, exif, quality):
+    pixels = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+    if alpha is not None:
+        alpha8 = np.clip(np.rint(alpha * 255.0), 0, 255).astype(np.uint8)
+        pixels = np.dstack([pixels, alpha8])
+    image = Image.fromarray(pixels, "RGBA" if alpha is not None else "RGB")
+    options = {"icc_profile": _SRGB_PROFILE.tobytes()}
+    if exif and image_format in ("JPEG", "PNG", "TIFF", "WEBP"):
+        options["exif"] = exif
+    if image_format in ("JPEG", "WEBP"):
+        options["quality"] = quality
+    if image_format == "JPEG":
+        options["subsampling"] = 0 if quality >= 90 else 2
+    if image_format == "TIFF":
+        options["compression"] = "tiff_deflate"
+    if image_format == "BMP":
+        options.pop("icc_profile")
+    image.save(temp, format=image_format, **options)
+
+
+def _write_16bit(temp: Path, rgb, alpha, image_format):
+    pixels = np.clip(np.rint(rgb * 65535.0), 0, 65535).astype(np.uint16)[..., ::-1]
+    if alpha is not None:
+        pixels = np.dstack([pixels, np.clip(np.rint(alpha * 65535.0), 0, 65535).astype(np.uint16)])
+    extension = ".png" if image_format == "PNG" else ".tif"
+    ok, encoded = cv2.imencode(extension, np.ascontiguousarray(pixels))
+    if not ok:
+        raise ImageWriteError(f"could not encode a 16-bit {image_format}")
+    temp.write_bytes(encoded.tobytes())

@@ -1,0 +1,148 @@
+"""Generator weights in safetensors files whose metadata carries config and provenance.
+
+Loading never executes code. Files may store fp16 (or any float) tensors; they are
+loaded as float32. A registry lists the shipped models and the user's own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from . import paths
+from .atomic import atomic_path
+from .errors import ModelError
+from .networks import GeneratorConfig, build_generator
+
+FORMAT_NAME = "autochrome-generator"
+FORMAT_VERSION = 1
+DEFAULT_MODEL_NAME = "autochrome-default"
+SUFFIX = ".safetensors"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    path: Path
+    config: GeneratorConfig
+    provenance: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    origin: str = "file"  # "shipped", "user" or "file"
+
+    @property
+    def description(self) -> str:
+        return str(self.provenance.get("description", ""))
+
+
+def save_generator(
+    path: str | Path,
+    model: torch.nn.Module,
+    config: GeneratorConfig,
+    provenance: dict | None = None,
+    metrics: dict | None = None,
+    dtype: torch.dtype = torch.float16,
+) -> None:
+    """Write the generator atomically; floating tensors are stored as `dtype`."""
+    tensors = {}
+    for key, value in model.state_dict().items():
+        value = value.detach().to("cpu")
+        if value.is_floating_point():
+            value = value.to(dtype)
+        tensors[key] = value.contiguous()
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": str(FORMAT_VERSION),
+        "config": config.to_json(),
+        "provenance": json.dumps(provenance or {}, sort_keys=True),
+        "metrics": json.dumps(metrics or {}, sort_keys=True),
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temp:
+        save_file(tensors, str(temp), metadata=metadata)
+
+
+def read_info(path: str | Path, origin: str = "file") -> ModelInfo:
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+    except FileNotFoundError:
+        raise ModelError(f"model file not found: {path}") from None
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"{path.name} is not a readable model file ({exc})") from None
+    if metadata.get("format") != FORMAT_NAME:
+        raise ModelError(f"{path.name} is not an Autochrome model (no '{FORMAT_NAME}' metadata)")
+    version = int(metadata.get("format_version", "0"))
+    if version > FORMAT_VERSION:
+        raise ModelError(f"{path.name} needs a newer Autochrome (model format {version})")
+    try:
+        config = GeneratorConfig.from_json(metadata["config"])
+        provenance = json.loads(metadata.get("provenance", "{}"))
+        metrics = json.loads(metadata.get("metrics", "{}"))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ModelError(f"{path.name} has a damaged model description ({exc})") from None
+    return ModelInfo(path.stem, path, config, provenance, metrics, origin)
+
+
+def load_generator(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelInfo]:
+    """Rebuild the generator from the file alone, in eval mode, float32, on `device`."""
+    info = read_info(path)
+    model = build_generator(info.config)
+    state = {}
+    try:
+        with safe_open(str(info.path), framework="pt") as handle:
+            for key in handle.keys():
+                state[key] = handle.get_tensor(key)
+    except (SafetensorError, OSError) as exc:
+        raise ModelError(f"{info.path.name} could not be read ({exc})") from None
+    own = model.state_dict()
+    for key, value in state.items():
+        if key in own and value.is_floating_point():
+            state[key] = value.to(own[key].dtype)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ModelError(f"{info.path.name} does not match its own config: {exc}") from None
+    return model.to(device).eval(), info
+
+
+# -------------------------------------------------------------------- registry
+
+
+def list_models() -> list[ModelInfo]:
+    """Shipped models first (default first), then the user's, each sorted by name."""
+    found = []
+    for origin, folder in (("shipped", paths.shipped_models_dir()), ("user", paths.user_models_dir())):
+        if not folder.is_dir():
+            continue
+        infos = []
+        for file in sorted(folder.glob("*" + SUFFIX)):
+            try:
+                infos.append(read_info(file, origin))
+            except ModelError:
+                continue  # a damaged file is skipped here; opening it by path says why
+        infos.sort(key=lambda info: (info.name != DEFAULT_MODEL_NAME, info.name))
+        found.extend(infos)
+    return found
+
+
+def resolve_model(name_or_path: str | Path | None) -> Path:
+    """A path to a file, a model name from the registry, or None for the default."""
+    if name_or_path is None or str(name_or_path) == "":
+        name_or_path = DEFAULT_MODEL_NAME
+    candidate = Path(name_or_path)
+    if candidate.suffix == SUFFIX or candidate.exists():
+        if not candidate.is_file():
+            raise ModelError(f"model file not found: {candidate}")
+        return candidate
+    for info in list_models():
+        if info.name == str(name_or_path):
+            return info.path
+    names = ", ".join(info.name for info in list_models()) or "none"
+    raise ModelError(f"no model named {name_or_path!r} (available: {names})")

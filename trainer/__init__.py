@@ -1,0 +1,1 @@
+"""Training and evaluation for Autochrome generators (no Qt here)."""

@@ -1,0 +1,77 @@
+"""Finding and decoding training photos: colour photos only, every skip counted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
+# Mean chroma (Lab ab distance, approximated in YCbCr) below which a photo counts as monochrome.
+MIN_CHROMA = 3.0
+
+
+@dataclass
+class PhotoScan:
+    usable: list[Path] = field(default_factory=list)
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)
+    monochrome: list[Path] = field(default_factory=list)
+    too_small: list[Path] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.usable)} usable photos; skipped {len(self.monochrome)} greyscale or near-monochrome, "
+            f"{len(self.too_small)} too small, {len(self.unreadable)} unreadable"
+        )
+
+
+def find_photos(folder: str | Path, recursive: bool = True) -> list[Path]:
+    folder = Path(folder)
+    pattern = folder.rglob("*") if recursive else folder.glob("*")
+    return sorted(p for p in pattern if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+
+
+def is_monochrome(rgb: np.ndarray) -> bool:
+    ycbcr = np.asarray(Image.fromarray(rgb).convert("YCbCr"), dtype=np.float32)
+    chroma = np.hypot(ycbcr[..., 1] - 128.0, ycbcr[..., 2] - 128.0)
+    return float(chroma.mean()) < MIN_CHROMA
+
+
+def load_square(path: Path, size: int) -> np.ndarray:
+    """Decode, apply EXIF orientation, scale the short side to `size` and centre-crop a square."""
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image).convert("RGB")
+        return np.asarray(ImageOps.fit(image, (size, size), Image.Resampling.BICUBIC))
+
+
+def load_photo_set(folder: str | Path, size: int, min_side: int = 64, progress=None) -> tuple[np.ndarray, PhotoScan]:
+    """All usable photos of `folder` as one uint8 array (N, size, size, 3), and what was skipped."""
+    scan = PhotoScan()
+    squares = []
+    files = find_photos(folder)
+    for index, path in enumerate(files):
+        try:
+            with Image.open(path) as probe:
+                small = min(probe.size) < min_side
+        except Exception as exc:  # any decoder failure means: skip it and say so
+            scan.unreadable.append((path, str(exc) or type(exc).__name__))
+            continue
+        if small:
+            scan.too_small.append(path)
+            continue
+        try:
+            square = load_square(path, size)
+        except Exception as exc:
+            scan.unreadable.append((path, str(exc) or type(exc).__name__))
+            continue
+        if is_monochrome(square):
+            scan.monochrome.append(path)
+            continue
+        scan.usable.append(path)
+        squares.append(square)
+        if progress is not None:
+            progress(index + 1, len(files))
+    array = np.stack(squares) if squares else np.zeros((0, size, size, 3), np.uint8)
+    return array, scan

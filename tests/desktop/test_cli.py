@@ -1,0 +1,148 @@
+"""The command line end to end: real files, a real (tiny) model, exit codes and messages."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from desktop.cli import main
+from engine import color
+from engine.image_io import load_image
+from trainer.metrics import colourfulness
+from tests.conftest import write_colour_jpeg, write_grey_png
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_folder_of_greyscale_photos_keeps_size_and_lightness_and_adds_colour(tmp_path, tiny_model, capsys):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    sizes = [(5120, 2880), (640, 480), (33, 17), (300, 800)]
+    for index, (width, height) in enumerate(sizes):
+        write_grey_png(folder / f"photo{index}.png", width, height, seed=index)
+    out = tmp_path / "out"
+    code, stdout, stderr = run(capsys, "colorize", folder, "-o", out, "--model", tiny_model)
+    assert code == 0, stderr
+    assert "colorized 4 of 4" in stdout
+    for index, (width, height) in enumerate(sizes):
+        result_path = out / f"photo{index}.png"
+        with Image.open(result_path) as result:
+            assert result.size == (width, height) and result.mode == "RGB"
+            rgb = np.asarray(result, np.float32) / 255.0
+        original = load_image(folder / f"photo{index}.png").lightness
+        assert np.abs(color.lightness_of_srgb(rgb) - original).mean() < 1.0
+        assert colourfulness(rgb) > 1.0
+
+
+def test_bad_inputs_are_named_and_good_ones_still_written(tmp_path, tiny_model, capsys):
+    good = write_grey_png(tmp_path / "good.png", 64, 48)
+    text = tmp_path / "notes.jpg"
+    text.write_text("this is not a photo\n" * 10)
+    truncated = tmp_path / "half.jpg"
+    full = write_colour_jpeg(tmp_path / "full.jpg", 200, 150).read_bytes()
+    truncated.write_bytes(full[: len(full) // 2])
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    out = tmp_path / "out"
+    code, stdout, stderr = run(capsys, "colorize", good, text, truncated, empty, "-o", out, "--model", tiny_model)
+    assert code == 1
+    assert (out / "good.png").is_file()
+    failed_lines = [line for line in stderr.splitlines() if line.startswith("failed:")]
+    assert len(failed_lines) == 3
+    assert any("notes.jpg" in line and "not an image" in line for line in failed_lines)
+    assert any("half.jpg" in line and "truncated" in line for line in failed_lines)
+    assert any("empty.png" in line and "empty" in line for line in failed_lines)
+    assert "colorized 1 of 4" in stdout and "3 failed" in stdout
+    assert sorted(p.name for p in out.iterdir()) == ["good.png"]
+
+
+def test_unwritable_output_folder_is_one_clear_line(tmp_path, tiny_model, capsys):
+    photo = write_grey_png(tmp_path / "a.png", 32, 32)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, stderr = run(capsys, "colorize", photo, "-o", blocker / "out", "--model", tiny_model)
+    assert code == 1
+    assert len(stderr.strip().splitlines()) == 1 and "cannot write" in stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write anywhere")
+def test_read_only_output_folder(tmp_path, tiny_model, capsys):
+    photo = write_grey_png(tmp_path / "a.png", 32, 32)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        code, _, stderr = run(capsys, "colorize", photo, "-o", locked, "--model", tiny_model)
+    finally:
+        locked.chmod(0o700)
+    assert code == 1 and "permission denied" in stderr
+
+
+def test_never_writes_over_an_input_even_with_overwrite(tmp_path, tiny_model, capsys):
+    photo = write_grey_png(tmp_path / "a.png", 32, 32)
+    before = photo.read_bytes()
+    code, _, stderr = run(capsys, "colorize", photo, "-o", tmp_path, "--overwrite", "--model", tiny_model)
+    assert code == 1 and "overwrite an input" in stderr
+    assert photo.read_bytes() == before
+
+
+def test_existing_results_are_kept_unless_overwrite(tmp_path, tiny_model, capsys):
+    photo = write_grey_png(tmp_path / "a.png", 32, 32)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.png").write_bytes(b"earlier result")
+    code, _, stderr = run(capsys, "colorize", photo, "-o", out, "--model", tiny_model)
+    assert code == 1 and "already exists" in stderr
+    assert (out / "a.png").read_bytes() == b"earlier result"
+    code, _, _ = run(capsys, "colorize", photo, "-o", out, "--overwrite", "--model", tiny_model)
+    assert code == 0 and (out / "a.png").read_bytes() != b"earlier result"
+
+
+def test_format_option_and_recursive_folders(tmp_path, tiny_model, capsys):
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    write_grey_png(tree / "top.png", 40, 30)
+    write_colour_jpeg(tree / "sub" / "deep.jpg", 40, 30)
+    out = tmp_path / "out"
+    code, stdout, _ = run(capsys, "colorize", tree, "-o", out, "--model", tiny_model)
+    assert code == 0 and sorted(p.name for p in out.iterdir()) == ["top.png"]
+    code, stdout, _ = run(capsys, "colorize", tree, "-r", "-o", out / "all", "--format", "webp", "--model", tiny_model)
+    assert code == 0
+    assert (out / "all" / "top.webp").is_file() and (out / "all" / "sub" / "deep.webp").is_file()
+    with Image.open(out / "all" / "sub" / "deep.webp") as result:
+        assert result.format == "WEBP" and result.size == (40, 30)
+
+
+def test_same_stem_in_one_run_is_not_silently_overwritten(tmp_path, tiny_model, capsys):
+    write_grey_png(tmp_path / "a.png", 32, 32)
+    write_colour_jpeg(tmp_path / "a.jpg", 32, 32)
+    out = tmp_path / "out"
+    code, _, stderr = run(capsys, "colorize", tmp_path / "a.png", tmp_path / "a.jpg", "--format", "png", "-o", out,
+                          "--model", tiny_model)
+    assert code == 1 and "same name" in stderr
+    assert (out / "a.png").is_file()
+
+
+def test_bad_options_and_missing_model(tmp_path, tiny_model, capsys):
+    photo = write_grey_png(tmp_path / "a.png", 32, 32)
+    code, _, stderr = run(capsys, "colorize", photo, "-o", tmp_path / "o", "--model", "no-such-model")
+    assert code == 2 and "no model named" in stderr
+    code, _, stderr = run(capsys, "colorize", photo, "-o", tmp_path / "o", "--render-size", "8", "--model", tiny_model)
+    assert code == 2 and "render size" in stderr
+
+
+def test_version_models_and_help(capsys, tiny_model):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and "autochrome" in capsys.readouterr().out
+    code, stdout, _ = run(capsys, "models", "-v")
+    assert code == 0 and "autochrome-default (default)" in stdout and "shipped" in stdout
+    for command in ("colorize", "models"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0

@@ -1,0 +1,65 @@
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from engine import paths, weights
+from engine.errors import ModelError
+from engine.networks import build_generator
+from tests.conftest import TINY_PIX2PIX, TINY_UNET, make_model_file
+
+
+def test_round_trip_keeps_config_provenance_and_outputs(tmp_path):
+    torch.manual_seed(0)
+    model = build_generator(TINY_UNET).eval()
+    path = tmp_path / "m.safetensors"
+    weights.save_generator(path, model, TINY_UNET, provenance={"steps": 7}, metrics={"psnr": 21.5}, dtype=torch.float32)
+    loaded, info = weights.load_generator(path)
+    assert info.config == TINY_UNET and info.provenance == {"steps": 7} and info.metrics == {"psnr": 21.5}
+    x = torch.rand(1, 1, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x))
+
+
+def test_fp16_storage_is_close_and_small(tmp_path):
+    torch.manual_seed(0)
+    model = build_generator(TINY_UNET).eval()
+    weights.save_generator(tmp_path / "a.safetensors", model, TINY_UNET, dtype=torch.float32)
+    weights.save_generator(tmp_path / "b.safetensors", model, TINY_UNET)
+    assert (tmp_path / "b.safetensors").stat().st_size < 0.6 * (tmp_path / "a.safetensors").stat().st_size
+    loaded, _ = weights.load_generator(tmp_path / "b.safetensors")
+    assert next(loaded.parameters()).dtype == torch.float32
+    x = torch.rand(1, 1, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x), atol=2e-2, rtol=0)
+
+
+def test_foreign_and_damaged_files_are_refused(tmp_path):
+    save_file({"x": torch.zeros(2)}, str(tmp_path / "foreign.safetensors"))
+    with pytest.raises(ModelError, match="not an Autochrome model"):
+        weights.load_generator(tmp_path / "foreign.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 100)
+    with pytest.raises(ModelError, match="not a readable model"):
+        weights.load_generator(tmp_path / "junk.safetensors")
+    with pytest.raises(ModelError, match="not found"):
+        weights.load_generator(tmp_path / "missing.safetensors")
+
+
+def test_registry_lists_user_models_and_resolves_names(tmp_path):
+    user_dir = paths.user_models_dir()
+    make_model_file(user_dir / "family-archive.safetensors")
+    (user_dir / "broken.safetensors").write_bytes(b"nope")
+    names = [info.name for info in weights.list_models()]
+    assert "family-archive" in names and "broken" not in names
+    assert weights.resolve_model("family-archive") == user_dir / "family-archive.safetensors"
+    explicit = make_model_file(tmp_path / "elsewhere.safetensors", TINY_PIX2PIX)
+    assert weights.resolve_model(str(explicit)) == explicit
+    with pytest.raises(ModelError, match="no model named"):
+        weights.resolve_model("does-not-exist")
+
+
+def test_shipped_default_model_is_present_and_within_budget():
+    path = weights.resolve_model(None)
+    info = weights.read_info(path, "shipped")
+    assert path.stat().st_size <= 24 * 1024 * 1024
+    assert info.provenance.get("steps", 0) > 0
+    assert info.origin == "shipped"

@@ -1,0 +1,53 @@
+"""Evaluate a model on the shared eval sets and print the model card's table.
+
+    python bench/eval_model.py [MODEL] [--sheet out.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.colorize import ColorizeSettings  # noqa: E402
+from engine.colorizer import Colorizer  # noqa: E402
+from trainer.evaluate import contact_sheet, evaluate, format_table  # noqa: E402
+
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("models", nargs="*", default=[None])
+    parser.add_argument("--sheet", type=Path)
+    parser.add_argument("--render-size", type=int, default=256)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if not EVAL.is_dir():
+        print(f"no eval data at {EVAL}", file=sys.stderr)
+        return 1
+    report = {}
+    for folder in ("kodak24", "bsds500-test"):
+        results = []
+        grey = None
+        for model in args.models:
+            colorizer = Colorizer(model, "cpu")
+            ours, grey, triples = evaluate(colorizer, EVAL / folder, ColorizeSettings(render_size=args.render_size),
+                                           sheet_rows=8 if args.sheet and folder == "kodak24" else 0)
+            ours.name = f"{colorizer.info.name} ({Path(colorizer.info.path).name})"
+            results.append(ours)
+            if triples and model == args.models[0]:
+                contact_sheet(triples, args.sheet)
+        results.insert(0, grey)
+        print(format_table(results, f"{folder} ({len(grey.per_photo)} photos, render size {args.render_size})"))
+        report[folder] = {r.name: r.mean() for r in results}
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Evaluate a model on a folder of colour photos: grey input from each photo's L, metrics against the truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine import color
+from engine.colorize import ColorizeSettings
+from engine.image_io import load_image
+
+from . import metrics
+from .photos import find_photos
+
+METRIC_NAMES = ("psnr", "ssim", "ciede2000", "colourfulness", "colourfulness_truth", "l_error")
+
+
+@dataclass
+class EvalResult:
+    name: str
+    per_photo: list[dict] = field(default_factory=list)
+
+    def mean(self) -> dict[str, float]:
+        table = {key: float(np.mean([row[key] for row in self.per_photo])) for key in METRIC_NAMES}
+        table["colourfulness_gap"] = table["colourfulness_truth"] - table["colourfulness"]
+        return table
+
+
+def _truth_rgb(path: Path) -> np.ndarray:
+    from PIL import ImageOps
+
+    with Image.open(path) as image:
+        return np.asarray(ImageOps.exif_transpose(image).convert("RGB"), np.float32) / 255.0
+
+
+def evaluate(colorizer, folder: str | Path, settings: ColorizeSettings | None = None, sheet_rows: int = 0,
+             progress=None) -> tuple[EvalResult, EvalResult, list]:
+    """(model result, grey baseline result, contact-sheet triples of the first `sheet_rows` photos)."""
+    ours, grey = EvalResult(colorizer.info.name if colorizer else "model"), EvalResult("grey (a=b=0)")
+    triples = []
+    files = find_photos(folder)
+    if not files:
+        raise ValueError(f"no photos found in {folder}")
+    for index, path in enumerate(files):
+        truth = _truth_rgb(path)
+        image = load_image(path)  # a colour photo: the engine keeps only its L
+        grey_rgb = color.lab_to_rgb(np.dstack([image.lightness, np.zeros_like(image.lightness), np.zeros_like(image.lightness)]))
+        grey.per_photo.append({"photo": path.name, **metrics.all_metrics(grey_rgb, truth)})
+        if colorizer is not None:
+            output = colorizer.colorize(image, settings).rgb
+            ours.per_photo.append({"photo": path.name, **metrics.all_metrics(output, truth)})
+            if index < sheet_rows:
+                triples.append((grey_rgb, output, truth))
+        if progress:
+            progress(index + 1, len(files))
+    return ours, grey, triples
+
+
+def contact_sheet(triples, path: str | Path, height: int = 160) -> None:
+    """Rows of grey | ours | truth, each scaled to `height`."""
+    rows = []
+    for triple in triples:
+        tiles = []
+        for rgb in triple:
+            image = Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8))
+            width = round(image.width * height / image.height)
+            tiles.append(np.asarray(image.resize((width, height), Image.Resampling.LANCZOS)))
+        gap = np.full((height, 4, 3), 255, np.uint8)
+        rows.append(np.hstack([tiles[0], gap, tiles[1], gap, tiles[2]]))
+    width = max(row.shape[1] for row in rows)
+    padded = [np.pad(row, ((0, 4), (0, width - row.shape[1]), (0, 0)), constant_values=255) for row in rows]
+    Image.fromarray(np.vstack(padded)).save(path)
+
+
+def format_table(results: list[EvalResult], title: str) -> str:
+    lines = [f"{title}", "| model | PSNR dB | SSIM | CIEDE2000 | colourfulness (truth) | gap | mean abs L error |",
+             "|---|---|---|---|---|---|---|"]
+    for result in results:
+        m = result.mean()
+        lines.append(
+            f"| {result.name} | {m['psnr']:.2f} | {m['ssim']:.3f} | {m['ciede2000']:.2f} | "
+            f"{m['colourfulness']:.1f} ({m['colourfulness_truth']:.1f}) | {m['colourfulness_gap']:.1f} | {m['l_error']:.2f} |"
+        )
+    return "\n".join(lines)

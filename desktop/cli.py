@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality (default 95)")
     colorize.add_argument("--overwrite", action="store_true", help="replace existing results (never an input)")
 
+    gui = commands.add_parser("gui", help="open the desktop app (the default)", description="Open the desktop app.")
+    gui.add_argument("files", nargs="*", type=Path, metavar="FILE", help="photos or folders to open")
+    gui.add_argument("--smoke-test", nargs=2, type=Path, metavar=("INPUT", "OUTPUT"),
+                     help="open INPUT in the real window, colorize it, save OUTPUT and exit (0 on success)")
+
     models = commands.add_parser("models", help="list the shipped and your own models", description="List models.")
     models.add_argument("--verbose", "-v", action="store_true", help="show full provenance")
     return parser
@@ -49,8 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         from .commands.models import run_models
 
         return run_models(args)
-    parser.print_help()
-    return 0
+    from .app import run_gui
+
+    if args.command == "gui":
+        return run_gui(args.files, tuple(args.smoke_test) if args.smoke_test else None)
+    return run_gui([])
 
 
 if __name__ == "__main__":

@@ -7,8 +7,12 @@ Everything else converts through the helpers here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where it is used, so numpy-only callers start fast
+    import torch
 
 L_SCALE = 50.0
 L_OFFSET = 1.0
@@ -92,6 +96,8 @@ def grey_to_lightness(grey: np.ndarray) -> np.ndarray:
 
 def torch_rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) sRGB in [0, 1] -> (N, 3, H, W) Lab; differentiable."""
+    import torch
+
     rgb = rgb.float()
     linear = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb.clamp(min=0) + 0.055) / 1.055) ** 2.4)
     matrix = torch.as_tensor(_RGB_TO_XYZ / _D65_WHITE[:, None], dtype=rgb.dtype, device=rgb.device)
@@ -105,6 +111,8 @@ def torch_rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
 
 def torch_lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) Lab -> sRGB in [0, 1]."""
+    import torch
+
     lab = lab.float()
     fy = (lab[:, 0] + 16.0) / 116.0
     fx = fy + lab[:, 1] / 500.0

@@ -30,5 +30,9 @@ def user_data_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def data_dir_overridden() -> bool:
+    return bool(os.environ.get("AUTOCHROME_DATA_DIR"))
+
+
 def user_models_dir() -> Path:
     return user_data_dir() / "models"

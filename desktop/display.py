@@ -1,0 +1,66 @@
+"""Images ready to paint: an 8-bit QImage plus halved copies for zoomed-out views.
+
+Built on the worker thread (QImage is safe off the GUI thread, QPixmap is not), so the
+GUI thread never converts or scales a 24-megapixel photo.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+from engine import color
+
+
+def qimage_from_rgb(rgb: np.ndarray) -> QImage:
+    """float (H, W, 3) in [0, 1] or uint8 -> a QImage that owns its pixels."""
+    if rgb.dtype != np.uint8:
+        rgb = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    rgb = np.ascontiguousarray(rgb)
+    height, width, _ = rgb.shape
+    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+def grey_rgb_from_lightness(lightness: np.ndarray) -> np.ndarray:
+    """The original as the model sees it: its lightness, no colour."""
+    zeros = np.zeros_like(lightness)
+    return color.lab_to_rgb(np.dstack([lightness, zeros, zeros]))
+
+
+class DisplayImage:
+    """A full-size image and a pyramid of halvings, for fast painting at any zoom."""
+
+    def __init__(self, image: QImage, min_side: int = 256):
+        self.levels = [image]
+        while min(self.levels[-1].width(), self.levels[-1].height()) > 2 * min_side:
+            last = self.levels[-1]
+            self.levels.append(
+                last.scaled(last.width() // 2, last.height() // 2, Qt.AspectRatioMode.IgnoreAspectRatio,
+                            Qt.TransformationMode.SmoothTransformation)
+            )
+
+    @classmethod
+    def from_rgb(cls, rgb: np.ndarray) -> "DisplayImage":
+        return cls(qimage_from_rgb(rgb))
+
+    @property
+    def full(self) -> QImage:
+        return self.levels[0]
+
+    def width(self) -> int:
+        return self.levels[0].width()
+
+    def height(self) -> int:
+        return self.levels[0].height()
+
+    def level_for(self, zoom: float) -> tuple[QImage, float]:
+        """The smallest level still at least as detailed as the screen, and its scale factor."""
+        index = 0
+        while index + 1 < len(self.levels) and zoom <= 0.5 ** (index + 1):
+            index += 1
+        return self.levels[index], 2.0**index
+
+    def thumbnail(self, size: int = 96) -> QImage:
+        return self.levels[-1].scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                      Qt.TransformationMode.SmoothTransformation)

@@ -1,0 +1,156 @@
+"""Side panels: adjustments, history and the queue. They show state and emit intentions."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+RENDER_SIZES = [(192, "Fast (192 px)"), (256, "Balanced (256 px)"), (384, "Detailed (384 px)"), (512, "Finest (512 px)")]
+DEVICES = [("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)"), ("mps", "Apple GPU (MPS)")]
+
+
+class AdjustPanel(QWidget):
+    settingsChanged = Signal()  # saturation or render size: colorize again
+    modelChanged = Signal(str, str)  # model name, device
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.saturation = QSlider(Qt.Orientation.Horizontal)
+        self.saturation.setRange(0, 200)
+        self.saturation.setValue(100)
+        self.saturation.setToolTip("Colour strength (100% = as predicted)")
+        self.saturation_label = QLabel("100%")
+        self.render_size = QComboBox()
+        for size, label in RENDER_SIZES:
+            self.render_size.addItem(label, size)
+        self.render_size.setCurrentIndex(1)
+        self.render_size.setToolTip("Size at which the model looks at the photo; the result is always full size")
+        self.model = QComboBox()
+        self.model.setToolTip("Which model colorizes")
+        self.device = QComboBox()
+        for key, label in DEVICES:
+            self.device.addItem(label, key)
+        self.jpeg_quality = QSpinBox()
+        self.jpeg_quality.setRange(1, 100)
+        self.jpeg_quality.setValue(95)
+        self.jpeg_quality.setSuffix(" JPEG/WebP quality")
+        self.again = QPushButton("Colorize again")
+
+        row = QHBoxLayout()
+        row.addWidget(self.saturation, 1)
+        row.addWidget(self.saturation_label)
+        form = QFormLayout()
+        form.addRow("Saturation", row)
+        form.addRow("Render size", self.render_size)
+        form.addRow("Model", self.model)
+        form.addRow("Device", self.device)
+        form.addRow("Saving", self.jpeg_quality)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.again)
+        layout.addStretch(1)
+
+        self.saturation.valueChanged.connect(lambda v: self.saturation_label.setText(f"{v}%"))
+        self.saturation.sliderReleased.connect(self.settingsChanged)
+        self.saturation.valueChanged.connect(self._on_saturation_value)
+        self.render_size.currentIndexChanged.connect(lambda _: self.settingsChanged.emit())
+        self.again.clicked.connect(self.settingsChanged)
+        self.model.activated.connect(lambda _: self.modelChanged.emit(self.model_name(), self.device_key()))
+        self.device.activated.connect(lambda _: self.modelChanged.emit(self.model_name(), self.device_key()))
+
+    def _on_saturation_value(self, _value):
+        # Keyboard and wheel changes have no release; dragging waits for the release.
+        if not self.saturation.isSliderDown():
+            self.settingsChanged.emit()
+
+    def colorize_settings(self) -> dict:
+        return {"render_size": int(self.render_size.currentData()), "saturation": self.saturation.value() / 100.0}
+
+    def set_values(self, saturation: float, render_size: int, device: str, jpeg_quality: int) -> None:
+        for widget in (self.saturation, self.render_size, self.device):
+            widget.blockSignals(True)
+        self.saturation.setValue(round(saturation * 100))
+        self.saturation_label.setText(f"{round(saturation * 100)}%")
+        index = self.render_size.findData(render_size)
+        self.render_size.setCurrentIndex(index if index >= 0 else 1)
+        index = self.device.findData(device)
+        self.device.setCurrentIndex(index if index >= 0 else 0)
+        self.jpeg_quality.setValue(jpeg_quality)
+        for widget in (self.saturation, self.render_size, self.device):
+            widget.blockSignals(False)
+
+    def set_models(self, models: list, current: str) -> None:
+        self.model.blockSignals(True)
+        self.model.clear()
+        for name, origin, description in models:
+            self.model.addItem(f"{name} ({origin})", name)
+            self.model.setItemData(self.model.count() - 1, description or name, Qt.ItemDataRole.ToolTipRole)
+        index = self.model.findData(current)
+        self.model.setCurrentIndex(max(index, 0))
+        self.model.blockSignals(False)
+
+    def select_model(self, name: str) -> bool:
+        index = self.model.findData(name)
+        if index >= 0:
+            self.model.blockSignals(True)
+            self.model.setCurrentIndex(index)
+            self.model.blockSignals(False)
+        return index >= 0
+
+    def model_name(self) -> str:
+        return self.model.currentData() or ""
+
+    def device_key(self) -> str:
+        return self.device.currentData() or "auto"
+
+
+class HistoryPanel(QListWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setIconSize(QSize(72, 72))
+        self.setWordWrap(True)
+        self.setToolTip("Every result; click one to show it again (Ctrl+Z / Ctrl+Shift+Z step through them)")
+
+    def show_history(self, history) -> None:
+        self.blockSignals(True)
+        self.clear()
+        for entry in history.entries:
+            item = QListWidgetItem(entry.summary + ("" if entry.available else "\n(released to save memory)"))
+            if entry.thumbnail is not None:
+                item.setIcon(QIcon(QPixmap.fromImage(entry.thumbnail)))
+            if not entry.available:
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+            self.addItem(item)
+        self.setCurrentRow(history.current)
+        self.blockSignals(False)
+
+
+class QueuePanel(QListWidget):
+    """One row per opened photo and its status: waiting, colorizing, done or failed."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setToolTip("Photos waiting to be colorized, and how each went")
+
+    def add(self, label: str) -> QListWidgetItem:
+        item = QListWidgetItem(f"waiting - {label}")
+        item.setData(Qt.ItemDataRole.UserRole, label)
+        self.addItem(item)
+        return item
+
+    @staticmethod
+    def set_status(item: QListWidgetItem, status: str) -> None:
+        item.setText(f"{status} - {item.data(Qt.ItemDataRole.UserRole)}")

@@ -1,0 +1,50 @@
+"""Save-side decisions that need no widgets: names, formats, the never-overwrite checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+SAVE_FILTERS = "PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff);;WebP (*.webp)"
+_BY_SUFFIX = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
+_SUFFIX_OF_FILTER = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "WebP": ".webp"}
+# The divider between the two halves of a before/after image, in pixels.
+COMPARISON_GAP = 8
+
+
+def export_name(title: str, source: Path | None) -> str:
+    """`<stem>-colorized.<ext>`, keeping the source's format where it is a photo format."""
+    if source is not None:
+        suffix = source.suffix.lower() if source.suffix.lower() in _BY_SUFFIX else ".png"
+        return f"{source.stem}-colorized{suffix}"
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in title).strip("-") or "image"
+    return f"{safe}-colorized.png"
+
+
+def format_for_path(path: Path, chosen_filter: str = "") -> tuple[Path, str | None]:
+    """The path (with a suffix added from the chosen filter if it had none) and its format."""
+    if not path.suffix and chosen_filter:
+        name = chosen_filter.split(" ", 1)[0]
+        path = path.with_suffix(_SUFFIX_OF_FILTER.get(name, ".png"))
+    return path, _BY_SUFFIX.get(path.suffix.lower())
+
+
+def is_same_file(a: Path, b: Path) -> bool:
+    try:
+        if Path(a).exists() and Path(b).exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+
+
+def comparison_rgb(lightness: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """Original (as grey) on the left, result on the right, a white gap between."""
+    from engine import color
+
+    zeros = np.zeros_like(lightness)
+    grey = color.lab_to_rgb(np.dstack([lightness, zeros, zeros]))
+    gap = np.ones((rgb.shape[0], COMPARISON_GAP, 3), np.float32)
+    return np.hstack([grey, gap, rgb.astype(np.float32)])

@@ -1,0 +1,73 @@
+"""Persistent preferences: every key named once, stored where the platform expects (QSettings)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from PySide6.QtCore import QSettings
+
+from engine import paths
+
+
+class Key(str, Enum):
+    GEOMETRY = "window/geometry"
+    STATE = "window/state"
+    OPEN_FOLDER = "folders/open"
+    SAVE_FOLDER = "folders/save"
+    RECENT = "files/recent"
+    SATURATION = "colorize/saturation"
+    RENDER_SIZE = "colorize/render_size"
+    MODEL = "colorize/model"
+    DEVICE = "colorize/device"
+    JPEG_QUALITY = "save/jpeg_quality"
+
+
+DEFAULTS = {
+    Key.SATURATION: 1.0,
+    Key.RENDER_SIZE: 256,
+    Key.MODEL: "",
+    Key.DEVICE: "auto",
+    Key.JPEG_QUALITY: 95,
+    Key.RECENT: [],
+    Key.OPEN_FOLDER: "",
+    Key.SAVE_FOLDER: "",
+}
+MAX_RECENT = 10
+
+
+def default_store() -> QSettings:
+    """The platform's usual place, or an ini file in AUTOCHROME_DATA_DIR when that is set
+    (tests and portable installs), so the user's real settings are never touched."""
+    if paths.data_dir_overridden():
+        return QSettings(str(paths.user_data_dir() / "settings.ini"), QSettings.Format.IniFormat)
+    return QSettings("Autochrome", "Autochrome")
+
+
+class Settings:
+    def __init__(self, store: QSettings | None = None):
+        self.store = store or default_store()
+
+    def get(self, key: Key):
+        default = DEFAULTS.get(key)
+        value = self.store.value(key.value, default)
+        if isinstance(default, bool):
+            return value in (True, "true", "1", 1)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, list):
+            if value in (None, ""):
+                return []
+            return [value] if isinstance(value, str) else list(value)
+        return value
+
+    def set(self, key: Key, value) -> None:
+        self.store.setValue(key.value, value)
+
+    def add_recent(self, path: str) -> list[str]:
+        recent = [p for p in self.get(Key.RECENT) if p != path]
+        recent.insert(0, path)
+        recent = recent[:MAX_RECENT]
+        self.set(Key.RECENT, recent)
+        return recent

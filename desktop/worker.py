@@ -1,0 +1,220 @@
+"""The engine on a background thread: one long-lived QObject owns the loaded model.
+
+Requests carry ids. The newest request wins: a running job whose id is no longer the
+latest stops at its next cancel check, and the window drops replies to stale requests.
+torch and the engine are imported on this thread, so the window appears at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+
+@dataclass
+class ColorizeRequest:
+    request_id: int
+    settings: dict  # ColorizeSettings fields: render_size, saturation
+    source: Path | None = None
+    data: bytes | None = None  # an image with no file, e.g. pasted
+    image: object | None = None  # an already decoded LoadedImage (re-colorizing)
+    label: str = ""
+
+
+@dataclass
+class ColorizeReply:
+    request_id: int
+    source: Path | None
+    label: str
+    image: object  # engine.image_io.LoadedImage
+    rgb: object  # numpy float32 (H, W, 3) at full resolution
+    original_display: object  # desktop.display.DisplayImage
+    result_display: object
+    settings: dict
+    model_name: str
+    device: str
+    notes: list = field(default_factory=list)
+
+
+@dataclass
+class SaveRequest:
+    request_id: int
+    path: Path
+    image_format: str
+    rgb: object
+    image: object
+    quality: int = 95
+
+
+class EngineWorker(QObject):
+    modelsListed = Signal(list)  # [(name, origin, description)]
+    modelLoaded = Signal(str, str)  # model name, device description
+    modelFailed = Signal(str)
+    progress = Signal(int, float, str)  # request id, fraction, message
+    finished = Signal(object)  # ColorizeReply
+    failed = Signal(int, str)  # request id, message
+    cancelled = Signal(int)
+    saved = Signal(int, str, list)  # request id, path, notes
+    saveFailed = Signal(int, str)
+
+    def __init__(self):
+        super().__init__()
+        self._colorizer = None
+        self._lock = threading.Lock()
+        self._latest = 0
+        self._cancelled: set[int] = set()
+
+    # Called from the GUI thread: plain state under a lock, so a cancel needs no event-loop trip.
+    def mark_latest(self, request_id: int) -> None:
+        with self._lock:
+            self._latest = max(self._latest, request_id)
+
+    def cancel(self, request_id: int) -> None:
+        with self._lock:
+            self._cancelled.add(request_id)
+
+    def _should_stop(self, request_id: int) -> bool:
+        with self._lock:
+            return request_id in self._cancelled or request_id < self._latest
+
+    @Slot()
+    def list_models(self) -> None:
+        from engine import weights
+
+        self.modelsListed.emit([(i.name, i.origin, i.description) for i in weights.list_models()])
+
+    @Slot(str, str)
+    def load_model(self, model: str, device: str) -> None:
+        from engine.colorizer import Colorizer
+        from engine.errors import AutochromeError
+
+        try:
+            colorizer = Colorizer(model or None, device)
+        except (AutochromeError, RuntimeError, ValueError, OSError) as exc:
+            self.modelFailed.emit(str(exc))
+            return
+        self._colorizer = colorizer
+        self.modelLoaded.emit(colorizer.info.name, colorizer.choice.describe())
+
+    @Slot(object)
+    def colorize(self, request: ColorizeRequest) -> None:
+        from engine.colorize import ColorizeSettings
+        from engine.errors import AutochromeError, Cancelled
+        from engine.image_io import load_image, load_image_bytes
+
+        from .display import DisplayImage, grey_rgb_from_lightness
+
+        rid = request.request_id
+        if self._should_stop(rid):
+            self.cancelled.emit(rid)
+            return
+        if self._colorizer is None:
+            self.failed.emit(rid, "no model is loaded")
+            return
+        try:
+            if request.image is not None:
+                image = request.image
+            elif request.data is not None:
+                image = load_image_bytes(request.data, request.label or "pasted image")
+            else:
+                image = load_image(request.source)
+            result = self._colorizer.colorize(
+                image,
+                ColorizeSettings(**request.settings),
+                progress=lambda fraction, message: self.progress.emit(rid, fraction * 0.85, message),
+                cancel=lambda: self._should_stop(rid),
+            )
+            self.progress.emit(rid, 0.9, "preparing display")
+            original = DisplayImage.from_rgb(grey_rgb_from_lightness(image.lightness))
+            if self._should_stop(rid):
+                raise Cancelled()
+            shown = DisplayImage.from_rgb(result.rgb)
+        except Cancelled:
+            self.cancelled.emit(rid)
+            return
+        except AutochromeError as exc:
+            self.failed.emit(rid, str(exc))
+            return
+        except MemoryError as exc:
+            self.failed.emit(rid, str(exc) or "not enough memory for this photo")
+            return
+        except Exception as exc:  # the window must survive any engine failure
+            traceback.print_exc()
+            self.failed.emit(rid, f"unexpected error: {exc}")
+            return
+        self.finished.emit(
+            ColorizeReply(rid, request.source, request.label, image, result.rgb, original, shown, dict(request.settings),
+                          self._colorizer.info.name, self._colorizer.choice.describe(), image.notes + result.notes)
+        )
+
+    @Slot(object)
+    def save(self, request: SaveRequest) -> None:
+        from engine.errors import AutochromeError
+        from engine.image_io import save_image
+
+        image = request.image
+        try:
+            notes = save_image(request.path, request.rgb, request.image_format, image.alpha, image.bit_depth,
+                               image.exif, request.quality)
+        except (AutochromeError, OSError, ValueError) as exc:
+            self.saveFailed.emit(request.request_id, str(exc))
+            return
+        self.saved.emit(request.request_id, str(request.path), notes)
+
+
+class EngineThread(QObject):
+    """Owns the QThread and its worker; `stop()` shuts it down before the app exits."""
+
+    _colorize = Signal(object)
+    _save = Signal(object)
+    _load_model = Signal(str, str)
+    _list_models = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("autochrome-engine")
+        self.worker = EngineWorker()
+        self.worker.moveToThread(self.thread)
+        self._colorize.connect(self.worker.colorize)
+        self._save.connect(self.worker.save)
+        self._load_model.connect(self.worker.load_model)
+        self._list_models.connect(self.worker.list_models)
+        self._next_id = 0
+        self.thread.start()
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def submit(self, settings: dict, source: Path | None = None, data: bytes | None = None, image=None,
+               label: str = "") -> int:
+        request_id = self._new_id()
+        self.worker.mark_latest(request_id)
+        self._colorize.emit(ColorizeRequest(request_id, dict(settings), source, data, image, label))
+        return request_id
+
+    def save(self, path: Path, image_format: str, rgb, image, quality: int = 95) -> int:
+        request_id = self._new_id()
+        self._save.emit(SaveRequest(request_id, Path(path), image_format, rgb, image, quality))
+        return request_id
+
+    def cancel(self, request_id: int) -> None:
+        self.worker.cancel(request_id)
+
+    def load_model(self, model: str, device: str) -> None:
+        self._load_model.emit(model, device)
+
+    def list_models(self) -> None:
+        self._list_models.emit()
+
+    def stop(self) -> None:
+        if self.thread.isRunning():
+            self.worker.mark_latest(self._next_id + 1)  # a running job stops at its next check
+            self.thread.quit()
+            self.thread.wait()
+        self.worker.deleteLater()

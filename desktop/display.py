@@ -6,6 +6,7 @@ GUI thread never converts or scales a 24-megapixel photo.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
@@ -31,18 +32,20 @@ def grey_rgb_from_lightness(lightness: np.ndarray) -> np.ndarray:
 class DisplayImage:
     """A full-size image and a pyramid of halvings, for fast painting at any zoom."""
 
-    def __init__(self, image: QImage, min_side: int = 256):
-        self.levels = [image]
-        while min(self.levels[-1].width(), self.levels[-1].height()) > 2 * min_side:
-            last = self.levels[-1]
-            self.levels.append(
-                last.scaled(last.width() // 2, last.height() // 2, Qt.AspectRatioMode.IgnoreAspectRatio,
-                            Qt.TransformationMode.SmoothTransformation)
-            )
+    def __init__(self, levels: list[QImage]):
+        self.levels = levels
 
     @classmethod
-    def from_rgb(cls, rgb: np.ndarray) -> "DisplayImage":
-        return cls(qimage_from_rgb(rgb))
+    def from_rgb(cls, rgb: np.ndarray, min_side: int = 256) -> "DisplayImage":
+        # OpenCV and numpy release the GIL while they work; Qt's own scaling would hold it
+        # and stall the GUI thread for the length of a 24-megapixel resize.
+        if rgb.dtype != np.uint8:
+            rgb = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        arrays = [rgb]
+        while min(arrays[-1].shape[:2]) > 2 * min_side:
+            height, width = arrays[-1].shape[:2]
+            arrays.append(cv2.resize(arrays[-1], (width // 2, height // 2), interpolation=cv2.INTER_AREA))
+        return cls([qimage_from_rgb(array) for array in arrays])
 
     @property
     def full(self) -> QImage:

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import threading
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+
+# Every engine thread ever started, so tests can prove none is left running.
+LIVE_THREADS: "weakref.WeakSet[QThread]" = weakref.WeakSet()
 
 
 @dataclass
@@ -186,6 +191,7 @@ class EngineThread(QObject):
         self._list_models.connect(self.worker.list_models)
         self._next_id = 0
         self.thread.start()
+        LIVE_THREADS.add(self.thread)
 
     def _new_id(self) -> int:
         self._next_id += 1

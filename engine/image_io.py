@@ -139,10 +139,12 @@ def _lightness_from_pillow(image: Image.Image, notes: list[str]):
     mode = image.mode
     alpha = None
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        values = np.asarray(image).astype(np.float32)
+        values = np.asarray(image)
         # Mode "I" also holds 16-bit PNG grey; anything wider is scaled by its own range.
-        top = 65535.0 if values.max(initial=0) <= 65535 else float(values.max())
-        return color.grey_to_lightness(np.clip(values / top, 0, 1)), None, False, 16
+        if values.min(initial=0) >= 0 and values.max(initial=0) <= 65535:
+            return color.grey_to_lightness(values.astype(np.uint16)), None, False, 16
+        values = values.astype(np.float32)
+        return color.grey_to_lightness(np.clip(values / float(values.max()), 0, 1)), None, False, 16
     if mode == "F":
         values = np.asarray(image).astype(np.float32)
         top = 1.0 if values.max(initial=0) <= 1.0 else 65535.0
@@ -164,10 +166,8 @@ def _lightness_from_pillow(image: Image.Image, notes: list[str]):
         image = image.convert("RGB")
     image = _to_srgb(image, notes)
     if image.mode == "L":
-        grey = np.asarray(image, dtype=np.float32) / 255.0
-        return color.grey_to_lightness(grey), alpha, False, 8
-    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    return color.lightness_of_srgb(rgb), alpha, True, 8
+        return color.grey_to_lightness(np.asarray(image, dtype=np.uint8)), alpha, False, 8
+    return color.lightness_of_srgb(np.asarray(image.convert("RGB"), dtype=np.uint8)), alpha, True, 8
 
 
 def _to_srgb(image: Image.Image, notes: list[str]) -> Image.Image:
@@ -206,10 +206,8 @@ def _read_16bit_colour(path: Path, image: Image.Image):
     data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if data is None or data.dtype != np.uint16 or data.ndim != 3:
         return None
-    values = data.astype(np.float32) / 65535.0
-    alpha = values[..., 3] if values.shape[2] == 4 else None
-    rgb = values[..., 2::-1] if values.shape[2] >= 3 else values
-    return np.ascontiguousarray(rgb[..., :3]), alpha
+    alpha = data[..., 3].astype(np.float32) / 65535.0 if data.shape[2] == 4 else None
+    return np.ascontiguousarray(data[..., 2::-1]), alpha
 
 
 def _orient(array: np.ndarray, orientation: int) -> np.ndarray:

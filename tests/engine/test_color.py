@@ -34,7 +34,7 @@ def test_known_values(rgb, lab):
 @settings(max_examples=60, deadline=None)
 @given(arrays(np.float32, (4, 5, 3), elements=st.floats(0, 1, width=32)))
 def test_round_trip_rgb_lab_rgb(rgb):
-    np.testing.assert_allclose(color.lab_to_rgb(color.rgb_to_lab(rgb)), rgb, atol=2e-4)
+    np.testing.assert_allclose(color.lab_to_rgb(color.rgb_to_lab(rgb)), rgb, atol=1e-3)
 
 
 @settings(max_examples=60, deadline=None)
@@ -55,7 +55,7 @@ def test_torch_and_numpy_agree():
     lab_t = color.torch_rgb_to_lab(tensor).permute(0, 2, 3, 1).numpy()
     np.testing.assert_allclose(lab_t, color.rgb_to_lab(rgb), atol=1e-3)
     back = color.torch_lab_to_rgb(color.torch_rgb_to_lab(tensor))
-    np.testing.assert_allclose(back.numpy(), tensor.numpy(), atol=1e-4)
+    np.testing.assert_allclose(back.numpy(), tensor.numpy(), atol=1e-3)
 
 
 def test_network_scaling_is_invertible():

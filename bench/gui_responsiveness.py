@@ -1,0 +1,119 @@
+"""GUI benchmarks: time from launch to a visible window, and the longest GUI-thread stall
+while a 12-megapixel photo is colorized on the CPU.
+
+    QT_QPA_PLATFORM=offscreen python bench/gui_responsiveness.py [--megapixels 12]
+
+A 2 ms timer runs on the GUI thread; the longest gap between its ticks from "open" until
+the result is painted is the stall a user would feel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+STARTUP_PROBE = """
+import time, sys
+from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QTimer
+from desktop.main_window import MainWindow
+app = QApplication(sys.argv[:1])
+window = MainWindow(quiet=True)
+window.show()
+def shown():
+    print(f"SHOWN {time.time():.6f}", flush=True)
+    window.close()
+    app.quit()
+QTimer.singleShot(0, shown)
+app.exec()
+"""
+
+
+def startup_seconds(runs: int = 5) -> list[float]:
+    times = []
+    for _ in range(runs):
+        began = time.time()
+        done = subprocess.run([sys.executable, "-c", STARTUP_PROBE], cwd=ROOT, capture_output=True, text=True,
+                              env=dict(os.environ), timeout=120)
+        marker = [line for line in done.stdout.splitlines() if line.startswith("SHOWN ")]
+        if not marker:
+            raise RuntimeError(done.stderr)
+        times.append(float(marker[0].split()[1]) - began)
+    return times
+
+
+def longest_stall(megapixels: float) -> dict:
+    import numpy as np
+    from PIL import Image
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.main_window import MainWindow
+
+    width = int((megapixels * 1e6 * 4 / 3) ** 0.5)
+    height = int(width * 3 / 4)
+    folder = Path(tempfile.mkdtemp())
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:height, 0:width]
+    grey = (127 + 60 * np.sin(x / 97.0) * np.cos(y / 71.0) + rng.normal(0, 8, (height, width))).clip(0, 255)
+    photo = folder / "big.png"
+    Image.fromarray(grey.astype(np.uint8), "L").save(photo)
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = MainWindow(quiet=True)
+    window.resize(1280, 800)
+    window.show()
+    loop = QEventLoop()
+    window.modelReady.connect(loop.quit)
+    loop.exec()
+
+    gaps = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.nsecsElapsed()]
+
+    def tick():
+        now = clock.nsecsElapsed()
+        gaps.append((now - last[0]) / 1e6)
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(2)
+    timer.timeout.connect(tick)
+    began = time.perf_counter()
+    timer.start()
+    done = QEventLoop()
+    window.resultShown.connect(lambda entry: QTimer.singleShot(200, done.quit))  # include the first paints
+    window.open_paths([photo])
+    done.exec()
+    timer.stop()
+    elapsed = time.perf_counter() - began - 0.2
+    window.close()
+    return {"size": f"{width}x{height}", "colorize_s": elapsed, "longest_stall_ms": max(gaps),
+            "p99_gap_ms": float(np.percentile(gaps, 99)), "ticks": len(gaps)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--megapixels", type=float, default=12.0)
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("AUTOCHROME_DATA_DIR", tempfile.mkdtemp())
+    times = startup_seconds()
+    print(f"launch to visible window: median {sorted(times)[len(times) // 2]:.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)})")
+    stall = longest_stall(args.megapixels)
+    print(f"colorize {stall['size']} on CPU: {stall['colorize_s']:.1f} s; longest GUI-thread stall "
+          f"{stall['longest_stall_ms']:.0f} ms, 99th percentile gap {stall['p99_gap_ms']:.1f} ms over {stall['ticks']} ticks")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""The desktop app through pytest-qt: real window, real worker thread, tiny model."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+from desktop.settings import Key, Settings
+from tests.conftest import write_grey_png
+
+TIMEOUT = 30000
+
+
+def open_and_wait(qtbot, window, paths):
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
+        window.open_paths(paths)
+    return blocker.args[0]
+
+
+def test_open_colorizes_into_split_view_history_and_queue(qtbot, window, tmp_path):
+    photo = write_grey_png(tmp_path / "street.png", 160, 120)
+    entry = open_and_wait(qtbot, window, [photo])
+    assert entry.reply.rgb.shape == (120, 160, 3)
+    assert window.view.original is not None and window.view.result is not None
+    assert (window.view.result.width(), window.view.result.height()) == (160, 120)
+    assert window.history_panel.count() == 1
+    assert window.queue_panel.item(0).text().startswith("done")
+    assert str(photo) in Settings().get(Key.RECENT)
+    assert window.save_action.isEnabled()
+
+
+def test_open_through_the_file_dialog(qtbot, window, tmp_path, monkeypatch):
+    photo = write_grey_png(tmp_path / "a.png", 64, 64)
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(photo)], ""))
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT):
+        window.open_action.trigger()
+
+
+def test_drop_files_and_folders(qtbot, window, tmp_path):
+    folder = tmp_path / "box"
+    folder.mkdir()
+    write_grey_png(folder / "one.png", 64, 48)
+    write_grey_png(folder / "two.png", 48, 64)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignals([window.resultShown, window.resultShown], timeout=TIMEOUT):
+        window.dropEvent(event)
+    qtbot.waitUntil(lambda: len(window.history.entries) == 2, timeout=TIMEOUT)
+    assert {e.title for e in window.history.entries} == {"one.png", "two.png"}
+
+
+def test_paste_an_image_from_the_clipboard(qtbot, window):
+    image = QImage(80, 60, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.darkGray)
+    QApplication.clipboard().setImage(image)
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
+        window.paste_action.trigger()
+    assert blocker.args[0].reply.rgb.shape == (60, 80, 3)
+    assert blocker.args[0].reply.source is None
+
+
+def test_broken_files_are_reported_and_the_app_keeps_working(qtbot, window, tmp_path):
+    broken = tmp_path / "letter.jpg"
+    broken.write_text("Dear Sir, this is not a photograph.")
+    good = write_grey_png(tmp_path / "good.png", 64, 64)
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT):
+        window.open_paths([broken, good])
+    qtbot.waitUntil(lambda: bool(window.dialogs), timeout=TIMEOUT)
+    assert "letter.jpg" in window.dialogs[0] and "not an image" in window.dialogs[0]
+    assert window.queue_panel.item(0).text().startswith("failed")
+    assert window.queue_panel.item(1).text().startswith("done")
+
+
+def test_divider_drag_and_synchronised_zoom(qtbot, window, tmp_path):
+    open_and_wait(qtbot, window, [write_grey_png(tmp_path / "a.png", 400, 300)])
+    view = window.view
+    view.resize(800, 600)
+    view.set_divider(0.5)
+    start = QPoint(int(view.width() * 0.5), view.height() // 2)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view, QPoint(int(view.width() * 0.25), view.height() // 2))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(int(view.width() * 0.25), view.height() // 2))
+    assert view.divider == pytest.approx(0.25, abs=0.02)
+    # One transform for both sides: the image point under the cursor stays put while zooming.
+    anchor = QPointF(300, 200)
+    before = view.widget_to_image(anchor)
+    view.set_zoom(view.zoom * 2, anchor)
+    after = view.widget_to_image(anchor)
+    assert (before - after).manhattanLength() < 1e-6
+    window.actual_action.trigger()
+    assert view.zoom == 1.0
+    window.fit_action.trigger()
+    assert view.fit_mode and view.zoom == pytest.approx(min(view.width() / 400, view.height() / 300))
+    window.toggle_action.trigger()
+    assert view.show_before_only
+
+
+def test_settings_change_recolorizes_and_undo_redo_walk_history(qtbot, window, tmp_path):
+    open_and_wait(qtbot, window, [write_grey_png(tmp_path / "a.png", 96, 64)])
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
+        window.adjust.saturation.setValue(0)
+    assert blocker.args[0].settings["saturation"] == 0.0
+    grey_result = blocker.args[0].reply.rgb
+    assert np.abs(grey_result - grey_result.mean(axis=2, keepdims=True)).max() < 0.01
+    assert len(window.history.entries) == 2
+    window.undo_action.trigger()
+    assert window.history.current == 0 and window.view.result is window.history.entries[0].reply.result_display
+    window.redo_action.trigger()
+    assert window.history.current == 1
+    window.history_panel.setCurrentRow(0)
+    assert window.history.current == 0
+
+
+def test_newest_request_wins(qtbot, window, tmp_path):
+    open_and_wait(qtbot, window, [write_grey_png(tmp_path / "a.png", 1200, 900)])
+    window.adjust.saturation.blockSignals(True)
+    window.adjust.saturation.setValue(50)
+    window.recolorize()
+    window.adjust.saturation.setValue(150)
+    window.adjust.saturation.blockSignals(False)
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
+        window.recolorize()
+    assert blocker.args[0].settings["saturation"] == 1.5
+    qtbot.wait(300)
+    assert [e.settings["saturation"] for e in window.history.entries] == [1.0, 1.5]
+
+
+def test_cancel_stops_the_queue(qtbot, window, tmp_path):
+    photos = [write_grey_png(tmp_path / f"p{i}.png", 1500, 1000, seed=i) for i in range(3)]
+    window.open_paths(photos)
+    window.cancel_button.click()
+    qtbot.waitUntil(lambda: window._active is None, timeout=TIMEOUT)
+    statuses = [window.queue_panel.item(i).text().split(" - ")[0] for i in range(3)]
+    assert statuses[1:] == ["cancelled", "cancelled"]
+    assert statuses[0] in ("cancelled", "done")
+
+
+@pytest.mark.parametrize("suffix, fmt", [(".png", "PNG"), (".jpg", "JPEG"), (".tif", "TIFF"), (".webp", "WEBP")])
+def test_save_formats_at_full_resolution(qtbot, window, tmp_path, suffix, fmt):
+    open_and_wait(qtbot, window, [write_grey_png(tmp_path / "a.png", 130, 70)])
+    target = tmp_path / f"out{suffix}"
+    with qtbot.waitSignal(window.fileSaved, timeout=TIMEOUT):
+        window.save_to(target)
+    with Image.open(target) as saved:
+        assert saved.format == fmt and saved.size == (130, 70)
+
+
+def test_16bit_input_saves_16bit_tiff(qtbot, window, tmp_path):
+    values = (np.linspace(0, 65535, 64 * 48).reshape(48, 64)).astype(np.uint16)
+    Image.fromarray(values).save(tmp_path / "deep.png")
+    open_and_wait(qtbot, window, [tmp_path / "deep.png"])
+    with qtbot.waitSignal(window.fileSaved, timeout=TIMEOUT):
+        window.save_to(tmp_path / "deep-out.tif")
+    import cv2
+
+    assert cv2.imread(str(tmp_path / "deep-out.tif"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+
+
+def test_the_original_is_never_overwritten_without_confirmation(qtbot, window, tmp_path, monkeypatch):
+    photo = write_grey_png(tmp_path / "family.png", 64, 64)
+    before = photo.read_bytes()
+    open_and_wait(qtbot, window, [photo])
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[1]) or QMessageBox.StandardButton.No)
+    assert window.save_to(photo) is None
+    assert asked and photo.read_bytes() == before
+
+
+def test_save_as_and_export_all_never_overwrite(qtbot, window, tmp_path, monkeypatch):
+    first = write_grey_png(tmp_path / "a.png", 64, 64)
+    second = write_grey_png(tmp_path / "b.png", 64, 64, seed=1)
+    open_and_wait(qtbot, window, [first])
+    open_and_wait(qtbot, window, [second])
+    out = tmp_path / "export"
+    out.mkdir()
+    (out / "a-colorized.png").write_bytes(b"keep me")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
+    with qtbot.waitSignals([window.fileSaved, window.fileSaved], timeout=TIMEOUT):
+        window.export_all_action.trigger()
+    assert (out / "a-colorized.png").read_bytes() == b"keep me"
+    assert (out / "a-colorized-2.png").is_file() and (out / "b-colorized.png").is_file()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out / "pair"), "JPEG (*.jpg *.jpeg)"))
+    with qtbot.waitSignal(window.fileSaved, timeout=TIMEOUT):
+        window.export_comparison_action.trigger()
+    with Image.open(out / "pair.jpg") as pair:
+        assert pair.size[0] > 2 * 64 and pair.size[1] == 64
+
+
+def test_save_errors_show_a_message(qtbot, window, tmp_path):
+    open_and_wait(qtbot, window, [write_grey_png(tmp_path / "a.png", 64, 64)])
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT):
+        window.save_to(tmp_path / "missing-folder" / "x.png")
+    assert "does not exist" in window.dialogs[-1]
+
+
+def test_engine_errors_never_crash_the_window(qtbot, window, tmp_path, monkeypatch):
+    from engine import colorizer
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("not enough memory to colorize this photo; try a smaller render size")
+
+    monkeypatch.setattr(colorizer.Colorizer, "colorize", out_of_memory)
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT):
+        window.open_paths([write_grey_png(tmp_path / "a.png", 64, 64)])
+    assert "not enough memory" in window.dialogs[-1]
+    assert window.isVisible()
+
+
+def test_settings_persist_across_runs(qtbot, window):
+    window.adjust.saturation.setValue(140)
+    window.adjust.render_size.setCurrentIndex(2)
+    window.close()
+    from desktop.main_window import MainWindow
+
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.adjust.saturation.value() == 140
+    assert again.adjust.colorize_settings()["render_size"] == 384
+    again.close()

@@ -38,6 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--smoke-test", nargs=2, type=Path, metavar=("INPUT", "OUTPUT"),
                      help="open INPUT in the real window, colorize it, save OUTPUT and exit (0 on success)")
 
+    evaluate = commands.add_parser(
+        "eval", help="measure a model on a folder of colour photos",
+        description="Colorize the L of each colour photo in EVAL_DIR and compare with the photo (PSNR, SSIM, "
+                    "CIEDE2000, colourfulness); the grey image and the shipped default are baselines.")
+    evaluate.add_argument("model", metavar="MODEL", help="model file or name")
+    evaluate.add_argument("eval_dir", metavar="EVAL_DIR", type=Path)
+    evaluate.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    evaluate.add_argument("--render-size", type=int, default=256, metavar="N")
+    evaluate.add_argument("--sheet", type=Path, metavar="PNG", help="write a grey | ours | truth contact sheet")
+    evaluate.add_argument("--sheet-rows", type=int, default=8, metavar="N")
+    evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the per-photo figures as JSON")
+
     models = commands.add_parser("models", help="list the shipped and your own models", description="List models.")
     models.add_argument("--verbose", "-v", action="store_true", help="show full provenance")
     return parser
@@ -50,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         from .commands.colorize import run_colorize
 
         return run_colorize(args)
+    if args.command == "eval":
+        from .commands.evaluate import run_eval
+
+        return run_eval(args)
     if args.command == "models":
         from .commands.models import run_models
 

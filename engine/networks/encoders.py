@@ -8,21 +8,56 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-import torchvision
+
+
+class BasicBlock(nn.Module):
+    """The ResNet-18/34 block, with torchvision's parameter names so its state dicts load."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+_RESNET_BLOCKS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3)}
 
 
 class ResNetEncoder(nn.Module):
-    """torchvision ResNet-18/34 with a one-channel stem, built without weights."""
+    """ResNet-18/34 (He et al. 2016) with a one-channel stem, built without weights.
+
+    Written here rather than taken from torchvision so the app does not need torchvision
+    at run time; the layout and names match torchvision's, so its weights load.
+    """
 
     def __init__(self, depth: str = "resnet34"):
         super().__init__()
-        factory = {"resnet18": torchvision.models.resnet18, "resnet34": torchvision.models.resnet34}[depth]
-        net = factory(weights=None)
-        net.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.stem = nn.Sequential(net.conv1, net.bn1, net.relu)
-        self.pool = net.maxpool
-        self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
+        conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.stem = nn.Sequential(conv1, nn.BatchNorm2d(64), nn.ReLU(inplace=True))
+        self.pool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        layers = []
+        cin = 64
+        for index, (count, width) in enumerate(zip(_RESNET_BLOCKS[depth], (64, 128, 256, 512))):
+            stride = 1 if index == 0 else 2
+            blocks = [BasicBlock(cin, width, stride)] + [BasicBlock(width, width) for _ in range(count - 1)]
+            layers.append(nn.Sequential(*blocks))
+            cin = width
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
         self.channels = (64, 64, 128, 256, 512)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         s2 = self.stem(x)

@@ -146,3 +146,16 @@ def test_version_models_and_help(capsys, tiny_model):
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])
         assert exit_info.value.code == 0
+
+
+def test_eval_prints_the_table_with_baselines_and_writes_a_sheet(tmp_path, tiny_model, capsys):
+    folder = tmp_path / "eval"
+    folder.mkdir()
+    for index in range(2):
+        write_colour_jpeg(folder / f"c{index}.jpg", 48, 32, seed=index)
+    sheet = tmp_path / "sheet.png"
+    code, stdout, stderr = run(capsys, "eval", tiny_model, folder, "--device", "cpu", "--sheet", sheet,
+                               "--json", tmp_path / "m.json")
+    assert code == 0, stderr
+    assert "grey (a=b=0)" in stdout and "tiny" in stdout and "shipped default" in stdout
+    assert sheet.is_file() and (tmp_path / "m.json").is_file()

@@ -1,6 +1,5 @@
 import pytest
 import torch
-import torchvision
 
 from engine.networks import GeneratorConfig, build_generator
 from engine.networks.encoders import (
@@ -54,14 +53,23 @@ def test_self_attention_starts_as_identity():
         torch.testing.assert_close(a(x), b(x))
 
 
-def test_user_supplied_resnet_weights_load_with_a_grey_stem():
+@pytest.mark.parametrize("depth", ["resnet18", "resnet34"])
+def test_user_supplied_resnet_weights_load_with_a_grey_stem(depth):
+    torchvision = pytest.importorskip("torchvision")
     torch.manual_seed(0)
-    reference = torchvision.models.resnet18(weights=None)
-    encoder = ResNetEncoder("resnet18")
+    reference = getattr(torchvision.models, depth)(weights=None).eval()
+    encoder = ResNetEncoder(depth).eval()
     unused = load_torchvision_resnet_state(encoder, reference.state_dict())
     assert all(key.startswith("fc.") for key in unused)
     torch.testing.assert_close(encoder.stem[0].weight, reference.conv1.weight.sum(dim=1, keepdim=True))
     torch.testing.assert_close(encoder.layer4[1].conv2.weight, reference.layer4[1].conv2.weight)
+    # Same network: a grey image through torchvision's RGB ResNet equals ours on one channel.
+    grey = torch.rand(1, 1, 64, 64)
+    with torch.no_grad():
+        ours = encoder(grey)[-1]
+        x = reference.maxpool(reference.relu(reference.bn1(reference.conv1(grey.expand(1, 3, 64, 64)))))
+        theirs = reference.layer4(reference.layer3(reference.layer2(reference.layer1(x))))
+    torch.testing.assert_close(ours, theirs, atol=1e-4, rtol=1e-4)
 
 
 def test_imagenet_lite0_stem_folding_matches_rgb_on_grey_input():

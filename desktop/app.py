@@ -10,13 +10,19 @@ SMOKE_TEST_TIMEOUT_MS = 300_000
 
 def run_gui(files: list[Path], smoke_test: tuple[Path, Path] | None = None) -> int:
     from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
+
+    from engine import paths
 
     from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Autochrome")
     app.setOrganizationName("Autochrome")
+    icon = paths.resources_dir() / "icons" / "autochrome.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
     window = MainWindow(quiet=smoke_test is not None)
     window.show()
     if smoke_test is None:

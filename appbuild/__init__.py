@@ -1,0 +1,1 @@
+"""Building installable Autochrome apps (PyInstaller); not part of the installed package."""

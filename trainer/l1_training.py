@@ -37,10 +37,11 @@ class Progress:
     loss: float
     images_per_second: float
     elapsed_s: float
+    start_step: int = 0  # where this run resumed
 
     @property
     def eta_s(self) -> float:
-        done = max(self.step, 1)
+        done = max(self.step - self.start_step, 1)
         return self.elapsed_s / done * (self.steps - self.step)
 
 
@@ -72,7 +73,9 @@ def train_l1(
     settings: L1Settings,
     checkpoint: Path | None = None,
     device: torch.device = torch.device("cpu"),
+    pixel_weights=None,
 ):
+    """`pixel_weights`, if given, maps the target ab to a per-pixel loss weight (see rebalance)."""
     model.to(device).train()
     if settings.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -91,7 +94,8 @@ def train_l1(
         lightness, ab = sampler.batch(settings.batch_size)
         if settings.channels_last:
             lightness = lightness.contiguous(memory_format=torch.channels_last)
-        loss = torch.nn.functional.l1_loss(model(lightness), ab)
+        error = (model(lightness) - ab).abs()
+        loss = (error * pixel_weights(ab)).mean() if pixel_weights is not None else error.mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -103,5 +107,5 @@ def train_l1(
         if checkpoint is not None and (done % settings.checkpoint_every == 0 or done == settings.steps):
             save_checkpoint(checkpoint, model, optimizer, config, settings, done, {"l1": recent_loss})
         elapsed = time.perf_counter() - began
-        yield Progress(done, settings.steps, recent_loss, (done - start) * settings.batch_size / elapsed, elapsed)
+        yield Progress(done, settings.steps, recent_loss, (done - start) * settings.batch_size / elapsed, elapsed, start)
     model.eval()

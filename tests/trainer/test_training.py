@@ -1,0 +1,123 @@
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from desktop.cli import main
+from engine.networks import GeneratorConfig, build_generator
+from engine.weights import load_generator
+from trainer.batches import CropSampler
+from trainer.photos import load_photo_set
+from trainer.training import Trainer, TrainSettings
+
+TINY = GeneratorConfig(encoder="resnet18", decoder_channels=(16, 16, 8, 8, 8))
+
+
+def photo_folder(tmp_path, count=6, size=(40, 50)):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "photos"
+    (folder / "nested").mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        rgb = (rng.random((size[0], size[1], 3)) * 255).astype(np.uint8)
+        Image.fromarray(rgb).save(folder / ("nested" if index % 2 else "") / f"p{index}.jpg")
+    Image.fromarray(np.full(size, 90, np.uint8), "L").save(folder / "grey.png")
+    (folder / "broken.jpg").write_bytes(b"nope")
+    return folder
+
+
+def test_photo_set_skips_and_counts_unusable_files(tmp_path):
+    photos, scan = load_photo_set(photo_folder(tmp_path), size=32, min_side=32)
+    assert photos.shape == (6, 32, 32, 3)
+    assert len(scan.monochrome) == 1 and len(scan.unreadable) == 1
+    assert "6 usable" in scan.summary()
+
+
+def _trainer(tmp_path, settings, checkpoint):
+    photos, _ = load_photo_set(photo_folder(tmp_path), size=40, min_side=32)
+    torch.manual_seed(0)
+    sampler = CropSampler(photos, 32, torch.device("cpu"))
+    return Trainer(build_generator(TINY), TINY, sampler, settings, 32, torch.device("cpu"), checkpoint)
+
+
+def test_both_stages_change_weights_and_a_stop_leaves_a_resumable_checkpoint(tmp_path):
+    settings = TrainSettings(stage1_steps=3, stage2_steps=3, batch_size=2, warmup_steps=1, discriminator_warmup=1,
+                             checkpoint_every=2)
+    checkpoint = tmp_path / "run.ckpt"
+    trainer = _trainer(tmp_path, settings, checkpoint)
+    before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    d_before = {k: v.clone() for k, v in trainer.discriminator.state_dict().items()}
+    records = []
+    for record in trainer.run():
+        records.append(record)
+        if record.step == 5:
+            break  # a stop request: the checkpoint of step 4 stays valid
+    assert [r.stage for r in records] == [1, 1, 1, 2, 2]
+    assert all(np.isfinite(v) for r in records for v in r.losses.values())
+    assert "gan" in records[-1].losses and "d" in records[-1].losses
+    assert any(not torch.equal(before[k], v) for k, v in trainer.generator.state_dict().items())
+    assert any(not torch.equal(d_before[k], v) for k, v in trainer.discriminator.state_dict().items())
+    assert torch.load(checkpoint, weights_only=True)["step"] == 4
+
+    resumed = _trainer(tmp_path, settings, checkpoint)
+    assert resumed.step == 4
+    assert [r.step for r in resumed.run()] == [5, 6]
+    # After the adversarial stage the EMA generator is what gets exported.
+    assert resumed.export_model() is resumed.ema
+
+
+def test_resume_refuses_another_architecture(tmp_path):
+    settings = TrainSettings(stage1_steps=1, batch_size=2, warmup_steps=1)
+    checkpoint = tmp_path / "run.ckpt"
+    list(_trainer(tmp_path, settings, checkpoint).run())
+    photos, _ = load_photo_set(photo_folder(tmp_path / "b"), size=40, min_side=32)
+    other = GeneratorConfig(encoder="resnet18", decoder_channels=(8, 8, 8, 8, 8))
+    with pytest.raises(ValueError, match="another architecture"):
+        Trainer(build_generator(other), other, CropSampler(photos, 32, torch.device("cpu")), settings, 32,
+                torch.device("cpu"), checkpoint)
+
+
+def test_train_command_end_to_end(tmp_path, capsys):
+    data = photo_folder(tmp_path, size=(48, 48))
+    out = tmp_path / "model.safetensors"
+    args = ["train", str(data), "--out", str(out), "--arch", "unet-lite0", "--encoder-init", "scratch",
+            "--stage1-steps", "2", "--stage2-steps", "2", "--d-warmup", "1", "--batch-size", "2", "--crop", "32",
+            "--square", "40", "--device", "cpu", "--log-every", "1"]
+    assert main(args) == 0
+    model, info = load_generator(out)
+    assert info.provenance["steps"] == 4 and info.provenance["training_data"].startswith("photos (6 photos")
+    rows = list(csv.DictReader(open(out.with_suffix(".csv"))))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
+    assert main(args) == 2  # the checkpoint exists: no silent restart
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_pack_writes_small_webp_squares(tmp_path, capsys):
+    data = photo_folder(tmp_path, size=(80, 100))
+    out = tmp_path / "pack"
+    assert main(["pack", str(data), str(out), "--size", "64"]) == 0
+    packed = sorted(out.glob("*.webp"))
+    assert len(packed) == 6
+    with Image.open(packed[0]) as image:
+        assert image.size == (64, 64)
+    photos, scan = load_photo_set(out, size=64, min_side=32)
+    assert len(photos) == 6
+
+
+def test_distributed_training_with_two_cpu_processes(tmp_path):
+    data = photo_folder(tmp_path, size=(48, 48))
+    out = tmp_path / "ddp.safetensors"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+         "-m", "desktop", "train", str(data), "--out", str(out), "--arch", "unet-lite0", "--encoder-init", "scratch",
+         "--stage1-steps", "2", "--stage2-steps", "2", "--d-warmup", "1", "--batch-size", "2", "--crop", "32",
+         "--square", "40", "--device", "cpu"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    _, info = load_generator(out)
+    assert info.provenance["steps"] == 4

@@ -1,0 +1,252 @@
+"""The two-stage training of the seed, as an iterator of progress records.
+
+Stage 1: the generator alone, L1 on ab. Stage 2: pix2pix's conditional GAN (the PatchGAN
+sees L with ab; generator loss = GAN + lambda * L1), with the care the adversarial stage
+needs: a discriminator warm-up, a lower generator learning rate and an EMA of the
+generator, which is what gets exported.
+
+Stopping the iteration stops training; the last checkpoint (written atomically) stays
+valid and a later run resumes from it. Under torchrun the same code trains with
+DistributedDataParallel; only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from engine.atomic import atomic_path
+from engine.networks import GeneratorConfig
+
+from .batches import CropSampler
+from .discriminator import PatchDiscriminator
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    stage1_steps: int = 1000
+    stage2_steps: int = 0
+    batch_size: int = 16
+    learning_rate: float = 5e-4  # stage 1
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    gan_generator_lr: float = 2e-5  # a tenth of pix2pix's: plain 2e-4 over-saturates (see model card)
+    gan_discriminator_lr: float = 2e-4
+    l1_lambda: float = 100.0
+    discriminator_warmup: int = 100  # stage-2 steps that train D alone
+    ema_decay: float = 0.999
+    checkpoint_every: int = 250
+    bf16: bool = True  # autocast on CUDA only
+    channels_last: bool = True
+    compile: bool = False
+
+    @property
+    def total_steps(self) -> int:
+        return self.stage1_steps + self.stage2_steps
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: int
+    step: int
+    steps: int
+    losses: dict = field(default_factory=dict)
+    images_per_second: float = 0.0
+    elapsed_s: float = 0.0
+    start_step: int = 0
+
+    @property
+    def eta_s(self) -> float:
+        done = max(self.step - self.start_step, 1)
+        return self.elapsed_s / done * (self.steps - self.step)
+
+
+def stage1_learning_rate(step: int, settings: TrainSettings) -> float:
+    """Linear warm-up, then cosine decay to a tenth."""
+    if step < settings.warmup_steps:
+        return settings.learning_rate * (step + 1) / settings.warmup_steps
+    progress = (step - settings.warmup_steps) / max(settings.stage1_steps - settings.warmup_steps, 1)
+    return settings.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def is_main_process() -> bool:
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
+class Trainer:
+    def __init__(
+        self,
+        generator: torch.nn.Module,
+        config: GeneratorConfig,
+        sampler: CropSampler,
+        settings: TrainSettings,
+        crop: int,
+        device: torch.device,
+        checkpoint: Path | None = None,
+        pixel_weights=None,
+    ):
+        self.config, self.settings, self.sampler, self.crop = config, settings, sampler, crop
+        self.device, self.checkpoint, self.pixel_weights = device, checkpoint, pixel_weights
+        memory_format = torch.channels_last if settings.channels_last else torch.preserve_format
+        self.generator = generator.to(device, memory_format=memory_format).train()
+        self.discriminator = PatchDiscriminator().to(device, memory_format=memory_format).train()
+        self.ema = copy.deepcopy(self.generator).eval()
+        for parameter in self.ema.parameters():
+            parameter.requires_grad_(False)
+        self.opt_g = torch.optim.AdamW(self.generator.parameters(), lr=settings.learning_rate,
+                                       weight_decay=settings.weight_decay)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=settings.gan_discriminator_lr, betas=(0.5, 0.999))
+        self.step = 0
+        self.metrics: dict = {}
+        if checkpoint is not None and checkpoint.exists():
+            self._load(checkpoint)
+        self.g_model, self.d_model = self.generator, self.discriminator
+        if dist.is_initialized():
+            ids = [device.index] if device.type == "cuda" else None
+            self.g_model = torch.nn.parallel.DistributedDataParallel(self.generator, device_ids=ids)
+            self.d_model = torch.nn.parallel.DistributedDataParallel(self.discriminator, device_ids=ids)
+        if settings.compile:
+            self.g_model = torch.compile(self.g_model)
+            self.d_model = torch.compile(self.d_model)
+
+    # ------------------------------------------------------------ checkpoints
+
+    def state(self) -> dict:
+        return {
+            "generator": self.generator.state_dict(),
+            "ema": self.ema.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "config": self.config.to_json(),
+            "settings": asdict(self.settings),
+            "step": self.step,
+            "metrics": self.metrics,
+        }
+
+    def save_checkpoint(self) -> None:
+        if self.checkpoint is None or not is_main_process():
+            return
+        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.checkpoint) as temp:
+            torch.save(self.state(), temp)
+
+    def _load(self, path: Path) -> None:
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        if GeneratorConfig.from_json(state["config"]) != self.config:
+            raise ValueError(f"{path} was trained with another architecture; use a new checkpoint path")
+        self.generator.load_state_dict(state["generator"])
+        self.ema.load_state_dict(state["ema"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.step = int(state["step"])
+        self.metrics = dict(state.get("metrics", {}))
+
+    def export_model(self) -> torch.nn.Module:
+        """The generator to ship: the EMA weights once the adversarial stage has run."""
+        return self.ema if self.step > self.settings.stage1_steps else self.generator
+
+    # --------------------------------------------------------------- training
+
+    def _autocast(self):
+        enabled = self.device.type == "cuda" and self.settings.bf16
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled)
+
+    def _l1(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        error = (fake.float() - real).abs()
+        return (error * self.pixel_weights(real)).mean() if self.pixel_weights is not None else error.mean()
+
+    def _batch(self):
+        lightness, ab = self.sampler.batch(self.settings.batch_size)
+        if self.settings.channels_last:
+            lightness = lightness.contiguous(memory_format=torch.channels_last)
+            ab = ab.contiguous(memory_format=torch.channels_last)
+        return lightness, ab
+
+    def _stage1_step(self) -> dict:
+        for group in self.opt_g.param_groups:
+            group["lr"] = stage1_learning_rate(self.step, self.settings)
+        lightness, ab = self._batch()
+        with self._autocast():
+            fake = self.g_model(lightness)
+        loss = self._l1(fake, ab)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        return {"l1": loss.detach()}
+
+    def _stage2_step(self) -> dict:
+        settings = self.settings
+        gan_step = self.step - settings.stage1_steps
+        if gan_step == 0:
+            self.ema.load_state_dict(self.generator.state_dict())  # the EMA starts from the L1 model
+            for group in self.opt_g.param_groups:
+                group["lr"] = settings.gan_generator_lr
+                group["weight_decay"] = 0.0
+        lightness, ab = self._batch()
+        with self._autocast():
+            fake = self.g_model(lightness)
+            real_logits = self.d_model(lightness, ab)
+            fake_logits = self.d_model(lightness, fake.detach())
+        loss_d = 0.5 * (
+            F.binary_cross_entropy_with_logits(real_logits.float(), torch.ones_like(real_logits, dtype=torch.float32))
+            + F.binary_cross_entropy_with_logits(fake_logits.float(), torch.zeros_like(fake_logits, dtype=torch.float32))
+        )
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        losses = {"d": loss_d.detach()}
+        if gan_step < settings.discriminator_warmup:
+            return losses
+        for parameter in self.discriminator.parameters():
+            parameter.requires_grad_(False)
+        with self._autocast():
+            judged = self.d_model(lightness, fake)
+        loss_gan = F.binary_cross_entropy_with_logits(judged.float(), torch.ones_like(judged, dtype=torch.float32))
+        loss_l1 = self._l1(fake, ab)
+        loss_g = loss_gan + settings.l1_lambda * loss_l1
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        for parameter in self.discriminator.parameters():
+            parameter.requires_grad_(True)
+        with torch.no_grad():
+            for ema_value, value in zip(self.ema.state_dict().values(), self.generator.state_dict().values()):
+                if ema_value.is_floating_point():
+                    ema_value.lerp_(value, 1.0 - settings.ema_decay)
+                else:
+                    ema_value.copy_(value)
+        losses.update(gan=loss_gan.detach(), l1=loss_l1.detach())
+        return losses
+
+    def run(self):
+        """Train to the end, yielding a Progress after every step."""
+        settings = self.settings
+        start = self.step
+        began = time.perf_counter()
+        smoothed: dict[str, float] = {}
+        world = dist.get_world_size() if dist.is_initialized() else 1
+        while self.step < settings.total_steps:
+            stage = 1 if self.step < settings.stage1_steps else 2
+            losses = self._stage1_step() if stage == 1 else self._stage2_step()
+            self.step += 1
+            for name, value in losses.items():
+                value = float(value)
+                if not math.isfinite(value):
+                    raise FloatingPointError(f"{name} loss became {value} at step {self.step}")
+                smoothed[name] = value if name not in smoothed else 0.95 * smoothed[name] + 0.05 * value
+            self.metrics = {f"loss_{k}": v for k, v in smoothed.items()}
+            if self.step % settings.checkpoint_every == 0 or self.step == settings.total_steps or self.step == settings.stage1_steps:
+                self.save_checkpoint()
+            elapsed = time.perf_counter() - began
+            rate = (self.step - start) * settings.batch_size * world / max(elapsed, 1e-9)
+            yield Progress(stage, self.step, settings.total_steps, dict(smoothed), rate, elapsed, start)
+        self.generator.eval()

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .commands.train import add_parsers as add_training_parsers
 
     add_training_parsers(commands)
+    from .commands.finetune import add_parser as add_finetune_parser
+
+    add_finetune_parser(commands)
 
     models = commands.add_parser("models", help="list the shipped and your own models", description="List models.")
     models.add_argument("--verbose", "-v", action="store_true", help="show full provenance")
@@ -78,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         from .commands.train import run_pack
 
         return run_pack(args)
+    if args.command == "finetune":
+        from .commands.finetune import run_finetune
+
+        return run_finetune(args)
     if args.command == "models":
         from .commands.models import run_models
 

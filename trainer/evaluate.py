@@ -36,12 +36,14 @@ def _truth_rgb(path: Path) -> np.ndarray:
         return np.asarray(ImageOps.exif_transpose(image).convert("RGB"), np.float32) / 255.0
 
 
-def evaluate(colorizer, folder: str | Path, settings: ColorizeSettings | None = None, sheet_rows: int = 0,
+def evaluate(colorizer, folder: str | Path | list, settings: ColorizeSettings | None = None, sheet_rows: int = 0,
              progress=None) -> tuple[EvalResult, EvalResult, list]:
-    """(model result, grey baseline result, contact-sheet triples of the first `sheet_rows` photos)."""
+    """(model result, grey baseline result, contact-sheet triples of the first `sheet_rows` photos).
+
+    `folder` is a folder of colour photos or a list of photo paths."""
     ours, grey = EvalResult(colorizer.info.name if colorizer else "model"), EvalResult("grey (a=b=0)")
     triples = []
-    files = find_photos(folder)
+    files = list(folder) if isinstance(folder, (list, tuple)) else find_photos(folder)
     if not files:
         raise ValueError(f"no photos found in {folder}")
     for index, path in enumerate(files):

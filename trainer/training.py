@@ -91,16 +91,24 @@ class Trainer:
         device: torch.device,
         checkpoint: Path | None = None,
         pixel_weights=None,
+        freeze_encoder: bool = False,
     ):
         self.config, self.settings, self.sampler, self.crop = config, settings, sampler, crop
+        self.freeze_encoder = freeze_encoder
         self.device, self.checkpoint, self.pixel_weights = device, checkpoint, pixel_weights
         memory_format = torch.channels_last if settings.channels_last else torch.preserve_format
         self.generator = generator.to(device, memory_format=memory_format).train()
+        if freeze_encoder:
+            # Fine-tuning the decoder alone: half the backward pass, and the features stay general.
+            for parameter in self.generator.encoder.parameters():
+                parameter.requires_grad_(False)
+            self.generator.encoder.eval()
         self.discriminator = PatchDiscriminator().to(device, memory_format=memory_format).train()
         self.ema = copy.deepcopy(self.generator).eval()
         for parameter in self.ema.parameters():
             parameter.requires_grad_(False)
-        self.opt_g = torch.optim.AdamW(self.generator.parameters(), lr=settings.learning_rate,
+        trainable = [p for p in self.generator.parameters() if p.requires_grad]
+        self.opt_g = torch.optim.AdamW(trainable, lr=settings.learning_rate,
                                        weight_decay=settings.weight_decay)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=settings.gan_discriminator_lr, betas=(0.5, 0.999))
         self.step = 0

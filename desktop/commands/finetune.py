@@ -1,0 +1,83 @@
+"""`autochrome finetune`: adapt a model to a folder of your own colour photos."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+
+def add_parser(commands) -> None:
+    finetune = commands.add_parser(
+        "finetune", help="fine-tune a model on a folder of your colour photos",
+        description="Teach a model your own material (a family archive, a film stock, a place). The new model "
+                    "is added to your models and can be chosen with --model NAME.")
+    finetune.add_argument("folder", type=Path, metavar="FOLDER")
+    finetune.add_argument("--name", required=True, help="name of the new model")
+    finetune.add_argument("--preset", default="quick", choices=["quick", "standard", "thorough"])
+    finetune.add_argument("--steps", type=int, help="training steps (overrides the preset)")
+    finetune.add_argument("--base", metavar="MODEL", help="model to start from (default: the default model)")
+    finetune.add_argument("--lr", type=float, default=3e-4, help="learning rate")
+    finetune.add_argument("--crop", type=int, default=128)
+    finetune.add_argument("--adversarial", action="store_true", help="also run the GAN stage (slower)")
+    finetune.add_argument("--train-encoder", action="store_true", help="train the whole network, not the decoder only")
+    finetune.add_argument("--holdout", type=float, default=0.15, help="share of photos held out for validation")
+    finetune.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    finetune.add_argument("--resume", action="store_true", help="continue an interrupted fine-tune of this name")
+
+
+def run_finetune(args) -> int:
+    from engine import paths
+    from engine.errors import AutochromeError
+    from trainer.finetune import Finetune, FinetuneError, FinetuneOptions, scan_folder, validate_name
+
+    options = FinetuneOptions(name=args.name, base_model=args.base, preset=args.preset, steps=args.steps,
+                              learning_rate=args.lr, crop=args.crop, adversarial=args.adversarial,
+                              holdout_share=args.holdout, train_encoder=args.train_encoder, device=args.device)
+    try:
+        name = validate_name(args.name)
+        checkpoint = paths.user_data_dir() / "finetune" / f"{name}.ckpt"
+        if checkpoint.exists() and not args.resume:
+            raise FinetuneError(f"an unfinished fine-tune named '{name}' exists; pass --resume to continue it "
+                                f"(or delete {checkpoint})")
+        with tqdm(desc="scanning", unit="photo", file=sys.stderr) as bar:
+            def progress(done, total):
+                bar.total = total
+                bar.update(done + 1 - bar.n)
+
+            folder = scan_folder(args.folder, holdout_share=args.holdout, progress=progress)
+        print(f"{folder.scan.summary()}; training on {len(folder.train_paths)}, "
+              f"validating on {len(folder.holdout_paths)}", file=sys.stderr)
+        for path, reason in folder.scan.unreadable[:10]:
+            print(f"skipped (unreadable): {path}: {reason}", file=sys.stderr)
+        run = Finetune(folder, options)
+    except (FinetuneError, AutochromeError, RuntimeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    total = options.total_steps
+    bar = tqdm(total=total, initial=run.resumed_from, unit="step", file=sys.stderr, dynamic_ncols=True)
+    try:
+        for record in run.steps():
+            bar.update(record.step - bar.n)
+            bar.set_postfix(loss=f"{record.losses.get('l1', 0):.4f}", img_s=f"{record.images_per_second:.1f}",
+                            refresh=False)
+    except KeyboardInterrupt:
+        bar.close()
+        run.trainer.save_checkpoint()
+        print(f"stopped at step {run.trainer.step}; continue with --resume", file=sys.stderr)
+        return 130
+    bar.close()
+    try:
+        path, figures = run.finish()
+    except FinetuneError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    if figures:
+        base, new = figures["base"], figures["new"]
+        print(f"held-out photos ({len(folder.holdout_paths)}): CIEDE2000 {base['ciede2000']:.2f} -> {new['ciede2000']:.2f}, "
+              f"PSNR {base['psnr']:.2f} -> {new['psnr']:.2f} dB, "
+              f"colourfulness gap {base['colourfulness_gap']:.1f} -> {new['colourfulness_gap']:.1f}")
+    print(f"use it with: autochrome colorize ... --model \"{run.name}\"")
+    return 0

@@ -1,0 +1,120 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from desktop.cli import main
+from engine import paths, weights
+from engine.colorize import ColorizeSettings
+from engine.colorizer import Colorizer
+from engine.image_io import LoadedImage
+from tests.conftest import TINY_UNET, gradient_grey, make_model_file
+
+
+def warm_photos(folder, count, size=100, seed=0):
+    """Photos with one dominant warm colour, like a film stock or a sepia archive would have."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for index in range(count):
+        grey = rng.random((size, size)) * 0.6 + 0.2
+        rgb = np.stack([grey * 1.0, grey * 0.65, grey * 0.35], -1)
+        Image.fromarray((rgb * 255).astype(np.uint8)).save(folder / f"warm{index}.jpg", quality=92)
+    return folder
+
+
+@pytest.fixture
+def base_model(tmp_path):
+    return make_model_file(tmp_path / "base.safetensors", TINY_UNET, bias=0.0)
+
+
+def test_finetune_command_end_to_end(tmp_path, base_model, capsys):
+    folder = warm_photos(tmp_path / "archive", 12)
+    code = main(["finetune", str(folder), "--name", "Family archive", "--base", str(base_model), "--steps", "4",
+                 "--crop", "64", "--holdout", "0.2", "--device", "cpu"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "held-out photos" in captured.out
+    path = paths.user_models_dir() / "Family archive.safetensors"
+    assert path.is_file()
+    info = weights.read_info(path)
+    assert info.provenance["base_model"] == "base" and info.provenance["steps"] == 4
+    assert info.provenance["photos"] == 9 and info.provenance["held_out"] == 3
+    assert "base" in info.metrics["holdout"] and "new" in info.metrics["holdout"]
+    assert "Family archive" in [i.name for i in weights.list_models()]
+    # The new model colorizes differently from the one it started from.
+    image = LoadedImage(None, (gradient_grey(64, 64) * 100).astype(np.float32), 8, "PNG")
+    before = Colorizer(base_model, "cpu").colorize(image, ColorizeSettings(render_size=64)).rgb
+    after = Colorizer("Family archive", "cpu").colorize(image, ColorizeSettings(render_size=64)).rgb
+    assert np.abs(after - before).mean() > 1e-3
+    # The same name again is refused rather than overwritten.
+    assert main(["finetune", str(folder), "--name", "Family archive", "--base", str(base_model), "--steps", "2",
+                 "--device", "cpu"]) == 2
+    assert "exists already" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda f: f.mkdir(), "holds no photos"),
+        (lambda f: [f.mkdir(), *[Image.fromarray(np.full((120, 120), 80 + i, np.uint8), "L").save(f / f"g{i}.png")
+                                 for i in range(12)]], "0 usable"),
+        (lambda f: warm_photos(f, 5), "at least 10"),
+        (lambda f: [warm_photos(f, 4), *[(f / f"bad{i}.jpg").write_bytes(b"junk") for i in range(8)]], "8 unreadable"),
+    ],
+    ids=["empty", "greyscale", "too-few", "unreadable"],
+)
+def test_faulty_folders_are_refused_before_training(tmp_path, base_model, capsys, make, message):
+    folder = tmp_path / "photos"
+    make(folder)
+    code = main(["finetune", str(folder), "--name", "x", "--base", str(base_model), "--steps", "2", "--device", "cpu"])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not list(paths.user_models_dir().glob("*.safetensors")) if paths.user_models_dir().exists() else True
+
+
+def test_unwritable_models_folder_is_refused(tmp_path, base_model, capsys, monkeypatch):
+    folder = warm_photos(tmp_path / "photos", 12)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setattr(paths, "user_models_dir", lambda: blocker / "models")
+    code = main(["finetune", str(folder), "--name", "x", "--base", str(base_model), "--steps", "2", "--device", "cpu"])
+    assert code == 2 and "cannot write to the models folder" in capsys.readouterr().err
+
+
+def test_a_failed_save_leaves_no_model_in_the_picker(tmp_path, base_model, monkeypatch):
+    from trainer import finetune
+
+    folder = finetune.scan_folder(warm_photos(tmp_path / "photos", 12), holdout_share=0.2)
+    run = finetune.Finetune(folder, finetune.FinetuneOptions(name="full-disk", base_model=str(base_model), steps=2,
+                                                             crop=64, device="cpu"))
+    list(run.steps())
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(finetune, "save_generator", disk_full)
+    with pytest.raises(finetune.FinetuneError, match="No space"):
+        run.finish()
+    assert "full-disk" not in [i.name for i in weights.list_models()]
+    assert not list(paths.user_models_dir().glob("*"))
+
+
+def test_pause_and_stop_between_steps(tmp_path, base_model):
+    import threading
+
+    from trainer import finetune
+
+    folder = finetune.scan_folder(warm_photos(tmp_path / "photos", 12), holdout_share=0.2)
+    run = finetune.Finetune(folder, finetune.FinetuneOptions(name="p", base_model=str(base_model), steps=50,
+                                                             crop=64, device="cpu"))
+    stop = threading.Event()
+    steps = []
+    for record in run.steps(should_stop=stop.is_set):
+        steps.append(record.step)
+        if record.step == 2:
+            run.gate.pause()
+            threading.Timer(0.3, stop.set).start()
+    assert steps == [1, 2]
+    assert run.gate.paused
+    run.trainer.save_checkpoint()
+    assert run.checkpoint.is_file()

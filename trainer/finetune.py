@@ -1,0 +1,266 @@
+"""Fine-tuning a model on a folder of the user's own colour photos.
+
+The base model's decoder is trained further (the encoder stays frozen: faster on a CPU,
+and the features stay general) on most of the folder; a held-out share measures the
+new model against the base before it is added to the user's models. Nothing is written
+to the models folder until the run has finished and been validated, and then atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine import paths, weights
+from engine.colorize import ColorizeSettings
+from engine.colorizer import Colorizer
+from engine.weights import ModelInfo, save_generator
+
+from .batches import CropSampler
+from .evaluate import evaluate
+from .photos import PhotoScan, find_photos, is_monochrome, load_square
+from .rebalance import PixelWeights, ab_histogram, rebalance_weights
+from .training import Trainer, TrainSettings
+
+PRESETS = {"quick": 300, "standard": 1200, "thorough": 4000}
+MIN_PHOTOS = 10
+MIN_SIDE = 96
+VALID_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_ .")
+
+
+class FinetuneError(Exception):
+    """A problem with the folder, the name or the models folder; the text is for the user."""
+
+
+@dataclass
+class FinetuneOptions:
+    name: str
+    base_model: str | None = None  # name or path; None for the default
+    preset: str = "quick"
+    steps: int | None = None  # overrides the preset
+    learning_rate: float = 3e-4
+    crop: int = 128
+    batch_size: int = 8
+    adversarial: bool = False
+    holdout_share: float = 0.15
+    train_encoder: bool = False
+    device: str = "auto"
+    seed: int = 0
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps if self.steps else PRESETS[self.preset]
+
+
+@dataclass
+class FolderScan:
+    folder: Path
+    scan: PhotoScan
+    photos: np.ndarray  # uint8 squares of the usable photos
+    train_paths: list[Path] = field(default_factory=list)
+    holdout_paths: list[Path] = field(default_factory=list)
+
+
+def validate_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise FinetuneError("give the new model a name")
+    if not set(name) <= VALID_NAME_CHARS or name.startswith("."):
+        raise FinetuneError("model names may use letters, digits, spaces, '-', '_' and '.'")
+    if name in {info.name for info in weights.list_models() if info.origin == "shipped"}:
+        raise FinetuneError(f"'{name}' is the name of a shipped model; choose another")
+    return name
+
+
+def check_models_folder() -> Path:
+    """The user models folder, created and proven writable, or a FinetuneError saying why not."""
+    folder = paths.user_models_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_bytes(b"0")
+        probe.unlink()
+    except OSError as exc:
+        raise FinetuneError(f"cannot write to the models folder {folder}: {exc.strerror or exc}") from None
+    return folder
+
+
+def scan_folder(folder: str | Path, square: int = 144, holdout_share: float = 0.15, seed: int = 0,
+                progress=None) -> FolderScan:
+    """Decode every photo once; sort out what cannot be used; split off the held-out photos."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FinetuneError(f"{folder} is not a folder")
+    scan = PhotoScan()
+    files = find_photos(folder)
+    if not files:
+        raise FinetuneError(f"{folder} holds no photos (jpg, png, webp, tif, bmp)")
+    usable, squares = [], []
+    for index, path in enumerate(files):
+        if progress is not None:
+            progress(index, len(files))
+        try:
+            from PIL import Image
+
+            with Image.open(path) as probe:
+                small = min(probe.size) < MIN_SIDE
+            if small:
+                scan.too_small.append(path)
+                continue
+            square_rgb = load_square(path, square)
+        except Exception as exc:  # any decoder failure: skip the file and say so
+            scan.unreadable.append((path, str(exc) or type(exc).__name__))
+            continue
+        if is_monochrome(square_rgb):
+            scan.monochrome.append(path)
+            continue
+        usable.append(path)
+        squares.append(square_rgb)
+    scan.usable = usable
+    if len(usable) < MIN_PHOTOS:
+        raise FinetuneError(
+            f"{folder} has {len(usable)} usable colour photos; at least {MIN_PHOTOS} are needed ({scan.summary()})"
+        )
+    order = list(range(len(usable)))
+    random.Random(seed).shuffle(order)
+    holdout_count = max(2, math.ceil(len(usable) * holdout_share)) if holdout_share > 0 else 0
+    holdout = set(order[:holdout_count])
+    train_index = [i for i in range(len(usable)) if i not in holdout]
+    return FolderScan(
+        folder=folder,
+        scan=scan,
+        photos=np.stack([squares[i] for i in train_index]),
+        train_paths=[usable[i] for i in train_index],
+        holdout_paths=[usable[i] for i in sorted(holdout)],
+    )
+
+
+class PauseGate:
+    """Pause/resume between steps, from any thread."""
+
+    def __init__(self):
+        self._running = threading.Event()
+        self._running.set()
+
+    def pause(self):
+        self._running.clear()
+
+    def resume(self):
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._running.wait(timeout)
+
+
+class Finetune:
+    """One fine-tuning run: `steps()` yields progress; `finish()` validates and saves the model."""
+
+    def __init__(self, folder: FolderScan, options: FinetuneOptions):
+        self.folder, self.options = folder, options
+        self.name = validate_name(options.name)
+        self.models_folder = check_models_folder()
+        self.output = self.models_folder / f"{self.name}{weights.SUFFIX}"
+        self.checkpoint = paths.user_data_dir() / "finetune" / f"{self.name}.ckpt"
+        if self.output.exists():
+            raise FinetuneError(f"a model named '{self.name}' exists already; choose another name or delete it")
+        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        base_path = weights.resolve_model(options.base_model)
+        self.base = Colorizer(base_path, options.device)
+        self.base_info: ModelInfo = self.base.info
+        generator, _ = weights.load_generator(base_path, self.base.choice.device)
+        torch.manual_seed(options.seed)
+        settings = TrainSettings(
+            stage1_steps=options.total_steps if not options.adversarial else max(options.total_steps // 2, 1),
+            stage2_steps=options.total_steps // 2 if options.adversarial else 0,
+            batch_size=options.batch_size,
+            learning_rate=options.learning_rate,
+            warmup_steps=min(20, options.total_steps),
+            discriminator_warmup=min(50, options.total_steps // 4),
+            checkpoint_every=50,
+            channels_last=self.base.choice.device.type != "mps",
+        )
+        device = self.base.choice.device
+        sampler = CropSampler(folder.photos, min(options.crop, folder.photos.shape[1]), device, seed=options.seed)
+        pixel_weights = PixelWeights(rebalance_weights(ab_histogram(folder.photos)), device)
+        self.trainer = Trainer(generator.train(), self.base_info.config, sampler, settings, options.crop, device,
+                               self.checkpoint, pixel_weights, freeze_encoder=not options.train_encoder)
+        self.gate = PauseGate()
+        self.began = time.time()
+
+    @property
+    def resumed_from(self) -> int:
+        return self.trainer.step
+
+    def steps(self, should_stop=lambda: False):
+        """Train, yielding progress records; waits while paused; returns when stopped or done."""
+        for record in self.trainer.run():
+            yield record
+            while not self.gate.wait(0.1):
+                if should_stop():
+                    return
+            if should_stop():
+                return
+
+    def preview(self, image, settings: ColorizeSettings | None = None):
+        """The held-out photo colorized by the model being trained (float RGB)."""
+        from engine.colorize import colorize
+
+        model = self.trainer.generator
+        was_training = model.training
+        model.eval()
+        try:
+            return colorize(image, model, self.base_info.config.stride, self.base.choice, settings).rgb
+        finally:
+            model.train(was_training)
+            if self.trainer.freeze_encoder:
+                model.encoder.eval()
+
+    def validate(self, candidate: Colorizer) -> dict:
+        """Base vs new model on the held-out photos: mean PSNR, CIEDE2000 and colourfulness gap."""
+        if not self.folder.holdout_paths:
+            return {}
+        figures = {}
+        for label, colorizer in (("base", self.base), ("new", candidate)):
+            result, _, _ = evaluate(colorizer, self.folder.holdout_paths, ColorizeSettings())
+            mean = result.mean()
+            figures[label] = {k: round(mean[k], 3) for k in ("psnr", "ciede2000", "colourfulness", "colourfulness_gap")}
+        return figures
+
+    def finish(self) -> tuple[Path, dict]:
+        """Save the trained model (atomically) and measure it against the base."""
+        self.trainer.save_checkpoint()
+        # Validated outside the models folder, so the picker never lists an unfinished model.
+        temporary = self.checkpoint.with_name(f"{self.name}.unvalidated{weights.SUFFIX}")
+        provenance = {
+            "description": f"fine-tuned from {self.base_info.name} on {self.folder.folder.name}",
+            "base_model": self.base_info.name,
+            "folder": str(self.folder.folder),
+            "photos": len(self.folder.train_paths),
+            "held_out": len(self.folder.holdout_paths),
+            "steps": self.trainer.step,
+            "options": {k: v for k, v in asdict(self.options).items() if k not in ("name",)},
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+            "train_minutes": round((time.time() - self.began) / 60, 1),
+        }
+        try:
+            save_generator(temporary, self.trainer.export_model(), self.base_info.config, provenance=provenance)
+            figures = self.validate(Colorizer(temporary, self.options.device))
+            save_generator(self.output, self.trainer.export_model(), self.base_info.config, provenance=provenance,
+                           metrics={"holdout": figures})
+        except OSError as exc:
+            raise FinetuneError(f"could not save the model: {exc.strerror or exc}") from None
+        finally:
+            temporary.unlink(missing_ok=True)
+        self.checkpoint.unlink(missing_ok=True)
+        return self.output, figures

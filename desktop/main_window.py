@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self._active: ActiveRequest | None = None
         self._pending_saves: dict[int, HistoryEntry | None] = {}
         self._failures: list[str] = []
+        self._finetune_dialog = None
         self._recolor_timer = QTimer(self, singleShot=True, interval=SETTINGS_DEBOUNCE_MS)
         self._recolor_timer.timeout.connect(self.recolorize)
 
@@ -144,6 +145,8 @@ class MainWindow(QMainWindow):
         self.toggle_action.setCheckable(True)
         self.cancel_action = self._action("&Cancel", self.cancel, "Esc", "Stop colorizing")
         self.about_action = self._action("&About Autochrome", self.about)
+        self.finetune_action = self._action("&Fine-tune on Folder...", self.open_finetune,
+                                            tip="Teach the model a folder of your own colour photos")
 
     def _create_menus(self):
         menu = self.menuBar()
@@ -169,6 +172,7 @@ class MainWindow(QMainWindow):
         for dock in self.findChildren(QDockWidget):
             view_menu.addAction(dock.toggleViewAction())
         self.tools_menu = menu.addMenu("&Tools")
+        self.tools_menu.addAction(self.finetune_action)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -535,6 +539,19 @@ class MainWindow(QMainWindow):
         self._pending_saves.pop(request_id, None)
         self.show_error("Could not save", message)
 
+    # -------------------------------------------------------------- fine-tune
+
+    def open_finetune(self):
+        from .finetune_dialog import FinetuneDialog
+
+        if self._finetune_dialog is not None:
+            self._finetune_dialog.raise_()
+            return
+        dialog = FinetuneDialog.ask(self, self.model_name)
+        dialog.modelCreated.connect(lambda name: self.engine.list_models())
+        dialog.destroyed.connect(lambda: setattr(self, "_finetune_dialog", None))
+        self._finetune_dialog = dialog
+
     # ----------------------------------------------------------------- misc
 
     def show_error(self, title: str, message: str):
@@ -560,6 +577,12 @@ class MainWindow(QMainWindow):
         self.adjust.again.setEnabled(has_result and self.model_ready)
 
     def closeEvent(self, event):
+        dialog = self._finetune_dialog
+        if dialog is not None:
+            dialog.close()  # asks first if a fine-tune is running; its progress is kept
+            if dialog.training:
+                event.ignore()
+                return
         if not self.quiet:  # a smoke test leaves the user's settings alone
             self._store_settings()
         self.engine.stop()

@@ -288,6 +288,8 @@ class FinetuneDialog(QDialog):
         self.total_steps = total
         self.progress.setRange(0, total)
         self.progress.setValue(first_step)
+        if first_step:
+            self.status.setText(f"Resuming the earlier run of this name from step {first_step}")
 
     def _on_progress(self, record):
         self.progress.setValue(record.step)
@@ -336,7 +338,7 @@ class FinetuneDialog(QDialog):
 
     def _on_stopped(self, checkpoint):
         self._finish()
-        self.status.setText("Cancelled. The run can be resumed later with: autochrome finetune ... --resume")
+        self.status.setText("Cancelled. Its progress is kept: start again with the same name to resume.")
 
     def _update_buttons(self):
         self.start_button.setEnabled(self.folder_scan is not None and not self.training)

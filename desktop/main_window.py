@@ -145,6 +145,8 @@ class MainWindow(QMainWindow):
         self.toggle_action.setCheckable(True)
         self.cancel_action = self._action("&Cancel", self.cancel, "Esc", "Stop colorizing")
         self.about_action = self._action("&About Autochrome", self.about)
+        self.models_action = self._action("&Manage Models...", self.open_models,
+                                          tip="Rename, delete, export or import your models")
         self.finetune_action = self._action("&Fine-tune on Folder...", self.open_finetune,
                                             tip="Teach the model a folder of your own colour photos")
 
@@ -173,6 +175,7 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
         self.tools_menu = menu.addMenu("&Tools")
         self.tools_menu.addAction(self.finetune_action)
+        self.tools_menu.addAction(self.models_action)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -551,6 +554,13 @@ class MainWindow(QMainWindow):
         dialog.modelCreated.connect(lambda name: self.engine.list_models())
         dialog.destroyed.connect(lambda: setattr(self, "_finetune_dialog", None))
         self._finetune_dialog = dialog
+
+    def open_models(self):
+        from .models_dialog import ModelsDialog
+
+        dialog = ModelsDialog(self)
+        dialog.modelsChanged.connect(self.engine.list_models)
+        dialog.exec()
 
     # ----------------------------------------------------------------- misc
 

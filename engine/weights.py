@@ -146,3 +146,56 @@ def resolve_model(name_or_path: str | Path | None) -> Path:
             return info.path
     names = ", ".join(info.name for info in list_models()) or "none"
     raise ModelError(f"no model named {name_or_path!r} (available: {names})")
+
+
+# ------------------------------------------------------------ user models
+
+
+def _user_model(name: str) -> Path:
+    path = paths.user_models_dir() / f"{name}{SUFFIX}"
+    if not path.is_file():
+        raise ModelError(f"no user model named {name!r} (shipped models cannot be changed)")
+    return path
+
+
+def _free_user_path(name: str) -> Path:
+    name = name.strip()
+    if not name or name.startswith(".") or any(ch in name for ch in '/\\:*?"<>|'):
+        raise ModelError(f"{name!r} is not a usable model name")
+    taken = {info.name for info in list_models()}
+    if name in taken:
+        raise ModelError(f"a model named {name!r} exists already")
+    return paths.user_models_dir() / f"{name}{SUFFIX}"
+
+
+def rename_user_model(old: str, new: str) -> Path:
+    source = _user_model(old)
+    target = _free_user_path(new)
+    source.rename(target)
+    return target
+
+
+def delete_user_model(name: str) -> None:
+    _user_model(name).unlink()
+
+
+def import_model(file: str | Path, name: str | None = None) -> Path:
+    """Copy a model file into the user's models after checking it loads; never overwrites."""
+    file = Path(file)
+    load_generator(file)  # refuses anything that is not a complete Autochrome model
+    target = _free_user_path(name or file.stem)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as temp:
+        temp.write_bytes(file.read_bytes())
+    return target
+
+
+def export_model(name: str, destination: str | Path) -> Path:
+    """Copy a model (shipped or user) to a single file elsewhere; never overwrites."""
+    source = resolve_model(name)
+    destination = Path(destination)
+    if destination.exists():
+        raise ModelError(f"{destination} exists already")
+    with atomic_path(destination) as temp:
+        temp.write_bytes(source.read_bytes())
+    return destination

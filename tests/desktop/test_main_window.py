@@ -221,3 +221,30 @@ def test_settings_persist_across_runs(qtbot, window):
     assert again.adjust.saturation.value() == 140
     assert again.adjust.colorize_settings()["render_size"] == 384
     again.close()
+
+
+def test_manage_models_dialog_renames_and_deletes_user_models(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    from desktop.models_dialog import ModelsDialog
+    from engine import paths, weights
+    from tests.conftest import make_model_file
+
+    make_model_file(paths.user_models_dir() / "mine.safetensors")
+    dialog = ModelsDialog(window)
+    qtbot.addWidget(dialog)
+    rows = [dialog.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.list.count())]
+    assert ("mine", "user") in rows
+    dialog.list.setCurrentRow(rows.index(("mine", "user")))
+    assert dialog.delete_button.isEnabled()
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("renamed", True))
+    dialog.rename()
+    assert "renamed" in [i.name for i in weights.list_models()]
+    rows = [dialog.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.list.count())]
+    dialog.list.setCurrentRow(rows.index(("renamed", "user")))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    dialog.delete()
+    assert "renamed" not in [i.name for i in weights.list_models()]
+    shipped = [r for r in rows if r[1] == "shipped"][0]
+    dialog.list.setCurrentRow([dialog.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.list.count())].index(shipped))
+    assert not dialog.delete_button.isEnabled() and dialog.export_button.isEnabled()

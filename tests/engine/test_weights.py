@@ -63,3 +63,25 @@ def test_shipped_default_model_is_present_and_within_budget():
     assert path.stat().st_size <= 24 * 1024 * 1024
     assert info.provenance.get("steps", 0) > 0
     assert info.origin == "shipped"
+
+
+def test_user_models_can_be_renamed_deleted_exported_and_imported(tmp_path):
+    user_dir = paths.user_models_dir()
+    make_model_file(user_dir / "mine.safetensors")
+    renamed = weights.rename_user_model("mine", "Grandma's albums")
+    assert renamed.name == "Grandma's albums.safetensors" and not (user_dir / "mine.safetensors").exists()
+    with pytest.raises(ModelError, match="exists already"):
+        weights.rename_user_model("Grandma's albums", weights.DEFAULT_MODEL_NAME)
+    with pytest.raises(ModelError, match="shipped models cannot"):
+        weights.delete_user_model(weights.DEFAULT_MODEL_NAME)
+    exported = weights.export_model("Grandma's albums", tmp_path / "share.safetensors")
+    with pytest.raises(ModelError, match="exists already"):
+        weights.export_model("Grandma's albums", exported)
+    weights.delete_user_model("Grandma's albums")
+    assert "Grandma's albums" not in [i.name for i in weights.list_models()]
+    imported = weights.import_model(exported, "from a friend")
+    assert weights.load_generator(imported)[1].name == "from a friend"
+    (tmp_path / "fake.safetensors").write_bytes(b"not a model")
+    with pytest.raises(ModelError):
+        weights.import_model(tmp_path / "fake.safetensors")
+    assert [i.name for i in weights.list_models() if i.origin == "user"] == ["from a friend"]

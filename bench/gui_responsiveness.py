@@ -67,7 +67,7 @@ def longest_stall(megapixels: float) -> dict:
     photo = folder / "big.png"
     Image.fromarray(grey.astype(np.uint8), "L").save(photo)
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    _app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841  kept alive for the run
     window = MainWindow(quiet=True)
     window.resize(1280, 800)
     window.show()

@@ -1,6 +1,5 @@
 """The fine-tune dialog with the real worker thread and a stand-in for the training itself."""
 
-import threading
 import time
 
 import numpy as np

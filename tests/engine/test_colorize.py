@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from engine import colorize as pipeline
-from engine.colorize import ColorizeSettings, colorize, guided_upsample, render_shape
+from engine.colorize import ColorizeSettings, guided_upsample, render_shape
 from engine.colorizer import Colorizer
 from engine.device import DeviceChoice, choose_device, cpu_choice
 from engine.errors import Cancelled

@@ -25,6 +25,9 @@ class GeneratorConfig:
     # pix2pix only: how many stride-2 levels and the width of the first one.
     pix2pix_downs: int = 8
     pix2pix_filters: int = 64
+    # Calibration of the output's strength: the tanh output is multiplied by this. Chosen
+    # after training (see the model card) so that the model is as colourful as real photos.
+    ab_gain: float = 1.0
 
     def __post_init__(self):
         if self.architecture not in ARCHITECTURES:
@@ -35,6 +38,8 @@ class GeneratorConfig:
             if len(self.decoder_channels) != 5:
                 raise ValueError("decoder_channels needs one width per decoder stage (5)")
         object.__setattr__(self, "decoder_channels", tuple(int(c) for c in self.decoder_channels))
+        if not 0.0 < self.ab_gain <= 2.0:
+            raise ValueError("ab_gain must be in (0, 2]")
 
     @property
     def stride(self) -> int:

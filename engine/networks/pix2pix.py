@@ -50,4 +50,5 @@ class Pix2PixGenerator(nn.Module):
         self.model = _SkipBlock(2, f, block, outermost=True, cin=1)
 
     def forward(self, lightness: torch.Tensor) -> torch.Tensor:
-        return self.model(lightness)
+        ab = self.model(lightness)
+        return ab * self.config.ab_gain if self.config.ab_gain != 1.0 else ab

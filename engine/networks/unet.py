@@ -72,4 +72,5 @@ class UNetGenerator(nn.Module):
         x = features[4]
         for block, skip in zip(self.decoder, (features[3], features[2], features[1], features[0], None)):
             x = block(x, skip)
-        return self.head(torch.cat([x, lightness], dim=1))
+        ab = self.head(torch.cat([x, lightness], dim=1))
+        return ab * self.config.ab_gain if self.config.ab_gain != 1.0 else ab

@@ -1,0 +1,72 @@
+"""Screenshots for the README: the split view with a real photo, and the fine-tune dialog
+while it trains. Run under Xvfb (or any display):
+
+    xvfb-run -s "-screen 0 1400x900x24" python docs/make_screenshots.py PHOTO FINETUNE_FOLDER
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+
+def main() -> int:
+    photo, folder = Path(sys.argv[1]), Path(sys.argv[2])
+    os.environ["AUTOCHROME_DATA_DIR"] = tempfile.mkdtemp()
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.finetune_dialog import FinetuneDialog
+    from desktop.main_window import MainWindow
+
+    app = QApplication(sys.argv[:1])
+
+    def wait_for(signal, timeout_ms=120_000):
+        loop = QEventLoop()
+        signal.connect(loop.quit)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        loop.exec()
+
+    def settle(ms=500):
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    window = MainWindow(quiet=True)
+    window.resize(1360, 860)
+    window.show()
+    wait_for(window.modelReady)
+    window.open_paths([photo])
+    wait_for(window.resultShown)
+    window.view.set_divider(0.5)
+    settle()
+    window.grab().save(str(HERE / "screenshot.png"))
+
+    dialog = FinetuneDialog(window, window.model_name)
+    dialog.resize(760, 820)
+    dialog.show()
+    dialog.folder.setText(str(folder))
+    dialog._scan()
+    wait_for(dialog.engine.worker.scanned)
+    dialog.name.setText(f"{folder.name} look")
+    dialog.start()
+    wait_for(dialog.engine.worker.preview)
+    for _ in range(60):  # let the curve grow and a second preview arrive
+        settle(500)
+        if len(dialog.curve.points) > 60:
+            break
+    dialog.grab().save(str(HERE / "finetune-dialog.png"))
+    dialog.cancel()
+    wait_for(dialog.engine.worker.stopped, 60_000)
+    dialog.close()
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -157,8 +157,11 @@ class FinetuneDialog(QDialog):
         form.addRow("New model name", self.name)
         form.addRow("Preset", self.preset)
         previews = QHBoxLayout()
-        previews.addWidget(self.base_preview)
-        previews.addWidget(self.new_preview)
+        for caption, label in (("Base model", self.base_preview), ("Being trained (a held-out photo)", self.new_preview)):
+            column = QVBoxLayout()
+            column.addWidget(QLabel(caption))
+            column.addWidget(label)
+            previews.addLayout(column)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         for button in (self.start_button, self.pause_button, self.cancel_button, self.close_button):

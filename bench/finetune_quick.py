@@ -28,6 +28,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--preset", default="quick")
+    parser.add_argument("--train-encoder", action="store_true", help="train the whole network, not the decoder only")
     args = parser.parse_args()
     source = TRAIN / args.source
     if not source.is_dir():
@@ -46,14 +47,16 @@ def main() -> int:
 
     began = time.perf_counter()
     scanned = scan_folder(folder)
-    run = Finetune(scanned, FinetuneOptions(name=f"{args.source}-bench", preset=args.preset, device=args.device))
+    run = Finetune(scanned, FinetuneOptions(name=f"{args.source}-bench", preset=args.preset, device=args.device,
+                                                   train_encoder=args.train_encoder))
     for record in run.steps():
         pass
     trained = time.perf_counter()
     path, figures = run.finish()
     finished = time.perf_counter()
     base, new = figures["base"], figures["new"]
-    print(f"{args.preset} preset, {args.source}: {len(scanned.train_paths)} photos trained, {len(scanned.holdout_paths)} held out, "
+    what = "whole network" if args.train_encoder else "decoder only"
+    print(f"{args.preset} preset ({what}), {args.source}: {len(scanned.train_paths)} photos trained, {len(scanned.holdout_paths)} held out, "
           f"{run.trainer.step} steps on {run.base.choice.describe()}")
     print(f"wall time {finished - began:.0f} s (scan + training {trained - began:.0f} s, validation and save "
           f"{finished - trained:.0f} s); {record.images_per_second:.1f} images/s")

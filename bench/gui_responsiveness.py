@@ -20,30 +20,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-STARTUP_PROBE = """
-import time, sys
-from PySide6.QtWidgets import QApplication
-from PySide6.QtCore import QTimer
-from desktop.main_window import MainWindow
-app = QApplication(sys.argv[:1])
-window = MainWindow(quiet=True)
-window.show()
-def shown():
-    print(f"SHOWN {time.time():.6f}", flush=True)
-    window.close()
-    app.quit()
-QTimer.singleShot(0, shown)
-app.exec()
-"""
 
 
-def startup_seconds(runs: int = 5) -> list[float]:
+
+def startup_seconds(command: list[str], runs: int = 5) -> list[float]:
+    """Seconds from starting `command` (an autochrome entry) to its window being shown."""
     times = []
     for _ in range(runs):
         began = time.time()
-        done = subprocess.run([sys.executable, "-c", STARTUP_PROBE], cwd=ROOT, capture_output=True, text=True,
+        done = subprocess.run(command + ["gui", "--exit-when-shown"], cwd=ROOT, capture_output=True, text=True,
                               env=dict(os.environ), timeout=120)
-        marker = [line for line in done.stdout.splitlines() if line.startswith("SHOWN ")]
+        marker = [line for line in done.stdout.splitlines() if line.startswith("shown ")]
         if not marker:
             raise RuntimeError(done.stderr)
         times.append(float(marker[0].split()[1]) - began)
@@ -104,11 +91,16 @@ def longest_stall(megapixels: float) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megapixels", type=float, default=12.0)
+    parser.add_argument("--executable", help="a built app to time instead of `python -m desktop`")
+    parser.add_argument("--startup-only", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("AUTOCHROME_DATA_DIR", tempfile.mkdtemp())
-    times = startup_seconds()
+    command = [args.executable] if args.executable else [sys.executable, "-m", "desktop"]
+    times = startup_seconds(command)
     print(f"launch to visible window: median {sorted(times)[len(times) // 2]:.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)})")
+    if args.startup_only:
+        return 0
     stall = longest_stall(args.megapixels)
     print(f"colorize {stall['size']} on CPU: {stall['colorize_s']:.1f} s; longest GUI-thread stall "
           f"{stall['longest_stall_ms']:.0f} ms, 99th percentile gap {stall['p99_gap_ms']:.1f} ms over {stall['ticks']} ticks")

@@ -8,7 +8,7 @@ from pathlib import Path
 SMOKE_TEST_TIMEOUT_MS = 300_000
 
 
-def run_gui(files: list[Path], smoke_test: tuple[Path, Path] | None = None) -> int:
+def run_gui(files: list[Path], smoke_test: tuple[Path, Path] | None = None, exit_when_shown: bool = False) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
@@ -23,8 +23,18 @@ def run_gui(files: list[Path], smoke_test: tuple[Path, Path] | None = None) -> i
     icon = paths.resources_dir() / "icons" / "autochrome.png"
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
-    window = MainWindow(quiet=smoke_test is not None)
+    window = MainWindow(quiet=smoke_test is not None or exit_when_shown)
     window.show()
+    if exit_when_shown:
+        import time
+
+        def shown():
+            print(f"shown {time.time():.6f}", flush=True)
+            window.close()
+            app.quit()
+
+        QTimer.singleShot(0, shown)
+        return app.exec()
     if smoke_test is None:
         if files:
             QTimer.singleShot(0, lambda: window.open_paths(files))

@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("files", nargs="*", type=Path, metavar="FILE", help="photos or folders to open")
     gui.add_argument("--smoke-test", nargs=2, type=Path, metavar=("INPUT", "OUTPUT"),
                      help="open INPUT in the real window, colorize it, save OUTPUT and exit (0 on success)")
+    # For start-up benchmarks: print the time the window was shown, then quit.
+    gui.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
 
     evaluate = commands.add_parser(
         "eval", help="measure a model on a folder of colour photos",
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     from .app import run_gui
 
     if args.command == "gui":
-        return run_gui(args.files, tuple(args.smoke_test) if args.smoke_test else None)
+        return run_gui(args.files, tuple(args.smoke_test) if args.smoke_test else None, args.exit_when_shown)
     return run_gui([])
 
 

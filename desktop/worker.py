@@ -88,19 +88,24 @@ class EngineWorker(QObject):
 
     @Slot()
     def list_models(self) -> None:
-        from engine import weights
+        try:
+            from engine import weights
 
-        self.modelsListed.emit([(i.name, i.origin, i.description) for i in weights.list_models()])
+            models = [(i.name, i.origin, i.description) for i in weights.list_models()]
+        except Exception:  # a broken install shows up when the model loads; the list stays empty
+            traceback.print_exc()
+            models = []
+        self.modelsListed.emit(models)
 
     @Slot(str, str)
     def load_model(self, model: str, device: str) -> None:
-        from engine.colorizer import Colorizer
-        from engine.errors import AutochromeError
-
         try:
+            from engine.colorizer import Colorizer
+
             colorizer = Colorizer(model or None, device)
-        except (AutochromeError, RuntimeError, ValueError, OSError) as exc:
-            self.modelFailed.emit(str(exc))
+        except Exception as exc:  # includes a torch that fails to import: the window must say so
+            traceback.print_exc()
+            self.modelFailed.emit(str(exc) or type(exc).__name__)
             return
         self._colorizer = colorizer
         self.modelLoaded.emit(colorizer.info.name, colorizer.choice.describe())

@@ -359,5 +359,6 @@ class FinetuneDialog(QDialog):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-        self.engine.stop()
+        self.engine.stop()  # returns once the run has stopped and kept its checkpoint
+        self.training = False
         super().closeEvent(event)

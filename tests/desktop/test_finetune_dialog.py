@@ -122,3 +122,28 @@ def test_pause_resume_and_cancel(qtbot, dialog, tmp_path):
         dialog.cancel_button.click()
     assert not dialog.training and not FakeRun.instances[-1].finished
     assert "Cancelled" in dialog.status.text()
+
+
+def test_closing_the_app_during_a_fine_tune_asks_first(qtbot, window, tmp_path, monkeypatch):
+    from desktop import finetune_dialog
+
+    FakeRun.instances.clear()
+    monkeypatch.setattr(finetune, "Finetune", FakeRun)
+    window.open_finetune()
+    dialog = window._finetune_dialog
+    with qtbot.waitSignal(dialog.engine.worker.scanned, timeout=TIMEOUT):
+        dialog.folder.setText(str(warm_photos(tmp_path / "photos", 12)))
+        dialog._scan()
+    dialog.advanced.setChecked(True)
+    dialog.steps.setValue(100_000)
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.progress.value() >= 2, timeout=TIMEOUT)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[1]) or QMessageBox.StandardButton.No)
+    window.close()
+    assert asked and window.isVisible() and dialog.training  # "No": everything keeps running
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.close()
+    assert not window.isVisible()
+    assert isinstance(dialog, finetune_dialog.FinetuneDialog)

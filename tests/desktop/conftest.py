@@ -25,7 +25,6 @@ def window(qtbot, tiny_model, monkeypatch):
     win.dialogs = shown
     qtbot.addWidget(win)
     win.show()
-    with qtbot.waitSignal(win.modelReady, timeout=30000):
-        pass
+    qtbot.waitUntil(lambda: win.model_ready, timeout=30000)
     yield win
     win.close()

@@ -64,9 +64,10 @@ def dialog(qtbot, monkeypatch):
 
 
 def scanned(qtbot, dialog, folder):
-    with qtbot.waitSignal(dialog.engine.worker.scanned, timeout=TIMEOUT):
-        dialog.folder.setText(str(folder))
-        dialog._scan()
+    dialog.folder.setText(str(folder))
+    dialog._scan()
+    # Wait on the dialog's state, not the worker's signal: the dialog's own slot may run later.
+    qtbot.waitUntil(lambda: dialog.folder_scan is not None, timeout=TIMEOUT)
 
 
 def test_scan_reports_usable_and_skipped_photos(qtbot, dialog, tmp_path):
@@ -81,10 +82,9 @@ def test_scan_reports_usable_and_skipped_photos(qtbot, dialog, tmp_path):
 
 def test_a_folder_with_too_few_photos_cannot_start(qtbot, dialog, tmp_path):
     folder = warm_photos(tmp_path / "few", 3)
-    with qtbot.waitSignal(dialog.engine.worker.scanFailed, timeout=TIMEOUT):
-        dialog.folder.setText(str(folder))
-        dialog._scan()
-    assert "at least 10" in dialog.scan_label.text()
+    dialog.folder.setText(str(folder))
+    dialog._scan()
+    qtbot.waitUntil(lambda: "at least 10" in dialog.scan_label.text(), timeout=TIMEOUT)
     assert not dialog.start_button.isEnabled()
 
 
@@ -118,9 +118,9 @@ def test_pause_resume_and_cancel(qtbot, dialog, tmp_path):
     assert dialog.progress.value() == held
     dialog.pause_button.setChecked(False)
     qtbot.waitUntil(lambda: dialog.progress.value() > held, timeout=TIMEOUT)
-    with qtbot.waitSignal(dialog.engine.worker.stopped, timeout=TIMEOUT):
-        dialog.cancel_button.click()
-    assert not dialog.training and not FakeRun.instances[-1].finished
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: not dialog.training, timeout=TIMEOUT)
+    assert not FakeRun.instances[-1].finished
     assert "Cancelled" in dialog.status.text()
 
 
@@ -131,9 +131,7 @@ def test_closing_the_app_during_a_fine_tune_asks_first(qtbot, window, tmp_path, 
     monkeypatch.setattr(finetune, "Finetune", FakeRun)
     window.open_finetune()
     dialog = window._finetune_dialog
-    with qtbot.waitSignal(dialog.engine.worker.scanned, timeout=TIMEOUT):
-        dialog.folder.setText(str(warm_photos(tmp_path / "photos", 12)))
-        dialog._scan()
+    scanned(qtbot, dialog, warm_photos(tmp_path / "photos", 12))
     dialog.advanced.setChecked(True)
     dialog.steps.setValue(100_000)
     dialog.start()

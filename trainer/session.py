@@ -88,6 +88,8 @@ class TrainingSession:
         self.spec = spec
         torch.manual_seed(spec.seed)
         self.config = PRESET_CONFIGS[spec.architecture]
+        if spec.crop % self.config.stride:
+            raise ValueError(f"--crop must be a multiple of {self.config.stride} for {spec.architecture}")
         self.device = training_device(spec.device)
         photos, self.scan = load_photo_set(spec.data, spec.square, min_side=spec.crop, progress=progress)
         if len(photos) == 0:

@@ -11,9 +11,9 @@ import time
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-from .worker import LIVE_THREADS
+from .threads import start_worker_thread, stop_worker_thread
 
 PREVIEW_EVERY_S = 4.0
 
@@ -143,14 +143,10 @@ class FinetuneThread(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName("autochrome-finetune")
         self.worker = FinetuneWorker()
-        self.worker.moveToThread(self.thread)
         self._scan.connect(self.worker.scan)
         self._train.connect(self.worker.train)
-        self.thread.start()
-        LIVE_THREADS.add(self.thread)
+        self.thread = start_worker_thread(self.worker, "autochrome-finetune")
 
     def scan(self, folder: Path, holdout_share: float) -> None:
         self._scan.emit(str(folder), holdout_share)
@@ -165,7 +161,4 @@ class FinetuneThread(QObject):
     def stop(self) -> None:
         """Cancel any training (its checkpoint is kept) and end the thread."""
         self.worker.cancel()
-        if self.thread.isRunning():
-            self.thread.quit()
-            self.thread.wait()
-        self.worker.deleteLater()
+        stop_worker_thread(self.thread, self.worker)

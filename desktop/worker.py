@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import threading
 import traceback
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-
-# Every engine thread ever started, so tests can prove none is left running.
-LIVE_THREADS: "weakref.WeakSet[QThread]" = weakref.WeakSet()
+from .threads import start_worker_thread, stop_worker_thread
 
 
 @dataclass
@@ -186,17 +183,13 @@ class EngineThread(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName("autochrome-engine")
         self.worker = EngineWorker()
-        self.worker.moveToThread(self.thread)
         self._colorize.connect(self.worker.colorize)
         self._save.connect(self.worker.save)
         self._load_model.connect(self.worker.load_model)
         self._list_models.connect(self.worker.list_models)
         self._next_id = 0
-        self.thread.start()
-        LIVE_THREADS.add(self.thread)
+        self.thread = start_worker_thread(self.worker, "autochrome-engine")
 
     def _new_id(self) -> int:
         self._next_id += 1
@@ -224,8 +217,5 @@ class EngineThread(QObject):
         self._list_models.emit()
 
     def stop(self) -> None:
-        if self.thread.isRunning():
-            self.worker.mark_latest(self._next_id + 1)  # a running job stops at its next check
-            self.thread.quit()
-            self.thread.wait()
-        self.worker.deleteLater()
+        self.worker.mark_latest(self._next_id + 1)  # a running job stops at its next check
+        stop_worker_thread(self.thread, self.worker)

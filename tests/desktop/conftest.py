@@ -1,7 +1,7 @@
 import pytest
 
 from desktop.settings import Key, Settings
-from desktop.worker import LIVE_THREADS
+from desktop.threads import LIVE_THREADS
 
 
 @pytest.fixture(autouse=True)

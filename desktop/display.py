@@ -32,8 +32,9 @@ def grey_rgb_from_lightness(lightness: np.ndarray) -> np.ndarray:
 class DisplayImage:
     """A full-size image and a pyramid of halvings, for fast painting at any zoom."""
 
-    def __init__(self, levels: list[QImage]):
+    def __init__(self, levels: list[QImage], buffers: list | None = None):
         self.levels = levels
+        self._buffers = buffers  # the pixels the levels point into, kept alive with them
 
     @classmethod
     def from_rgb(cls, rgb: np.ndarray, min_side: int = 256) -> "DisplayImage":
@@ -45,7 +46,11 @@ class DisplayImage:
         while min(arrays[-1].shape[:2]) > 2 * min_side:
             height, width = arrays[-1].shape[:2]
             arrays.append(cv2.resize(arrays[-1], (width // 2, height // 2), interpolation=cv2.INTER_AREA))
-        return cls([qimage_from_rgb(array) for array in arrays])
+        # The QImages point into the numpy buffers instead of copying them: a 24-megapixel copy
+        # holds the GIL long enough to stall the GUI thread.
+        arrays = [np.ascontiguousarray(array) for array in arrays]
+        levels = [QImage(a.data, a.shape[1], a.shape[0], 3 * a.shape[1], QImage.Format.Format_RGB888) for a in arrays]
+        return cls(levels, arrays)
 
     @property
     def full(self) -> QImage:

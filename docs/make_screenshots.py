@@ -24,7 +24,7 @@ def main() -> int:
     from desktop.finetune_dialog import FinetuneDialog
     from desktop.main_window import MainWindow
 
-    app = QApplication(sys.argv[:1])
+    _app = QApplication(sys.argv[:1])  # noqa: F841  must outlive the windows
 
     def wait_for(signal, timeout_ms=120_000):
         loop = QEventLoop()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import __version__
+from engine.formats import READABLE_SUFFIXES
 
 from .history import History, HistoryEntry
 from .panels import AdjustPanel, HistoryPanel, QueuePanel
@@ -30,7 +31,6 @@ from .split_view import SplitView
 from .worker import EngineThread
 
 OPEN_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.gif *.pgm *.ppm);;All files (*)"
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".pgm", ".ppm", ".pnm"}
 SETTINGS_DEBOUNCE_MS = 250
 
 
@@ -270,7 +270,7 @@ class MainWindow(QMainWindow):
         queued = 0
         for path in map(Path, paths):
             if path.is_dir():
-                files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+                files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in READABLE_SUFFIXES)
                 if not files:
                     self.show_error("No photos found", f"{path} holds no photos Autochrome can open.")
                 for file in files:
@@ -351,7 +351,7 @@ class MainWindow(QMainWindow):
             return  # a batch is running; the new settings apply to the photos still waiting
         reply = entry.reply
         request_id = self.engine.submit(self.adjust.colorize_settings(), source=reply.source, image=reply.image,
-                                        label=reply.label)
+                                        label=reply.label, original_display=reply.original_display)
         self._start_progress(ActiveRequest(request_id, None), entry.title)
 
     def _start_progress(self, active: ActiveRequest, label: str):

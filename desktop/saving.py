@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 
 SAVE_FILTERS = "PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff);;WebP (*.webp)"
-_BY_SUFFIX = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
+from engine.formats import format_of
+
+# The app saves these; BMP is left to the command line.
+SAVE_FORMATS = {"PNG", "JPEG", "TIFF", "WEBP"}
 _SUFFIX_OF_FILTER = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "WebP": ".webp"}
 # The divider between the two halves of a before/after image, in pixels.
 COMPARISON_GAP = 8
@@ -17,7 +20,7 @@ COMPARISON_GAP = 8
 def export_name(title: str, source: Path | None) -> str:
     """`<stem>-colorized.<ext>`, keeping the source's format where it is a photo format."""
     if source is not None:
-        suffix = source.suffix.lower() if source.suffix.lower() in _BY_SUFFIX else ".png"
+        suffix = source.suffix.lower() if format_of(source) in SAVE_FORMATS else ".png"
         return f"{source.stem}-colorized{suffix}"
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in title).strip("-") or "image"
     return f"{safe}-colorized.png"
@@ -28,7 +31,8 @@ def format_for_path(path: Path, chosen_filter: str = "") -> tuple[Path, str | No
     if not path.suffix and chosen_filter:
         name = chosen_filter.split(" ", 1)[0]
         path = path.with_suffix(_SUFFIX_OF_FILTER.get(name, ".png"))
-    return path, _BY_SUFFIX.get(path.suffix.lower())
+    image_format = format_of(path)
+    return path, image_format if image_format in SAVE_FORMATS else None
 
 
 def is_same_file(a: Path, b: Path) -> bool:

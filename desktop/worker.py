@@ -25,6 +25,7 @@ class ColorizeRequest:
     data: bytes | None = None  # an image with no file, e.g. pasted
     image: object | None = None  # an already decoded LoadedImage (re-colorizing)
     label: str = ""
+    original_display: object | None = None  # the grey view of `image`, when already built
 
 
 @dataclass
@@ -136,7 +137,7 @@ class EngineWorker(QObject):
                 cancel=lambda: self._should_stop(rid),
             )
             self.progress.emit(rid, 0.9, "preparing display")
-            original = DisplayImage.from_rgb(grey_rgb_from_lightness(image.lightness))
+            original = request.original_display or DisplayImage.from_rgb(grey_rgb_from_lightness(image.lightness))
             if self._should_stop(rid):
                 raise Cancelled()
             shown = DisplayImage.from_rgb(result.rgb)
@@ -196,10 +197,10 @@ class EngineThread(QObject):
         return self._next_id
 
     def submit(self, settings: dict, source: Path | None = None, data: bytes | None = None, image=None,
-               label: str = "") -> int:
+               label: str = "", original_display=None) -> int:
         request_id = self._new_id()
         self.worker.mark_latest(request_id)
-        self._colorize.emit(ColorizeRequest(request_id, dict(settings), source, data, image, label))
+        self._colorize.emit(ColorizeRequest(request_id, dict(settings), source, data, image, label, original_display))
         return request_id
 
     def save(self, path: Path, image_format: str, rgb, image, quality: int = 95) -> int:

@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .image_io import EXTENSIONS, READABLE_SUFFIXES, output_format
+from .formats import EXTENSIONS, READABLE_SUFFIXES, format_of
+from .image_io import output_format
 
 
 @dataclass
@@ -44,7 +45,7 @@ def plan_jobs(
 ) -> list[Job]:
     """Pick each result's path; refuse any that is an input, an earlier result, or (without
     `overwrite`) an existing file."""
-    source_format_of = source_format_of or _format_from_suffix
+    source_format_of = source_format_of or (lambda path: format_of(path) or "PNG")
     entries = expand_inputs(inputs, recursive)
     input_keys = {_key(path) for path, _ in entries if path.exists()}
     claimed: set = set()
@@ -71,15 +72,9 @@ def plan_jobs(
 def _extension(source: Path, image_format: str) -> str:
     # Keep the user's own spelling (.jpeg, .tiff) when the format is unchanged.
     own = source.suffix.lower()
-    if _format_from_suffix(source) == image_format and own:
+    if format_of(source) == image_format and own:
         return source.suffix
     return EXTENSIONS[image_format]
-
-
-def _format_from_suffix(path: Path) -> str:
-    suffix = path.suffix.lower()
-    return {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF",
-            ".webp": "WEBP", ".bmp": "BMP"}.get(suffix, "PNG")
 
 
 def _key(path: Path) -> str:

@@ -141,7 +141,6 @@ def colorize(
                 choice = cpu_choice()
             else:
                 raise MemoryError("not enough memory to colorize this photo; try a smaller render size") from None
-        check_cancel()
 
     check_cancel()
     report(0.6, "upsampling colour")

@@ -18,15 +18,12 @@ from PIL import Image, ImageCms, UnidentifiedImageError
 from . import color
 from .atomic import atomic_path
 from .errors import ImageReadError, ImageWriteError
+from .formats import EXTENSIONS, FORMATS
 
 # Beyond this a photo would need several GB of working memory: refuse it rather than swap or crash.
 MAX_PIXELS = 120_000_000
 ORIENTATION_TAG = 0x0112
 
-# Output formats by name and file extension.
-FORMATS = {"png": "PNG", "jpg": "JPEG", "tif": "TIFF", "webp": "WEBP", "bmp": "BMP"}
-EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp"}
-READABLE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".pgm", ".ppm", ".pnm"}
 
 _SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 

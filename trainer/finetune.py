@@ -8,6 +8,7 @@ to the models folder until the run has finished and been validated, and then ato
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import threading
@@ -25,7 +26,7 @@ from engine.weights import ModelInfo, save_generator
 
 from .batches import CropSampler
 from .evaluate import evaluate
-from .photos import PhotoScan, find_photos, is_monochrome, load_square
+from .photos import PhotoScan, find_photos, load_photo_set
 from .rebalance import PixelWeights, ab_histogram, rebalance_weights
 from .training import Trainer, TrainSettings
 
@@ -98,32 +99,10 @@ def scan_folder(folder: str | Path, square: int = 144, holdout_share: float = 0.
     folder = Path(folder)
     if not folder.is_dir():
         raise FinetuneError(f"{folder} is not a folder")
-    scan = PhotoScan()
-    files = find_photos(folder)
-    if not files:
+    if not find_photos(folder):
         raise FinetuneError(f"{folder} holds no photos (jpg, png, webp, tif, bmp)")
-    usable, squares = [], []
-    for index, path in enumerate(files):
-        if progress is not None:
-            progress(index, len(files))
-        try:
-            from PIL import Image
-
-            with Image.open(path) as probe:
-                small = min(probe.size) < MIN_SIDE
-            if small:
-                scan.too_small.append(path)
-                continue
-            square_rgb = load_square(path, square)
-        except Exception as exc:  # any decoder failure: skip the file and say so
-            scan.unreadable.append((path, str(exc) or type(exc).__name__))
-            continue
-        if is_monochrome(square_rgb):
-            scan.monochrome.append(path)
-            continue
-        usable.append(path)
-        squares.append(square_rgb)
-    scan.usable = usable
+    photos, scan = load_photo_set(folder, square, min_side=MIN_SIDE, progress=progress)
+    usable = scan.usable
     if len(usable) < MIN_PHOTOS:
         raise FinetuneError(
             f"{folder} has {len(usable)} usable colour photos; at least {MIN_PHOTOS} are needed ({scan.summary()})"
@@ -136,7 +115,7 @@ def scan_folder(folder: str | Path, square: int = 144, holdout_share: float = 0.
     return FolderScan(
         folder=folder,
         scan=scan,
-        photos=np.stack([squares[i] for i in train_index]),
+        photos=photos[train_index],
         train_paths=[usable[i] for i in train_index],
         holdout_paths=[usable[i] for i in sorted(holdout)],
     )
@@ -178,7 +157,7 @@ class Finetune:
         base_path = weights.resolve_model(options.base_model)
         self.base = Colorizer(base_path, options.device)
         self.base_info: ModelInfo = self.base.info
-        generator, _ = weights.load_generator(base_path, self.base.choice.device)
+        generator = copy.deepcopy(self.base.model)  # the base stays as it is, for comparison
         torch.manual_seed(options.seed)
         settings = TrainSettings(
             stage1_steps=options.total_steps if not options.adversarial else max(options.total_steps // 2, 1),

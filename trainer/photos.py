@@ -47,11 +47,14 @@ def load_square(path: Path, size: int) -> np.ndarray:
 
 
 def load_photo_set(folder: str | Path, size: int, min_side: int = 64, progress=None) -> tuple[np.ndarray, PhotoScan]:
-    """All usable photos of `folder` as one uint8 array (N, size, size, 3), and what was skipped."""
+    """All usable photos of `folder` as one uint8 array (N, size, size, 3), in the order of
+    `scan.usable`, and what was skipped. `progress(done, total)` is called before each file."""
     scan = PhotoScan()
     squares = []
     files = find_photos(folder)
     for index, path in enumerate(files):
+        if progress is not None:
+            progress(index, len(files))
         try:
             with Image.open(path) as probe:
                 small = min(probe.size) < min_side
@@ -71,7 +74,5 @@ def load_photo_set(folder: str | Path, size: int, min_side: int = 64, progress=N
             continue
         scan.usable.append(path)
         squares.append(square)
-        if progress is not None:
-            progress(index + 1, len(files))
     array = np.stack(squares) if squares else np.zeros((0, size, size, 3), np.uint8)
     return array, scan

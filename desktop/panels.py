@@ -40,6 +40,9 @@ class AdjustPanel(QWidget):
         self.render_size.setToolTip("Size at which the model looks at the photo; the result is always full size")
         self.model = QComboBox()
         self.model.setToolTip("Which model colorizes")
+        # Long model names stay readable in a narrow dock.
+        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(22)
         self.device = QComboBox()
         for key, label in DEVICES:
             self.device.addItem(label, key)

@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--sheet", type=Path, metavar="PNG", help="write a grey | ours | truth contact sheet")
     evaluate.add_argument("--sheet-rows", type=int, default=8, metavar="N")
     evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the per-photo figures as JSON")
+    evaluate.add_argument("--no-default", action="store_true", help="leave the shipped default out of the table")
 
     from .commands.train import add_parsers as add_training_parsers
 

@@ -20,7 +20,7 @@ def run_eval(args) -> int:
         candidate = Colorizer(args.model, args.device)
         default_path = weights.resolve_model(None)
         baseline = None
-        if default_path.resolve() != candidate.info.path.resolve():
+        if not args.no_default and default_path.resolve() != candidate.info.path.resolve():
             baseline = Colorizer(default_path, args.device)
     except (AutochromeError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -159,3 +159,12 @@ def test_eval_prints_the_table_with_baselines_and_writes_a_sheet(tmp_path, tiny_
     assert code == 0, stderr
     assert "grey (a=b=0)" in stdout and "tiny" in stdout and "shipped default" in stdout
     assert sheet.is_file() and (tmp_path / "m.json").is_file()
+
+
+def test_eval_can_leave_the_shipped_default_out(tmp_path, tiny_model, capsys):
+    folder = tmp_path / "eval"
+    folder.mkdir()
+    write_colour_jpeg(folder / "c.jpg", 48, 32, seed=0)
+    code, stdout, stderr = run(capsys, "eval", tiny_model, folder, "--device", "cpu", "--no-default")
+    assert code == 0, stderr
+    assert "tiny" in stdout and "shipped default" not in stdout

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -17,9 +17,10 @@ import torch.distributed as dist
 from engine import __version__
 from engine.networks import GeneratorConfig, build_generator
 from engine.networks.encoders import load_efficientnet_lite0_imagenet, load_torchvision_resnet_state
-from engine.weights import save_generator
+from engine.weights import load_generator, save_generator
 
 from .batches import CropSampler
+from .calibrate import calibrate_gain
 from .photos import PhotoScan, load_photo_set
 from .rebalance import PixelWeights, ab_histogram, rebalance_weights
 from .training import Trainer, TrainSettings, is_main_process
@@ -45,6 +46,8 @@ class RunSpec:
     device: str = "auto"
     checkpoint: Path | None = None
     seed: int = 0
+    init_model: Path | None = None  # start from this model file's weights (same architecture)
+    calibrate: bool = False  # choose ab_gain on training photos before exporting
 
 
 def training_device(name: str) -> torch.device:
@@ -81,6 +84,16 @@ def build_initialised_generator(config: GeneratorConfig, encoder_init: str) -> t
     return model
 
 
+def generator_from_model_file(path: Path, config: GeneratorConfig) -> torch.nn.Module:
+    """A trainable generator holding a model file's weights; its output gain is reset to 1."""
+    loaded, info = load_generator(path)
+    if replace(info.config, ab_gain=1.0) != config:
+        raise ValueError(f"{path.name} has another architecture than the one asked for ({info.config})")
+    model = build_generator(config)
+    model.load_state_dict(loaded.state_dict())
+    return model
+
+
 class TrainingSession:
     """Load photos, build the trainer; iterate `run()`; then `export()`."""
 
@@ -99,7 +112,11 @@ class TrainingSession:
         weights = None
         if spec.rebalance:
             weights = PixelWeights(rebalance_weights(ab_histogram(photos)), self.device)
-        generator = build_initialised_generator(self.config, spec.encoder_init)
+        if spec.init_model is not None:
+            generator = generator_from_model_file(spec.init_model, self.config)
+        else:
+            generator = build_initialised_generator(self.config, spec.encoder_init)
+        self.photos = photos
         self.trainer = Trainer(generator, self.config, self.sampler, spec.settings, spec.crop, self.device,
                                spec.checkpoint, weights)
         self.began = time.time()
@@ -115,11 +132,14 @@ class TrainingSession:
         if not is_main_process():
             return None
         spec, settings = self.spec, self.spec.settings
+        model, config = self.trainer.export_model(), self.config
+        start = f"from {spec.init_model.name}" if spec.init_model else \
+            f"{'ImageNet' if spec.encoder_init == 'imagenet' else spec.encoder_init} encoder init"
         provenance = {
-            "description": f"{spec.architecture}, {'ImageNet' if spec.encoder_init == 'imagenet' else spec.encoder_init} "
-                           f"encoder init, {settings.stage1_steps} L1 + {settings.stage2_steps} GAN steps",
+            "description": f"{spec.architecture}, {start}, {settings.stage1_steps} L1 + {settings.stage2_steps} GAN steps",
             "architecture": spec.architecture,
             "encoder_init": spec.encoder_init,
+            "init_model": spec.init_model.name if spec.init_model else None,
             "training_data": f"{spec.data.name} ({len(self.scan.usable)} photos)",
             "skipped_photos": len(self.scan.monochrome) + len(self.scan.unreadable) + len(self.scan.too_small),
             "steps": self.trainer.step,
@@ -131,7 +151,13 @@ class TrainingSession:
             "date": time.strftime("%Y-%m-%d"),
             "autochrome": __version__,
         }
-        save_generator(spec.output, self.trainer.export_model(), self.config, provenance=provenance, metrics=metrics)
+        if spec.calibrate:
+            calibration = calibrate_gain(model, self.photos, self.device, config.stride)
+            config = replace(config, ab_gain=calibration.gain)
+            provenance["calibration"] = (
+                f"ab_gain {calibration.gain}: colourfulness {calibration.output_colourfulness:.1f} against "
+                f"{calibration.truth_colourfulness:.1f} on {calibration.photos} training photos")
+        save_generator(spec.output, model, config, provenance=provenance, metrics=metrics)
         return spec.output
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from engine.errors import AutochromeError
+
 
 LOG_FIELDS = ["step", "stage", "images_per_s", "loss_l1", "loss_d", "loss_gan"]
 
@@ -34,11 +36,12 @@ def run_train(args) -> int:
         return 2
     spec = RunSpec(data=args.data, output=args.out, architecture=args.arch, encoder_init=args.encoder_init,
                    settings=settings, crop=args.crop, square=args.square, rebalance=not args.no_rebalance,
-                   device=args.device, checkpoint=checkpoint, seed=args.seed)
+                   device=args.device, checkpoint=checkpoint, seed=args.seed, init_model=args.init,
+                   calibrate=args.calibrate)
     main = is_main_process()
     try:
         session = TrainingSession(spec)
-    except (ValueError, RuntimeError, OSError) as exc:
+    except (ValueError, RuntimeError, OSError, AutochromeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if main:
@@ -125,6 +128,10 @@ def add_parsers(commands) -> None:
     train.add_argument("--crop", type=int, default=128)
     train.add_argument("--square", type=int, default=144, help="photos are decoded once as squares of this size")
     train.add_argument("--no-rebalance", action="store_true", help="plain L1 instead of colour-rebalanced L1")
+    train.add_argument("--init", type=Path, metavar="MODEL",
+                       help="start from this model file's weights (same --arch) instead of --encoder-init")
+    train.add_argument("--calibrate", action="store_true",
+                       help="before export, set the output gain so the model is as colourful as the training photos")
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     train.add_argument("--compile", action="store_true", help="torch.compile the networks (CUDA)")
     train.add_argument("--checkpoint", type=Path, help="default: MODEL with .ckpt")

@@ -121,3 +121,24 @@ def test_distributed_training_with_two_cpu_processes(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     _, info = load_generator(out)
     assert info.provenance["steps"] == 4
+
+
+def test_train_can_start_from_a_model_file_and_calibrate_its_gain(tmp_path, capsys):
+    data = photo_folder(tmp_path, size=(48, 48))
+    first, second = tmp_path / "first.safetensors", tmp_path / "second.safetensors"
+    common = ["--arch", "unet-lite0", "--encoder-init", "scratch", "--batch-size", "2", "--crop", "32",
+              "--square", "40", "--device", "cpu"]
+    assert main(["train", str(data), "--out", str(first), "--stage1-steps", "2", *common]) == 0
+    assert main(["train", str(data), "--out", str(second), "--stage1-steps", "1", "--lr", "0", "--init", str(first),
+                 "--calibrate", *common]) == 0
+    start, _ = load_generator(first)
+    resumed, info = load_generator(second)
+    # A learning rate of 0: the weights are the first model's (batch-norm statistics still move).
+    resumed_parameters = dict(resumed.named_parameters())
+    for key, value in start.named_parameters():
+        assert torch.equal(value, resumed_parameters[key]), key
+    assert info.config.ab_gain != 1.0 and "training photos" in info.provenance["calibration"]
+    assert info.provenance["init_model"] == "first.safetensors"
+    resnet = ["--arch", "unet-resnet18", "--stage1-steps", "1", "--batch-size", "2", "--crop", "32", "--device", "cpu"]
+    assert main(["train", str(data), "--out", str(tmp_path / "x.safetensors"), "--init", str(first), *resnet]) == 2
+    assert "another architecture" in capsys.readouterr().err

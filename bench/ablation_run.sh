@@ -7,13 +7,15 @@
 #   (PACK_DIR from `autochrome pack ../shared/data/train PACK_DIR`, about 34 MiB)
 #
 # DEVICE (default cuda), BATCH (default 64), CROP (default 128), COMPILE (default --compile),
-# D_WARMUP (stage-2 discriminator-only steps, default 100) and THROUGHPUT (default 1) can be set.
+# D_WARMUP (stage-2 discriminator-only steps, default 100), THROUGHPUT (default 1) and ONLY
+# (names of the variants to run, e.g. ONLY="lite0-l1 pix2pix-gan", to split the run over
+# several calls of a time-limited machine) can be set.
 # The CPU-scale run in the model card:
 #   DEVICE=cpu BATCH=16 COMPILE= D_WARMUP=50 THROUGHPUT=0 bash bench/ablation_run.sh PACK EVAL OUT 600
 set -euo pipefail
 PACK=$1; EVAL=$2; OUT=$3; STEPS=${4:-3000}
 DEVICE=${DEVICE:-cuda}; BATCH=${BATCH:-64}; CROP=${CROP:-128}; COMPILE=${COMPILE---compile}
-D_WARMUP=${D_WARMUP:-100}; THROUGHPUT=${THROUGHPUT:-1}
+D_WARMUP=${D_WARMUP:-100}; THROUGHPUT=${THROUGHPUT:-1}; ONLY=${ONLY:-}
 mkdir -p "$OUT"
 cd "$(dirname "$0")/.."
 
@@ -33,6 +35,7 @@ variants=(
 )
 for variant in "${variants[@]}"; do
   name=${variant%%|*}; args=${variant#*|}
+  if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
   start=$(date +%s)
   # shellcheck disable=SC2086
   python -m desktop train "$PACK" --out "$OUT/$name.safetensors" --batch-size "$BATCH" --crop "$CROP" \

@@ -32,6 +32,7 @@ class FinetuneWorker(QObject):
         super().__init__()
         self._cancel = threading.Event()
         self.run = None
+        self._step_seconds = 0.0  # measured once: rescans of other folders reuse it
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -58,6 +59,12 @@ class FinetuneWorker(QObject):
         self.scanned.emit(result, self._seconds_per_step(result))
 
     def _seconds_per_step(self, folder_scan) -> float:
+        if not self._step_seconds:
+            self._step_seconds = self._time_three_steps()
+        return self._step_seconds
+
+    @staticmethod
+    def _time_three_steps() -> float:
         """Time three decoder-only steps of the default model on this device, for the presets' estimates."""
         import torch
 

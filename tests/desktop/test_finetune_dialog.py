@@ -145,3 +145,13 @@ def test_closing_the_app_during_a_fine_tune_asks_first(qtbot, window, tmp_path, 
     window.close()
     assert not window.isVisible()
     assert isinstance(dialog, finetune_dialog.FinetuneDialog)
+
+
+def test_the_step_time_for_estimates_is_measured_once(monkeypatch):
+    from desktop.finetune_worker import FinetuneWorker
+
+    calls = []
+    monkeypatch.setattr(FinetuneWorker, "_time_three_steps", staticmethod(lambda: calls.append(1) or 0.25))
+    worker = FinetuneWorker()
+    assert worker._seconds_per_step(None) == 0.25 and worker._seconds_per_step(None) == 0.25
+    assert len(calls) == 1

@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 
 from engine import __version__
+from engine.device import DeviceChoice
 from engine.networks import GeneratorConfig, build_generator
 from engine.networks.encoders import load_efficientnet_lite0_imagenet, load_torchvision_resnet_state
 from engine.weights import load_generator, save_generator
@@ -24,6 +25,8 @@ from .calibrate import calibrate_gain
 from .photos import PhotoScan, load_photo_set
 from .rebalance import PixelWeights, ab_histogram, rebalance_weights
 from .training import Trainer, TrainSettings, is_main_process
+
+CALIBRATION_EVERY = 30  # every 30th training photo: about 280 of the default training set
 
 PRESET_CONFIGS = {
     "unet-resnet34": GeneratorConfig(encoder="resnet34", decoder_channels=(256, 128, 64, 32, 16)),
@@ -116,7 +119,6 @@ class TrainingSession:
             generator = generator_from_model_file(spec.init_model, self.config)
         else:
             generator = build_initialised_generator(self.config, spec.encoder_init)
-        self.photos = photos
         self.trainer = Trainer(generator, self.config, self.sampler, spec.settings, spec.crop, self.device,
                                spec.checkpoint, weights)
         self.began = time.time()
@@ -152,11 +154,12 @@ class TrainingSession:
             "autochrome": __version__,
         }
         if spec.calibrate:
-            calibration = calibrate_gain(model, self.photos, self.device, config.stride)
+            calibration = calibrate_gain(model, config.stride, self.scan.usable[::CALIBRATION_EVERY],
+                                         DeviceChoice(self.device, None))
             config = replace(config, ab_gain=calibration.gain)
             provenance["calibration"] = (
                 f"ab_gain {calibration.gain}: colourfulness {calibration.output_colourfulness:.1f} against "
-                f"{calibration.truth_colourfulness:.1f} on {calibration.photos} training photos")
+                f"{calibration.truth_colourfulness:.1f} on {calibration.photos} training photos (app pipeline)")
         save_generator(spec.output, model, config, provenance=provenance, metrics=metrics)
         return spec.output
 

@@ -21,10 +21,11 @@ def atomic_path(destination: str | os.PathLike):
     fd, temp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
     os.close(fd)
     temp = Path(temp_name)
-    # mkstemp makes the file private (0600); a saved photo should get the usual permissions.
-    os.chmod(temp, 0o666 & ~_current_umask())
     try:
         yield temp
+        # mkstemp makes the file private (0600), and some writers (safetensors) recreate it
+        # that way: a saved photo or model gets the usual permissions, set last.
+        os.chmod(temp, 0o666 & ~_current_umask())
         os.replace(temp, destination)
     finally:
         with contextlib.suppress(FileNotFoundError):

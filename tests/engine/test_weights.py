@@ -85,3 +85,16 @@ def test_user_models_can_be_renamed_deleted_exported_and_imported(tmp_path):
     with pytest.raises(ModelError):
         weights.import_model(tmp_path / "fake.safetensors")
     assert [i.name for i in weights.list_models() if i.origin == "user"] == ["from a friend"]
+
+
+def test_saved_model_gets_the_usual_file_permissions(tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        path = tmp_path / "m.safetensors"
+        weights.save_generator(path, build_generator(TINY_UNET), TINY_UNET)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

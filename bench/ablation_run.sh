@@ -9,13 +9,14 @@
 # DEVICE (default cuda), BATCH (default 64), CROP (default 128), COMPILE (default --compile),
 # D_WARMUP (stage-2 discriminator-only steps, default 100), THROUGHPUT (default 1) and ONLY
 # (names of the variants to run, e.g. ONLY="lite0-l1 pix2pix-gan", to split the run over
-# several calls of a time-limited machine) can be set.
+# several calls of a time-limited machine) and EXTRA (more `autochrome train` options for every
+# variant, e.g. EXTRA=--calibrate for a model to ship) can be set.
 # The CPU-scale run in the model card:
 #   DEVICE=cpu BATCH=16 COMPILE= D_WARMUP=50 THROUGHPUT=0 bash bench/ablation_run.sh PACK EVAL OUT 600
 set -euo pipefail
 PACK=$1; EVAL=$2; OUT=$3; STEPS=${4:-3000}
 DEVICE=${DEVICE:-cuda}; BATCH=${BATCH:-64}; CROP=${CROP:-128}; COMPILE=${COMPILE---compile}
-D_WARMUP=${D_WARMUP:-100}; THROUGHPUT=${THROUGHPUT:-1}; ONLY=${ONLY:-}
+D_WARMUP=${D_WARMUP:-100}; THROUGHPUT=${THROUGHPUT:-1}; ONLY=${ONLY:-}; EXTRA=${EXTRA:-}
 mkdir -p "$OUT"
 cd "$(dirname "$0")/.."
 
@@ -40,7 +41,7 @@ for variant in "${variants[@]}"; do
   # shellcheck disable=SC2086
   python -m desktop train "$PACK" --out "$OUT/$name.safetensors" --batch-size "$BATCH" --crop "$CROP" \
       --d-warmup "$D_WARMUP" --device "$DEVICE" $COMPILE --checkpoint "$OUT/$name.ckpt" --log "$OUT/$name.csv" \
-      $args 2> "$OUT/$name.train.log"
+      $EXTRA $args 2> "$OUT/$name.train.log"
   echo "$name: $(( $(date +%s) - start )) s" >> "$OUT/times.txt"
   rm -f "$OUT/$name.ckpt"
   for set in kodak24 bsds500-test; do

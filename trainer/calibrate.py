@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
 
 from engine import color
 from engine.colorize import ColorizeSettings, colorize
@@ -25,6 +24,7 @@ from engine.device import DeviceChoice
 from engine.errors import AutochromeError
 from engine.image_io import load_image
 
+from .evaluate import truth_rgb
 from .metrics import colourfulness
 
 
@@ -52,8 +52,7 @@ def calibrate_gain(generator: torch.nn.Module, stride: int, photos: list[Path], 
     for path in photos:
         try:
             image = load_image(path)
-            with Image.open(path) as opened:
-                rgb = np.asarray(ImageOps.exif_transpose(opened).convert("RGB"), np.float32) / 255.0
+            rgb = truth_rgb(path)
         except (AutochromeError, OSError):
             continue  # the trainer already counted unreadable photos
         result = colorize(image, generator, stride, choice, settings)

@@ -29,7 +29,8 @@ class EvalResult:
         return table
 
 
-def _truth_rgb(path: Path) -> np.ndarray:
+def truth_rgb(path: Path) -> np.ndarray:
+    """A colour photo as float RGB in [0, 1], upright as the engine loads it."""
     from PIL import ImageOps
 
     with Image.open(path) as image:
@@ -47,7 +48,7 @@ def evaluate(colorizer, folder: str | Path | list, settings: ColorizeSettings | 
     if not files:
         raise ValueError(f"no photos found in {folder}")
     for index, path in enumerate(files):
-        truth = _truth_rgb(path)
+        truth = truth_rgb(path)
         image = load_image(path)  # a colour photo: the engine keeps only its L
         grey_rgb = color.lab_to_rgb(np.dstack([image.lightness, np.zeros_like(image.lightness), np.zeros_like(image.lightness)]))
         grey.per_photo.append({"photo": path.name, **metrics.all_metrics(grey_rgb, truth)})

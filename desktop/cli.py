@@ -29,7 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     colorize.add_argument("--render-size", type=int, default=None, metavar="N",
                           help="long side in pixels at which the model runs (default 256); larger is slower")
-    colorize.add_argument("--saturation", type=float, default=1.0, metavar="F", help="colour strength (default 1.0)")
+    colorize.add_argument("--saturation", type=float, default=None, metavar="F", help="colour strength (default 1.0)")
+    colorize.add_argument("--vibrance", type=float, default=None, metavar="T",
+                          help="for models that classify colours: 0.05 (vivid) to 1.0 (muted); default: the model's own")
+    colorize.add_argument("--no-sidecar", action="store_true",
+                          help="ignore the photos' hint files (<photo>.autochrome.json)")
+    colorize.add_argument("--hints", type=Path, metavar="FILE",
+                          help="use this hint file for the (single) photo instead of its own sidecar")
     colorize.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality (default 95)")
     colorize.add_argument("--overwrite", action="store_true", help="replace existing results (never an input)")
 

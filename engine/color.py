@@ -144,6 +144,15 @@ def torch_lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
     return srgb.clamp(0.0, 1.0)
 
 
+def torch_lightness_to_srgb(lightness: torch.Tensor) -> torch.Tensor:
+    """L in [0, 100] -> the sRGB level in [0, 1] of the grey with that lightness."""
+    import torch
+
+    f = (lightness + 16.0) / 116.0
+    y = torch.where(f**3 > _EPSILON, f**3, lightness / _KAPPA).clamp(min=0.0)
+    return torch.where(y <= 0.0031308, y * 12.92, 1.055 * y.clamp(min=1e-8) ** (1.0 / 2.4) - 0.055).clamp(0.0, 1.0)
+
+
 # ----------------------------------------------------- network normalisation
 
 

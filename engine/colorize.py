@@ -7,6 +7,7 @@ edges) and combined with the untouched original L.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -18,10 +19,13 @@ import torch.nn.functional as F
 from . import color
 from .device import DeviceChoice, cpu_choice, is_out_of_memory
 from .errors import Cancelled
+from .hints import Hint, check_inside, hint_map, patch_slices, render_position
 from .image_io import LoadedImage
+from .propagation import propagate
 
 DEFAULT_RENDER_SIZE = 256
 MIN_RENDER_SIZE = 64
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 1.0
 UPSAMPLERS = ("guided", "bilinear")
 
 ProgressCallback = Callable[[float, str], None]
@@ -33,6 +37,10 @@ class ColorizeSettings:
     render_size: int = DEFAULT_RENDER_SIZE
     saturation: float = 1.0
     upsampler: str = "guided"
+    # Vibrance of a classifier model (its annealed-mean temperature): lower is more vivid.
+    # None uses the temperature the model was calibrated with; regression models ignore it.
+    temperature: float | None = None
+    flip_average: bool = False  # average the prediction with that of the mirrored photo
 
     def __post_init__(self):
         if self.render_size < MIN_RENDER_SIZE:
@@ -41,6 +49,8 @@ class ColorizeSettings:
             raise ValueError("saturation must be between 0 and 4")
         if self.upsampler not in UPSAMPLERS:
             raise ValueError(f"upsampler must be one of {UPSAMPLERS}")
+        if self.temperature is not None and not MIN_TEMPERATURE <= self.temperature <= MAX_TEMPERATURE:
+            raise ValueError(f"vibrance temperature must be between {MIN_TEMPERATURE} and {MAX_TEMPERATURE}")
 
 
 @dataclass
@@ -59,20 +69,59 @@ def render_shape(width: int, height: int, render_size: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-@torch.inference_mode()
-def predict_ab(model: torch.nn.Module, lightness: np.ndarray, stride: int, choice: DeviceChoice) -> np.ndarray:
-    """ab (H, W, 2) for a small L (H, W); pads to the encoder stride and crops back."""
-    height, width = lightness.shape
-    tensor = torch.from_numpy(color.normalize_l(lightness)).to(choice.device)[None, None]
+class EncoderMemo:
+    """The encoder features of the last photo a hint-taking model saw: a hint edit changes
+    only the decoder's input, so the encoder need not run again for the same photo."""
+
+    def __init__(self):
+        self._owner = self._key = self._features = self._model = None
+
+    def features(self, model: torch.nn.Module, tensor: torch.Tensor, owner, key) -> list[torch.Tensor]:
+        """The photo object itself is held and compared by identity, so a new photo never
+        reuses an old one's features."""
+        if owner is None or owner is not self._owner or key != self._key or model is not self._model:
+            self._features = model.encode(tensor)
+            self._owner, self._key, self._model = owner, key, model
+        return self._features
+
+
+def _pad(tensor: torch.Tensor, stride: int, mode: str) -> torch.Tensor:
+    height, width = tensor.shape[-2:]
     pad_h, pad_w = (-height) % stride, (-width) % stride
-    if pad_h or pad_w:
-        mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-        tensor = F.pad(tensor, (0, pad_w, 0, pad_h), mode=mode)
-    if choice.autocast_dtype is not None:
-        with torch.autocast(choice.device.type, dtype=choice.autocast_dtype):
-            out = model(tensor)
-    else:
-        out = model(tensor)
+    if not (pad_h or pad_w):
+        return tensor
+    if mode == "reflect" and not (pad_h < height and pad_w < width):
+        mode = "replicate"
+    return F.pad(tensor, (0, pad_w, 0, pad_h), mode=mode) if mode != "constant" else F.pad(tensor, (0, pad_w, 0, pad_h))
+
+
+@torch.inference_mode()
+def predict_ab(model: torch.nn.Module, lightness: np.ndarray, stride: int, choice: DeviceChoice,
+               hint_input: np.ndarray | None = None, temperature: float | None = None, flip_average: bool = False,
+               memo: EncoderMemo | None = None, memo_owner=None) -> np.ndarray:
+    """ab (H, W, 2) for a small L (H, W); pads to the encoder stride and crops back.
+
+    hint_input: (3, H, W) hint map for models that take hints (see engine.hints)."""
+    height, width = lightness.shape
+    tensor = _pad(torch.from_numpy(color.normalize_l(lightness)).to(choice.device)[None, None], stride, "reflect")
+    hints = None
+    if hint_input is not None and getattr(model.config, "hint_input", False):
+        hints = _pad(torch.from_numpy(hint_input).to(choice.device)[None], stride, "constant")
+    passes = [(tensor, hints, False)]
+    if flip_average:
+        passes.append((tensor.flip(-1), hints.flip(-1) if hints is not None else None, True))
+    outputs = []
+    for one_l, one_hints, flipped in passes:
+        autocast = torch.autocast(choice.device.type, dtype=choice.autocast_dtype) if choice.autocast_dtype else nullcontext()
+        with autocast:
+            if hasattr(model, "encode"):
+                key = (tuple(one_l.shape), flipped)
+                features = memo.features(model, one_l, memo_owner, key) if memo is not None else model.encode(one_l)
+                out = model.to_ab(model.decode(features, one_l, one_hints), temperature)
+            else:
+                out = model(one_l)
+        outputs.append(out.flip(-1) if flipped else out)
+    out = torch.stack(outputs).float().mean(0) if len(outputs) > 1 else outputs[0]
     ab = color.denormalize_ab(out[0, :, :height, :width].float()).permute(1, 2, 0)
     return ab.cpu().numpy()
 
@@ -97,6 +146,17 @@ def guided_upsample(ab_small: np.ndarray, l_small: np.ndarray, l_full: np.ndarra
     return result
 
 
+def _remaining_corrections(hints: list[Hint], ab_small: np.ndarray, full_size) -> list:
+    """For each hint: its patch at the render size and the hint's ab minus the ab there now."""
+    small_size = (ab_small.shape[1], ab_small.shape[0])
+    targets = []
+    for hint in hints:
+        rows, columns = patch_slices(*render_position(hint, full_size, small_size), small_size)
+        current = ab_small[rows, columns].reshape(-1, 2).mean(axis=0)
+        targets.append((rows, columns, np.float32([hint.a, hint.b]) - current))
+    return targets
+
+
 def colorize(
     image: LoadedImage,
     model: torch.nn.Module,
@@ -105,8 +165,14 @@ def colorize(
     settings: ColorizeSettings | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    hints: list[Hint] | None = None,
+    memo: EncoderMemo | None = None,
 ) -> ColorizedImage:
-    """Colorize one photo. On GPU out-of-memory retries at half the render size, then on CPU."""
+    """Colorize one photo, honouring the user's colour hints (pixels of the upright photo).
+
+    A model with hint inputs sees them; for any model, what difference remains at each hint
+    is then spread edge-aware (engine.propagation), so every model honours every hint.
+    On GPU out-of-memory retries at half the render size, then on CPU."""
     settings = settings or ColorizeSettings()
     notes: list[str] = []
     report = progress or (lambda fraction, message: None)
@@ -117,6 +183,8 @@ def colorize(
 
     l_full = image.lightness
     height, width = l_full.shape
+    hints = list(hints or [])
+    check_inside(hints, width, height)
     render_size = settings.render_size
     report(0.05, "preparing")
     check_cancel()
@@ -124,8 +192,10 @@ def colorize(
         small_w, small_h = render_shape(width, height, render_size)
         l_small = cv2.resize(l_full, (small_w, small_h), interpolation=cv2.INTER_AREA) if (small_w, small_h) != (width, height) else l_full
         report(0.15, "running the model")
+        hint_input = hint_map(hints, (width, height), (small_w, small_h)) if hints else None
         try:
-            ab_small = predict_ab(model, l_small, stride, choice)
+            ab_small = predict_ab(model, l_small, stride, choice, hint_input, settings.temperature,
+                                  settings.flip_average, memo, image)
             break
         except Exception as exc:
             if not is_out_of_memory(exc):
@@ -143,6 +213,9 @@ def colorize(
                 raise MemoryError("not enough memory to colorize this photo; try a smaller render size") from None
 
     check_cancel()
+    if hints:
+        report(0.5, "spreading the hints")
+        ab_small = ab_small + propagate(l_small, _remaining_corrections(hints, ab_small, (width, height)))
     report(0.6, "upsampling colour")
     if (small_w, small_h) == (width, height):
         ab_full = ab_small

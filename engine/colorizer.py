@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import weights
-from .colorize import CancelCheck, ColorizedImage, ColorizeSettings, ProgressCallback, colorize
+from .colorize import CancelCheck, ColorizedImage, ColorizeSettings, EncoderMemo, ProgressCallback, colorize
 from .device import DeviceChoice, choose_device, cpu_choice
+from .hints import Hint
 from .image_io import LoadedImage
 
 
@@ -15,6 +16,7 @@ class Colorizer:
         self.choice: DeviceChoice = choose_device(device)
         path = weights.resolve_model(model)
         self.model, self.info = weights.load_generator(path, self.choice.device)
+        self.memo = EncoderMemo()
 
     @property
     def stride(self) -> int:
@@ -29,8 +31,9 @@ class Colorizer:
         settings: ColorizeSettings | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
+        hints: list[Hint] | None = None,
     ) -> ColorizedImage:
-        result = colorize(image, self.model, self.stride, self.choice, settings, progress, cancel)
+        result = colorize(image, self.model, self.stride, self.choice, settings, progress, cancel, hints, self.memo)
         if result.device == "cpu" and self.choice.device.type != "cpu":
             # The pipeline moved the model to the CPU after running out of GPU memory.
             self.choice = cpu_choice()

@@ -1,4 +1,5 @@
-"""Calibrate a trained generator's output strength (`ab_gain`) on training photos.
+"""Calibrate a trained generator's colour strength on training photos: the output gain of a
+regression model, the annealed-mean temperature of a classifier.
 
 A regression model's colours come out weaker or stronger than real photos' depending on its
 loss (plain L1 desaturates, rebalanced L1 over-saturates). Scaling ab by one gain so that the
@@ -12,17 +13,18 @@ because a model colours a whole photo differently from a crop of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from engine import color
-from engine.colorize import ColorizeSettings, colorize
+from engine.colorize import MAX_TEMPERATURE, MIN_TEMPERATURE, ColorizeSettings, EncoderMemo, colorize
 from engine.device import DeviceChoice
 from engine.errors import AutochromeError
 from engine.image_io import load_image
+from engine.networks import GeneratorConfig
 
 from .evaluate import truth_rgb
 from .metrics import colourfulness
@@ -30,8 +32,10 @@ from .metrics import colourfulness
 
 @dataclass(frozen=True)
 class Calibration:
-    gain: float
-    output_colourfulness: float  # at the chosen gain
+    config: GeneratorConfig  # the model's config with the chosen strength
+    knob: str  # "ab_gain" or "temperature"
+    value: float
+    output_colourfulness: float  # at the chosen value
     truth_colourfulness: float
     photos: int
 
@@ -41,29 +45,34 @@ def mean_colourfulness(lightness: list[np.ndarray], ab: list[np.ndarray], gain: 
                           for one_l, one_ab in zip(lightness, ab)]))
 
 
-def calibrate_gain(generator: torch.nn.Module, stride: int, photos: list[Path], choice: DeviceChoice,
-                   settings: ColorizeSettings | None = None, low: float = 0.3, high: float = 2.0) -> Calibration:
-    """The gain (within [low, high]) at which the photos' mean colourfulness is matched.
-
-    `generator` must run at gain 1 (its config's ab_gain is what this chooses).
-    """
-    lightness, ab, truth = [], [], []
-    generator = generator.eval()
+def _readable(photos: list[Path]):
     for path in photos:
         try:
-            image = load_image(path)
-            rgb = truth_rgb(path)
+            yield load_image(path), truth_rgb(path)
         except (AutochromeError, OSError):
             continue  # the trainer already counted unreadable photos
-        result = colorize(image, generator, stride, choice, settings)
+
+
+def calibrate_strength(generator: torch.nn.Module, config: GeneratorConfig, photos: list[Path], choice: DeviceChoice,
+                       share: float = 1.0, settings: ColorizeSettings | None = None) -> Calibration:
+    """Match `share` of the photos' mean colourfulness: with the annealed-mean temperature for a
+    classifier, with the output gain for a regression model. `generator` runs at gain 1."""
+    generator = generator.eval()
+    pairs = list(_readable(photos))
+    if not pairs:
+        raise ValueError("no readable photos to calibrate on")
+    target = share * float(np.mean([colourfulness(rgb) for _, rgb in pairs]))
+    truth = target / share
+    if config.ab_classes:
+        return _calibrate_temperature(generator, config, pairs, choice, target, truth, settings or ColorizeSettings())
+    lightness, ab = [], []
+    for image, _ in pairs:
+        result = colorize(image, generator, config.stride, choice, settings)
         lightness.append(result.lab[..., 0])
         ab.append(result.lab[..., 1:])
-        truth.append(colourfulness(rgb))
-    if not truth:
-        raise ValueError("no readable photos to calibrate on")
-    target = float(np.mean(truth))
     # The pipeline is linear in ab, so scaling its output is scaling the model's; colourfulness
     # grows with the gain (up to gamut clipping), so bisection finds the match.
+    low, high = 0.3, 2.0
     for _ in range(12):
         middle = 0.5 * (low + high)
         if mean_colourfulness(lightness, ab, middle) < target:
@@ -71,4 +80,29 @@ def calibrate_gain(generator: torch.nn.Module, stride: int, photos: list[Path], 
         else:
             high = middle
     gain = round(0.5 * (low + high), 3)
-    return Calibration(gain, mean_colourfulness(lightness, ab, gain), target, len(truth))
+    return Calibration(replace(config, ab_gain=gain), "ab_gain", gain, mean_colourfulness(lightness, ab, gain), truth,
+                       len(pairs))
+
+
+def _calibrate_temperature(generator, config, pairs, choice, target, truth, settings) -> Calibration:
+    """Colourfulness falls as the temperature rises (toward the plain mean): bisection on it."""
+    memo = EncoderMemo()
+
+    def colourfulness_at(temperature: float) -> float:
+        scores = []
+        for image, _ in pairs:
+            result = colorize(image, generator, config.stride, choice, replace(settings, temperature=temperature),
+                              memo=memo)
+            scores.append(colourfulness(result.rgb))
+        return float(np.mean(scores))
+
+    low, high = MIN_TEMPERATURE, MAX_TEMPERATURE
+    for _ in range(8):
+        middle = 0.5 * (low + high)
+        if colourfulness_at(middle) > target:
+            low = middle
+        else:
+            high = middle
+    temperature = round(0.5 * (low + high), 3)
+    return Calibration(replace(config, temperature=temperature), "temperature", temperature,
+                       colourfulness_at(temperature), truth, len(pairs))

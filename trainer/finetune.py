@@ -27,7 +27,7 @@ from engine.weights import ModelInfo, save_generator
 from .batches import CropSampler
 from .evaluate import evaluate
 from .photos import PhotoScan, find_photos, load_photo_set
-from .rebalance import PixelWeights, ab_histogram, rebalance_weights
+from .objective import Objective
 from .training import Trainer, TrainSettings
 
 PRESETS = {"quick": 300, "standard": 1200, "thorough": 4000}
@@ -171,9 +171,11 @@ class Finetune:
         )
         device = self.base.choice.device
         sampler = CropSampler(folder.photos, min(options.crop, folder.photos.shape[1]), device, seed=options.seed)
-        pixel_weights = PixelWeights(rebalance_weights(ab_histogram(folder.photos)), device)
-        self.trainer = Trainer(generator.train(), self.base_info.config, sampler, settings, options.crop, device,
-                               self.checkpoint, pixel_weights, freeze_encoder=not options.train_encoder)
+        config = self.base_info.config
+        centres = generator.ab_centres if config.ab_classes else None
+        objective = Objective(config, device, folder.photos, centres, seed=options.seed)
+        self.trainer = Trainer(generator.train(), config, sampler, settings, options.crop, device, objective,
+                               self.checkpoint, freeze_encoder=not options.train_encoder)
         self.gate = PauseGate()
         self.began = time.time()
 

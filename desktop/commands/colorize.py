@@ -5,14 +5,17 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
 
+from engine import sidecar
 from engine.batch import plan_jobs
 from engine.colorize import DEFAULT_RENDER_SIZE, ColorizeSettings
 from engine.errors import AutochromeError
 from engine.image_io import load_image, output_format, save_image
+from engine.sidecar import PhotoEdit, SidecarError
 
 
 def _say(message: str, bar=None) -> None:
@@ -41,9 +44,14 @@ def _check_output_dir(folder: Path) -> str | None:
 
 def run_colorize(args) -> int:
     try:
-        settings = ColorizeSettings(render_size=args.render_size or DEFAULT_RENDER_SIZE, saturation=args.saturation)
+        settings = ColorizeSettings(render_size=args.render_size or DEFAULT_RENDER_SIZE,
+                                    saturation=1.0 if args.saturation is None else args.saturation,
+                                    temperature=args.vibrance)
     except ValueError as exc:
         _say(f"error: {exc}")
+        return 2
+    if args.hints is not None and not args.hints.is_file():
+        _say(f"error: --hints: {args.hints} is not a file")
         return 2
     if not 1 <= args.quality <= 100:
         _say("error: --quality must be between 1 and 100")
@@ -56,22 +64,27 @@ def run_colorize(args) -> int:
     if not jobs:
         _say("error: no photos found in the given inputs" + ("" if args.recursive else " (use -r for sub-folders)"))
         return 1
-
-    from engine.colorizer import Colorizer
+    if args.hints is not None and len(jobs) != 1:
+        _say("error: --hints gives one photo its hints; name exactly one photo")
+        return 2
 
     try:
-        colorizer = Colorizer(args.model, args.device)
+        colorizers = ColorizerPool(args.model, args.device)
+        colorizer = colorizers.get(None)
     except (AutochromeError, RuntimeError, ValueError) as exc:
         _say(f"error: {exc}")
         return 2
     _say(f"using {colorizer.describe()}")
 
     began = time.perf_counter()
-    failures = 0
+    failures = with_hints = 0
     bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=len(jobs) < 2, dynamic_ncols=True)
     for job in jobs:
         bar.set_postfix_str(job.source.name, refresh=False)
-        reason = job.problem or _colorize_one(colorizer, job, settings, args, bar)
+        reason = job.problem
+        if not reason:
+            reason, used_hints = _colorize_one(colorizers, job, settings, args, bar)
+            with_hints += used_hints
         if reason:
             failures += 1
             _say(f"failed: {job.source}: {reason}", bar)
@@ -79,29 +92,89 @@ def run_colorize(args) -> int:
     bar.close()
     done = len(jobs) - failures
     summary = f"colorized {done} of {len(jobs)} photo{'s' if len(jobs) != 1 else ''} in {time.perf_counter() - began:.1f} s"
+    if with_hints:
+        summary += f" ({with_hints} with the hints of {'its' if with_hints == 1 else 'their'} sidecar)"
     if failures:
         summary += f"; {failures} failed"
     print(f"{summary} -> {args.output}")
     return 1 if failures else 0
 
 
-def _colorize_one(colorizer, job, settings, args, bar) -> str | None:
-    """None on success, else the reason (a single line)."""
+class ColorizerPool:
+    """The command's model, plus any other model a sidecar names (loaded once each)."""
+
+    def __init__(self, model: str | None, device: str):
+        from engine.colorizer import Colorizer
+
+        self._make = lambda name: Colorizer(name, device)
+        self.explicit = model is not None
+        self._loaded = {None: self._make(model)}
+
+    def get(self, name: str | None):
+        if name is None or self.explicit:
+            return self._loaded[None]  # --model on the command line wins over sidecars
+        if name not in self._loaded:
+            self._loaded[name] = self._make(name)
+        return self._loaded[name]
+
+
+def _edit_for(job, image, args, bar) -> PhotoEdit | None:
+    """The photo's sidecar edit (or --hints FILE); a bad one is a one-line warning, not a failure."""
+    if args.no_sidecar:
+        return None
+    path = args.hints if args.hints is not None else sidecar.find(job.source)
+    if path is None:
+        return None
+    try:
+        return sidecar.read(path, image.size)
+    except SidecarError as exc:
+        _say(f"warning: {_one_line(str(exc))}; {job.source.name} is colorized without it", bar)
+        return None
+
+
+def _colorize_one(colorizers, job, settings, args, bar) -> tuple[str | None, bool]:
+    """(None on success, else the reason as a single line; whether sidecar hints were used)."""
+    edit = None
     try:
         image = load_image(job.source)
-        result = colorizer.colorize(image, settings)
+        edit = _edit_for(job, image, args, bar)
+        colorizer = colorizers.get(None)
+        if edit is not None:
+            settings = _settings_with_edit(settings, edit, args)
+            try:
+                colorizer = colorizers.get(edit.model)
+            except AutochromeError as exc:
+                _say(f"warning: {job.source.name}: its sidecar's model is not available ({exc}); "
+                     f"using {colorizer.info.name}", bar)
+        result = colorizer.colorize(image, settings, hints=edit.hints if edit else None)
         job.output.parent.mkdir(parents=True, exist_ok=True)
         image_format = output_format(image.format, args.format)
         notes = save_image(job.output, result.rgb, image_format, result.alpha, image.bit_depth, image.exif, args.quality)
     except AutochromeError as exc:
-        return _strip_path(str(exc), job.source)
+        return _strip_path(str(exc), job.source), False
     except MemoryError as exc:
-        return str(exc) or "not enough memory"
+        return str(exc) or "not enough memory", False
     except OSError as exc:
-        return exc.strerror or str(exc)
+        return exc.strerror or str(exc), False
     for note in image.notes + result.notes + notes:
         _say(f"note: {job.source.name}: {note}", bar)
-    return None
+    return None, bool(edit and edit.hints)
+
+
+def _settings_with_edit(settings: ColorizeSettings, edit: PhotoEdit, args) -> ColorizeSettings:
+    """The sidecar's settings, where the command line did not set them itself."""
+    changes = {}
+    if edit.render_size is not None and args.render_size is None:
+        changes["render_size"] = edit.render_size
+    if edit.saturation is not None and args.saturation is None:
+        changes["saturation"] = edit.saturation
+    if edit.vibrance is not None and args.vibrance is None:
+        changes["temperature"] = edit.vibrance
+    return replace(settings, **changes) if changes else settings
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _strip_path(message: str, path: Path) -> str:

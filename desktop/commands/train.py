@@ -13,7 +13,7 @@ from tqdm import tqdm
 from engine.errors import AutochromeError
 
 
-LOG_FIELDS = ["step", "stage", "images_per_s", "loss_l1", "loss_d", "loss_gan"]
+LOG_FIELDS = ["step", "stage", "images_per_s", "loss_l1", "loss_ce", "loss_d", "loss_gan"]
 
 
 def run_train(args) -> int:
@@ -37,7 +37,8 @@ def run_train(args) -> int:
     spec = RunSpec(data=args.data, output=args.out, architecture=args.arch, encoder_init=args.encoder_init,
                    settings=settings, crop=args.crop, square=args.square, rebalance=not args.no_rebalance,
                    device=args.device, checkpoint=checkpoint, seed=args.seed, init_model=args.init,
-                   calibrate=args.calibrate)
+                   calibrate=args.calibrate, calibrate_share=args.calibrate_share, feature_cache=args.feature_cache,
+                   degrade=args.degrade, min_colourfulness=args.min_colourfulness)
     main = is_main_process()
     try:
         session = TrainingSession(spec)
@@ -116,9 +117,18 @@ def add_parsers(commands) -> None:
                     "keeps the last checkpoint; --resume continues it. Runs under torchrun for several GPUs.")
     train.add_argument("data", type=Path, metavar="DATA_DIR")
     train.add_argument("--out", type=Path, required=True, metavar="MODEL", help="model file to write (.safetensors)")
-    train.add_argument("--arch", default="unet-lite0", choices=["unet-lite0", "unet-resnet18", "unet-resnet34", "pix2pix"])
+    train.add_argument("--arch", default="hints-lite2-classes",
+                       help="hints-lite2-classes (default), hints-lite2-l1, hints-lite0-classes, unet-lite0, "
+                            "unet-resnet18, unet-resnet34 or pix2pix")
     train.add_argument("--encoder-init", default="imagenet", metavar="imagenet|scratch|PATH",
-                       help="ImageNet (EfficientNet-Lite0), scratch, or a torchvision ResNet state dict file")
+                       help="ImageNet (EfficientNet-Lite encoders), scratch, or a torchvision ResNet state dict file")
+    train.add_argument("--feature-cache", type=Path, metavar="DIR",
+                       help="train the decoder alone on the frozen encoder's features, computed once into DIR "
+                            "(reused and resumed when DIR already holds them)")
+    train.add_argument("--degrade", action="store_true",
+                       help="with --feature-cache: the encoder sees old-photo defects (grain, blur, fading, JPEG)")
+    train.add_argument("--min-colourfulness", type=float, default=0.0, metavar="C",
+                       help="with --feature-cache: leave out training views less colourful than C (e.g. 15)")
     train.add_argument("--stage1-steps", type=int, default=2000)
     train.add_argument("--stage2-steps", type=int, default=0)
     train.add_argument("--batch-size", type=int, default=16)
@@ -131,7 +141,9 @@ def add_parsers(commands) -> None:
     train.add_argument("--init", type=Path, metavar="MODEL",
                        help="start from this model file's weights (same --arch) instead of --encoder-init")
     train.add_argument("--calibrate", action="store_true",
-                       help="before export, set the output gain so the model is as colourful as the training photos")
+                       help="before export, set the output gain (a classifier's temperature) so the model is as "
+                            "colourful as the training photos, times --calibrate-share")
+    train.add_argument("--calibrate-share", type=float, default=1.0, metavar="S")
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     train.add_argument("--compile", action="store_true", help="torch.compile the networks (CUDA)")
     train.add_argument("--checkpoint", type=Path, help="default: MODEL with .ckpt")

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 
 ARCHITECTURES = ("unet", "pix2pix")
-ENCODERS = ("resnet18", "resnet34", "efficientnet_lite0")
+ENCODERS = ("resnet18", "resnet34", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,17 @@ class GeneratorConfig:
     # Calibration of the output's strength: the tanh output is multiplied by this. Chosen
     # after training (see the model card) so that the model is as colourful as real photos.
     ab_gain: float = 1.0
+    # EfficientNet-Lite: feed the ImageNet weights what TF-Lite fed them ((x - 127) / 128, SAME
+    # padding). False only for the first shipped model, trained before this was fixed.
+    tf_compat: bool = False
+    # A second input: the user's colour hints (sparse ab map and mask) into every decoder stage.
+    hint_input: bool = False
+    # 0: regress ab. Otherwise classify into this many ab bins, decoded by the annealed mean
+    # at `temperature` (chosen after training, like ab_gain; the app can override it).
+    ab_classes: int = 0
+    temperature: float = 0.38
+    # Where the decoder stops: 1 (full resolution, with L in the last stage), 2 or 4.
+    output_stride: int = 1
 
     def __post_init__(self):
         if self.architecture not in ARCHITECTURES:
@@ -35,11 +46,20 @@ class GeneratorConfig:
         if self.architecture == "unet":
             if self.encoder not in ENCODERS:
                 raise ValueError(f"unknown encoder {self.encoder!r}; expected one of {ENCODERS}")
-            if len(self.decoder_channels) != 5:
-                raise ValueError("decoder_channels needs one width per decoder stage (5)")
+            if self.output_stride not in (1, 2, 4):
+                raise ValueError("output_stride must be 1, 2 or 4")
+            stages = 5 - self.output_stride.bit_length() + 1
+            if len(self.decoder_channels) != stages:
+                raise ValueError(f"decoder_channels needs one width per decoder stage ({stages})")
         object.__setattr__(self, "decoder_channels", tuple(int(c) for c in self.decoder_channels))
         if not 0.0 < self.ab_gain <= 2.0:
             raise ValueError("ab_gain must be in (0, 2]")
+        if self.ab_classes < 0 or (self.ab_classes and self.architecture != "unet"):
+            raise ValueError("ab_classes needs the unet architecture and a positive count")
+        if self.hint_input and self.architecture != "unet":
+            raise ValueError("hint_input needs the unet architecture")
+        if not 0.01 <= self.temperature <= 2.0:
+            raise ValueError("temperature must be in [0.01, 2]")
 
     @property
     def stride(self) -> int:

@@ -1,4 +1,5 @@
-"""Encoders that turn L into features at strides 2, 4, 8, 16 and 32.
+"""Encoders that turn L into features at strides 2, 4, 8, 16 and 32 (EfficientNet-Lite in
+efficientnet.py).
 
 Each encoder takes the normalised L channel (N, 1, H, W) in [-1, 1] and returns
 five feature maps, shallow to deep, and says their widths in `channels`.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+
+from .efficientnet import VARIANTS, EfficientNetLiteEncoder
 
 
 class BasicBlock(nn.Module):
@@ -92,106 +95,9 @@ def load_torchvision_resnet_state(encoder: ResNetEncoder, state: dict[str, torch
     return unused
 
 
-# ---------------------------------------------------------- EfficientNet-Lite0
-
-# (repeats, kernel, stride, expand ratio, in, out) per stage, from the EfficientNet-Lite0 definition.
-_LITE0_STAGES = (
-    (1, 3, 1, 1, 32, 16),
-    (2, 3, 2, 6, 16, 24),
-    (2, 5, 2, 6, 24, 40),
-    (3, 3, 2, 6, 40, 80),
-    (3, 5, 1, 6, 80, 112),
-    (4, 5, 2, 6, 112, 192),
-    (1, 3, 1, 6, 192, 320),
-)
-# Index of the last block at each output stride 2, 4, 8, 16, 32.
-_LITE0_TAPS = (0, 2, 4, 10, 15)
-_BN = dict(eps=1e-3, momentum=0.01)
-# ImageNet normalisation the pretrained stem expects (RGB mean and std in [0, 1]).
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class _MBConv(nn.Module):
-    def __init__(self, kernel: int, stride: int, expand: int, cin: int, cout: int):
-        super().__init__()
-        mid = cin * expand
-        self.has_expand = expand != 1
-        if self.has_expand:
-            self._expand_conv = nn.Conv2d(cin, mid, 1, bias=False)
-            self._bn0 = nn.BatchNorm2d(mid, **_BN)
-        self._depthwise_conv = nn.Conv2d(mid, mid, kernel, stride, kernel // 2, groups=mid, bias=False)
-        self._bn1 = nn.BatchNorm2d(mid, **_BN)
-        self._project_conv = nn.Conv2d(mid, cout, 1, bias=False)
-        self._bn2 = nn.BatchNorm2d(cout, **_BN)
-        self.residual = stride == 1 and cin == cout
-
-    def forward(self, x):
-        y = x
-        if self.has_expand:
-            y = torch.nn.functional.relu6(self._bn0(self._expand_conv(y)))
-        y = torch.nn.functional.relu6(self._bn1(self._depthwise_conv(y)))
-        y = self._bn2(self._project_conv(y))
-        return x + y if self.residual else y
-
-
-class EfficientNetLite0Encoder(nn.Module):
-    """EfficientNet-Lite0 (no squeeze-excite, ReLU6) with a one-channel stem.
-
-    Parameter names match the published ImageNet checkpoint, so it loads directly.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self._conv_stem = nn.Conv2d(1, 32, 3, 2, 1, bias=False)
-        self._bn0 = nn.BatchNorm2d(32, **_BN)
-        blocks = []
-        for repeats, kernel, stride, expand, cin, cout in _LITE0_STAGES:
-            for i in range(repeats):
-                blocks.append(_MBConv(kernel, stride if i == 0 else 1, expand, cin if i == 0 else cout, cout))
-        self._blocks = nn.ModuleList(blocks)
-        self.channels = tuple(_LITE0_STAGES_OUT[i] for i in _LITE0_TAPS)
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        # The network's L in [-1, 1] becomes the grey level in [0, 1] the stem was folded for.
-        x = torch.nn.functional.relu6(self._bn0(self._conv_stem((x + 1.0) * 0.5)))
-        features = []
-        for index, block in enumerate(self._blocks):
-            x = block(x)
-            if index in _LITE0_TAPS:
-                features.append(x)
-        return features
-
-
-_LITE0_STAGES_OUT = [cout for repeats, _, _, _, _, cout in _LITE0_STAGES for _ in range(repeats)]
-
-
-def load_efficientnet_lite0_imagenet(encoder: EfficientNetLite0Encoder, state: dict[str, torch.Tensor]) -> None:
-    """Load the ImageNet checkpoint, folding its RGB stem into a grey one.
-
-    A grey pixel g feeds every RGB channel, normalised as (g - mean_c) / std_c, so the
-    stem's response is g * sum_c(w_c / std_c) minus a constant per output channel;
-    the constant moves into the batch-norm's running mean.
-    """
-    own = encoder.state_dict()
-    stem = state["_conv_stem.weight"].float()
-    std = torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1)
-    mean = torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1)
-    own["_conv_stem.weight"] = (stem / std).sum(dim=1, keepdim=True)
-    offset = (stem * mean / std).sum(dim=(1, 2, 3))
-    for key, value in state.items():
-        if key.startswith(("_conv_head", "_bn1.", "_fc")) or key == "_conv_stem.weight":
-            continue
-        if key not in own or own[key].shape != value.shape:
-            raise ValueError(f"EfficientNet-Lite0 checkpoint does not match at {key}")
-        own[key] = value
-    own["_bn0.running_mean"] = own["_bn0.running_mean"] + offset
-    encoder.load_state_dict(own)
-
-
-def build_encoder(name: str) -> nn.Module:
+def build_encoder(name: str, tf_compat: bool = True) -> nn.Module:
     if name in ("resnet18", "resnet34"):
         return ResNetEncoder(name)
-    if name == "efficientnet_lite0":
-        return EfficientNetLite0Encoder()
+    if name in VARIANTS:
+        return EfficientNetLiteEncoder(name, tf_compat)
     raise ValueError(f"unknown encoder {name!r}")

@@ -49,6 +49,10 @@ class Pix2PixGenerator(nn.Module):
         block = _SkipBlock(f, f * 2, block)
         self.model = _SkipBlock(2, f, block, outermost=True, cin=1)
 
-    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+    def forward(self, lightness: torch.Tensor, hints=None, temperature=None, raw=False) -> torch.Tensor:
+        """Hints and temperature are not inputs of this model; the pipeline applies hints itself."""
         ab = self.model(lightness)
-        return ab * self.config.ab_gain if self.config.ab_gain != 1.0 else ab
+        return ab if raw else self.to_ab(ab)
+
+    def to_ab(self, decoded: torch.Tensor, temperature=None) -> torch.Tensor:
+        return decoded * self.config.ab_gain if self.config.ab_gain != 1.0 else decoded

@@ -1,5 +1,6 @@
 """The command line end to end: real files, a real (tiny) model, exit codes and messages."""
 
+import json
 import os
 
 import numpy as np
@@ -168,3 +169,63 @@ def test_eval_can_leave_the_shipped_default_out(tmp_path, tiny_model, capsys):
     code, stdout, stderr = run(capsys, "eval", tiny_model, folder, "--device", "cpu", "--no-default")
     assert code == 0, stderr
     assert "tiny" in stdout and "shipped default" not in stdout
+
+
+def _hinted_photo(folder, name="scan.png"):
+    photo = write_grey_png(folder / name, 96, 64)
+    hint = {"x": 20, "y": 20, "ab": [-40.0, 45.0], "color": "#40a040"}
+    (folder / f"{name}.autochrome.json").write_text(json.dumps({"version": 1, "hints": [hint]}))
+    return photo
+
+
+def _ab_at(path, x, y):
+    with Image.open(path) as result:
+        rgb = np.asarray(result, np.float32) / 255.0
+    return color.rgb_to_lab(rgb[y - 1 : y + 2, x - 1 : x + 2]).reshape(-1, 3)[:, 1:].mean(axis=0)
+
+
+def test_colorize_applies_a_photos_sidecar_and_says_so(tmp_path, tiny_model, capsys):
+    photo = _hinted_photo(tmp_path)
+    code, stdout, stderr = run(capsys, "colorize", photo, "-o", tmp_path / "with", "--model", tiny_model)
+    assert code == 0, stderr
+    assert "(1 with the hints of its sidecar)" in stdout
+    hinted = _ab_at(tmp_path / "with" / "scan.png", 20, 20)
+    assert hinted == pytest.approx([-40.0, 45.0], abs=8.0)
+    code, stdout, _ = run(capsys, "colorize", photo, "-o", tmp_path / "without", "--model", tiny_model, "--no-sidecar")
+    assert code == 0 and "sidecar" not in stdout
+    plain = _ab_at(tmp_path / "without" / "scan.png", 20, 20)
+    assert np.hypot(*(plain - hinted)) > 20
+
+
+def test_hints_option_gives_one_photo_another_file(tmp_path, tiny_model, capsys):
+    photo = write_grey_png(tmp_path / "other.png", 96, 64)
+    hints = tmp_path / "mine.json"
+    hints.write_text('{"hints": [{"x": 60, "y": 30, "ab": [50, 10], "color": "#c04060"}]}')
+    code, stdout, stderr = run(capsys, "colorize", photo, "-o", tmp_path / "out", "--model", tiny_model, "--hints", hints)
+    assert code == 0, stderr and "with the hints" in stdout
+    assert _ab_at(tmp_path / "out" / "other.png", 60, 30) == pytest.approx([50.0, 10.0], abs=8.0)
+    second = write_grey_png(tmp_path / "second.png", 32, 32)
+    code, _, stderr = run(capsys, "colorize", photo, second, "-o", tmp_path / "out2", "--model", tiny_model,
+                          "--hints", hints)
+    assert code == 2 and "exactly one photo" in stderr
+
+
+@pytest.mark.parametrize("content", ["{broken", '{"hints": [{"x": 5000, "y": 1, "color": "#ffffff"}]}',
+                                     '{"hints": [{"x": 1, "y": 1, "color": "not a colour"}]}'])
+def test_a_malformed_sidecar_is_a_warning_and_the_photo_is_still_colorized(tmp_path, tiny_model, capsys, content):
+    photo = write_grey_png(tmp_path / "scan.png", 96, 64)
+    (tmp_path / "scan.png.autochrome.json").write_text(content)
+    code, stdout, stderr = run(capsys, "colorize", photo, "-o", tmp_path / "out", "--model", tiny_model)
+    assert code == 0 and (tmp_path / "out" / "scan.png").is_file()
+    warnings = [line for line in stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "scan.png.autochrome.json" in warnings[0]
+    assert "colorized 1 of 1" in stdout and "sidecar)" not in stdout
+
+
+def test_sidecar_settings_apply_unless_the_command_line_sets_them(tmp_path, tiny_model, capsys):
+    photo = write_grey_png(tmp_path / "scan.png", 96, 64)
+    (tmp_path / "scan.png.autochrome.json").write_text('{"hints": [], "saturation": 0.0}')
+    run(capsys, "colorize", photo, "-o", tmp_path / "a", "--model", tiny_model)
+    assert abs(_ab_at(tmp_path / "a" / "scan.png", 40, 30)).max() < 1.0  # the sidecar's saturation 0: grey
+    run(capsys, "colorize", photo, "-o", tmp_path / "b", "--model", tiny_model, "--saturation", "1")
+    assert abs(_ab_at(tmp_path / "b" / "scan.png", 40, 30)).max() > 1.0

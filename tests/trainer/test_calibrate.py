@@ -4,7 +4,13 @@ from PIL import Image
 
 from engine import color
 from engine.device import cpu_choice
-from trainer.calibrate import calibrate_gain
+from engine.colorize import ColorizeSettings, colorize
+from engine.networks import GeneratorConfig
+from trainer.calibrate import calibrate_strength
+from trainer.metrics import colourfulness
+
+REGRESSION = GeneratorConfig(architecture="pix2pix", pix2pix_downs=5, pix2pix_filters=4)  # stride 32
+CLASSIFIER = GeneratorConfig(encoder="efficientnet_lite0", decoder_channels=(8, 8, 8), ab_classes=4, output_stride=4)
 
 
 class ScaledTruth(torch.nn.Module):
@@ -12,6 +18,7 @@ class ScaledTruth(torch.nn.Module):
 
     def __init__(self, photos: np.ndarray, strength: float):
         super().__init__()
+        self.config = REGRESSION
         lab = color.rgb_to_lab(photos.astype(np.float32) / 255.0)
         self.mean_l = torch.from_numpy(color.normalize_l(lab[..., 0])).flatten(1).mean(1)
         self.ab = torch.from_numpy(color.normalize_ab(lab[..., 1:])).permute(0, 3, 1, 2)
@@ -37,10 +44,49 @@ def colour_photos(tmp_path, count=6, side=32):
 
 def test_gain_undoes_a_too_strong_or_too_weak_model(tmp_path):
     photos, paths = colour_photos(tmp_path)
-    exact = calibrate_gain(ScaledTruth(photos, 1.0), 32, paths, cpu_choice())
-    assert abs(exact.gain - 1.0) < 0.02 and exact.photos == 6
-    weak = calibrate_gain(ScaledTruth(photos, 0.5), 32, paths, cpu_choice())
-    assert 1.8 < weak.gain < 2.1
+    exact = calibrate_strength(ScaledTruth(photos, 1.0), REGRESSION, paths, cpu_choice())
+    assert exact.knob == "ab_gain" and abs(exact.value - 1.0) < 0.02 and exact.photos == 6
+    weak = calibrate_strength(ScaledTruth(photos, 0.5), REGRESSION, paths, cpu_choice())
+    assert 1.8 < weak.value < 2.1 and weak.config.ab_gain == weak.value
     assert abs(weak.output_colourfulness - weak.truth_colourfulness) < 0.5
-    strong = calibrate_gain(ScaledTruth(photos, 1.6), 32, paths, cpu_choice())
-    assert 0.55 < strong.gain < 0.7
+    strong = calibrate_strength(ScaledTruth(photos, 1.6), REGRESSION, paths, cpu_choice())
+    assert 0.55 < strong.value < 0.7
+    half = calibrate_strength(ScaledTruth(photos, 1.0), REGRESSION, paths, cpu_choice(), share=0.5)
+    assert 0.45 < half.value < 0.55
+
+
+class FixedBeliefs(torch.nn.Module):
+    """A classifier that always believes 'red' most (logit 2) among four ab bins."""
+
+    def __init__(self):
+        super().__init__()
+        self.config = CLASSIFIER
+        self.register_buffer("ab_centres", torch.tensor([[60.0, 20.0], [-60.0, 0.0], [0.0, 60.0], [0.0, -60.0]]))
+
+    def encode(self, lightness):
+        return [lightness]
+
+    def decode(self, features, lightness, hints=None):
+        n, _, h, w = lightness.shape
+        logits = torch.zeros(n, 4, h // 4, w // 4)
+        logits[:, 0] = 2.0
+        return logits
+
+    def to_ab(self, decoded, temperature=None):
+        from engine.networks.ab_classes import annealed_mean
+
+        ab = annealed_mean(decoded, self.ab_centres, temperature or self.config.temperature)
+        return torch.nn.functional.interpolate(ab, scale_factor=4)
+
+
+def test_temperature_is_calibrated_for_a_classifier(tmp_path):
+    _, paths = colour_photos(tmp_path)
+    model = FixedBeliefs()
+    truth = np.mean([colourfulness(np.asarray(Image.open(p), np.float32) / 255) for p in paths[:-1]])
+    from engine.image_io import load_image
+
+    at_half = np.mean([colourfulness(colorize(load_image(p), model, 32, cpu_choice(),
+                                              ColorizeSettings(temperature=0.5)).rgb) for p in paths[:-1]])
+    result = calibrate_strength(model, CLASSIFIER, paths, cpu_choice(), share=at_half / truth)
+    assert result.knob == "temperature" and abs(result.value - 0.5) < 0.03
+    assert result.config.temperature == result.value

@@ -12,6 +12,7 @@ from desktop.cli import main
 from engine.networks import GeneratorConfig, build_generator
 from engine.weights import load_generator
 from trainer.batches import CropSampler
+from trainer.objective import Objective
 from trainer.photos import load_photo_set
 from trainer.training import Trainer, TrainSettings
 
@@ -41,7 +42,8 @@ def _trainer(tmp_path, settings, checkpoint):
     photos, _ = load_photo_set(photo_folder(tmp_path), size=40, min_side=32)
     torch.manual_seed(0)
     sampler = CropSampler(photos, 32, torch.device("cpu"))
-    return Trainer(build_generator(TINY), TINY, sampler, settings, 32, torch.device("cpu"), checkpoint)
+    objective = Objective(TINY, torch.device("cpu"), photos)
+    return Trainer(build_generator(TINY), TINY, sampler, settings, 32, torch.device("cpu"), objective, checkpoint)
 
 
 def test_both_stages_change_weights_and_a_stop_leaves_a_resumable_checkpoint(tmp_path):
@@ -78,7 +80,7 @@ def test_resume_refuses_another_architecture(tmp_path):
     other = GeneratorConfig(encoder="resnet18", decoder_channels=(8, 8, 8, 8, 8))
     with pytest.raises(ValueError, match="another architecture"):
         Trainer(build_generator(other), other, CropSampler(photos, 32, torch.device("cpu")), settings, 32,
-                torch.device("cpu"), checkpoint)
+                torch.device("cpu"), Objective(other, torch.device("cpu"), photos), checkpoint)
 
 
 def test_train_command_end_to_end(tmp_path, capsys):

@@ -1,0 +1,184 @@
+"""A photo's edit, kept beside it: `<photo file name>.autochrome.json`.
+
+    {"version": 1, "hints": [{"x": 120, "y": 88, "color": "#7a5230", "ab": [12.5, 30.1]}],
+     "model": "autochrome-default", "render_size": 256, "saturation": 1.0, "vibrance": null}
+
+x and y are pixels of the upright photo (EXIF orientation applied). "color" is the hint as
+sRGB hex, shown at the photo's own lightness there; only its chroma is used. "ab", when
+present, is that chroma exactly (hex rounding and the sRGB gamut can shift it) and wins.
+Every other field is optional. The app writes these files, `autochrome colorize` reads them,
+and fine-tuning learns from the photos that have them. Where the photo's folder cannot be
+written, the edit goes to the user data folder instead, under a name made from the photo's
+full path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import paths
+from .atomic import atomic_path
+from .hints import Hint, HintError
+
+SUFFIX = ".autochrome.json"
+VERSION = 1
+SETTING_FIELDS = ("model", "render_size", "saturation", "vibrance")
+
+
+class SidecarError(ValueError):
+    """A sidecar that cannot be used; the text is one line that names the file."""
+
+
+@dataclass
+class PhotoEdit:
+    hints: list[Hint] = field(default_factory=list)
+    model: str | None = None
+    render_size: int | None = None
+    saturation: float | None = None
+    vibrance: float | None = None  # a classifier's temperature; None: the model's own
+
+
+def beside(photo: Path) -> Path:
+    photo = Path(photo)
+    return photo.with_name(photo.name + SUFFIX)
+
+
+def in_user_data(photo: Path) -> Path:
+    """The fallback place for a photo whose folder is read-only: one file per photo path."""
+    resolved = str(Path(photo).resolve())
+    digest = hashlib.sha1(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return paths.user_data_dir() / "edits" / f"{Path(photo).name[:80]}.{digest}{SUFFIX}"
+
+
+def find(photo: Path) -> Path | None:
+    """The photo's sidecar: beside it, else in the user data folder; None if it has none."""
+    for candidate in (beside(photo), in_user_data(photo)):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read(path: Path, photo_size: tuple[int, int] | None = None) -> PhotoEdit:
+    """Parse and check a sidecar; every problem raises SidecarError naming the file."""
+    path = Path(path)
+
+    def fail(reason: str):
+        raise SidecarError(f"{path.name}: {reason}")
+
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        fail("not a text file")
+    except json.JSONDecodeError as exc:
+        fail(f"not valid JSON (line {exc.lineno}: {exc.msg})")
+    except OSError as exc:
+        fail(exc.strerror or str(exc))
+    if not isinstance(raw, dict):
+        fail("expected a JSON object with a \"hints\" list")
+    version = raw.get("version", VERSION)
+    if not isinstance(version, int) or isinstance(version, bool):
+        fail(f"version must be a whole number, not {version!r}")
+    if version > VERSION:
+        fail(f"written by a newer Autochrome (version {version})")
+    hints_raw = raw.get("hints", [])
+    if not isinstance(hints_raw, list):
+        fail("\"hints\" must be a list")
+    hints = []
+    for number, entry in enumerate(hints_raw, 1):
+        try:
+            hints.append(_parse_hint(entry))
+        except HintError as exc:
+            fail(f"hint {number}: {exc}")
+    if photo_size is not None:
+        width, height = photo_size
+        for number, hint in enumerate(hints, 1):
+            if not hint.inside(width, height):
+                fail(f"hint {number} at ({hint.x:g}, {hint.y:g}) lies outside the {width}x{height} photo")
+    edit = PhotoEdit(hints=hints)
+    model = raw.get("model")
+    if model is not None and not isinstance(model, str):
+        fail("\"model\" must be a model name")
+    edit.model = model or None
+    edit.render_size = _number(raw, "render_size", int, fail, low=64, high=4096)
+    edit.saturation = _number(raw, "saturation", float, fail, low=0.0, high=4.0)
+    edit.vibrance = _number(raw, "vibrance", float, fail, low=0.05, high=1.0)
+    return edit
+
+
+def _parse_hint(entry) -> Hint:
+    if not isinstance(entry, dict):
+        raise HintError("expected an object with x, y and color")
+    x, y = entry.get("x"), entry.get("y")
+    for name, value in (("x", x), ("y", y)):
+        if not _is_number(value):
+            raise HintError(f"{name} must be a number of pixels, not {value!r}")
+    ab = entry.get("ab")
+    if ab is not None:
+        if not (isinstance(ab, list) and len(ab) == 2 and all(_is_number(v) for v in ab)):
+            raise HintError(f"ab must be two numbers, not {ab!r}")
+        return Hint(float(x), float(y), float(ab[0]), float(ab[1]))
+    if "color" not in entry:
+        raise HintError("has no color")
+    return Hint.from_hex(float(x), float(y), entry["color"])
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _number(raw: dict, key: str, kind, fail, low: float, high: float):
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not _is_number(value) or (kind is int and float(value) != int(value)):
+        fail(f"\"{key}\" must be a {'whole ' if kind is int else ''}number, not {value!r}")
+    if not low <= value <= high:
+        fail(f"\"{key}\" must be between {low:g} and {high:g}")
+    return kind(value)
+
+
+def to_json(edit: PhotoEdit, lightness_at=None) -> str:
+    """`lightness_at(x, y)` gives the photo's L at a hint, so "color" shows what the user sees."""
+    hints = []
+    for hint in edit.hints:
+        lightness = lightness_at(hint.x, hint.y) if lightness_at is not None else 60.0
+        hints.append({"x": round(hint.x, 2), "y": round(hint.y, 2), "color": hint.hex_at(lightness),
+                      "ab": [round(hint.a, 3), round(hint.b, 3)]})
+    document = {"version": VERSION, "hints": hints}
+    for key in SETTING_FIELDS:
+        value = getattr(edit, key)
+        if value is not None:
+            document[key] = value
+    return json.dumps(document, indent=1)
+
+
+def write(photo: Path, edit: PhotoEdit, lightness_at=None) -> Path:
+    """Save the edit beside the photo, or in the user data folder when that folder is not
+    writable; returns where it went. The photo itself is never touched."""
+    text = to_json(edit, lightness_at)
+    target = beside(photo)
+    if os.access(Path(photo).resolve().parent, os.W_OK):
+        try:
+            with atomic_path(target) as temp:
+                temp.write_text(text, encoding="utf-8")
+            _remove_quietly(in_user_data(photo))  # one edit per photo: the fallback copy is stale now
+            return target
+        except PermissionError:
+            pass
+    fallback = in_user_data(photo)
+    fallback.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(fallback) as temp:
+        temp.write_text(text, encoding="utf-8")
+    return fallback
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass

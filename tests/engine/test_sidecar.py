@@ -1,0 +1,95 @@
+import json
+import os
+
+import pytest
+
+from engine import sidecar
+from engine.hints import Hint
+from engine.sidecar import PhotoEdit, SidecarError
+
+
+def test_round_trip_keeps_hints_and_settings(tmp_path):
+    photo = tmp_path / "scan.png"
+    photo.write_bytes(b"the photo itself")
+    edit = PhotoEdit([Hint(120, 88, 20.5, 35.25), Hint.from_hex(3, 4, "#2050c0")], model="autochrome-default",
+                     render_size=384, saturation=1.2, vibrance=0.3)
+    written = sidecar.write(photo, edit, lightness_at=lambda x, y: 50.0)
+    assert written == tmp_path / "scan.png.autochrome.json"
+    assert photo.read_bytes() == b"the photo itself"
+    document = json.loads(written.read_text())
+    assert document["version"] == sidecar.VERSION and document["hints"][0]["color"].startswith("#")
+    again = sidecar.read(written, photo_size=(640, 480))
+    assert again.model == "autochrome-default" and again.render_size == 384
+    assert again.saturation == 1.2 and again.vibrance == 0.3
+    assert [(h.x, h.y) for h in again.hints] == [(120, 88), (3, 4)]
+    assert again.hints[0].a == pytest.approx(20.5) and again.hints[0].b == pytest.approx(35.25)
+    assert sidecar.find(photo) == written
+
+
+def test_the_minimal_documented_form_is_read(tmp_path):
+    path = tmp_path / "a.jpg.autochrome.json"
+    path.write_text('{"hints": [{"x": 120, "y": 88, "color": "#7a5230"}]}')
+    edit = sidecar.read(path, photo_size=(200, 100))
+    hint = Hint.from_hex(120, 88, "#7a5230")
+    assert len(edit.hints) == 1 and edit.hints[0] == hint and edit.model is None
+
+
+@pytest.mark.parametrize("content, reason", [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "JSON object"),
+    ('{"hints": {"x": 1}}', "must be a list"),
+    ('{"hints": [{"x": 1, "y": 2, "color": "#12345"}]}', "hint 1"),
+    ('{"hints": [{"x": 1, "y": 2, "color": "blue"}]}', "hex colour"),
+    ('{"hints": [{"x": 1, "y": 2}]}', "has no color"),
+    ('{"hints": [{"x": "left", "y": 2, "color": "#ffffff"}]}', "x must be a number"),
+    ('{"hints": [{"x": 1, "y": 2, "color": "#ffffff"}, {"x": 900, "y": 2, "color": "#ffffff"}]}', "hint 2 at (900, 2) lies outside the 200x100 photo"),
+    ('{"hints": [{"x": 1, "y": 2, "ab": [1], "color": "#ffffff"}]}', "ab must be two numbers"),
+    ('{"version": 99, "hints": []}', "newer Autochrome"),
+    ('{"version": "1", "hints": []}', "whole number"),
+    ('{"render_size": 10, "hints": []}', "render_size"),
+    ('{"saturation": "lots", "hints": []}', "saturation"),
+    ('{"model": 5, "hints": []}', "model"),
+])
+def test_every_malformed_sidecar_is_one_clear_error_naming_the_file(tmp_path, content, reason):
+    path = tmp_path / "photo.png.autochrome.json"
+    path.write_text(content)
+    with pytest.raises(SidecarError) as caught:
+        sidecar.read(path, photo_size=(200, 100))
+    message = str(caught.value)
+    assert message.startswith("photo.png.autochrome.json: ") and reason in message and "\n" not in message
+
+
+def test_binary_garbage_is_a_clear_error(tmp_path):
+    path = tmp_path / "p.png.autochrome.json"
+    path.write_bytes(b"\xff\xfe\x00garbage\x89")
+    with pytest.raises(SidecarError, match="p.png.autochrome.json"):
+        sidecar.read(path)
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="needs a folder the user cannot write")
+def test_read_only_folder_sends_the_edit_to_the_user_data_folder(tmp_path):
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    photo = folder / "scan.png"
+    photo.write_bytes(b"x")
+    folder.chmod(0o555)
+    try:
+        written = sidecar.write(photo, PhotoEdit([Hint(1, 1, 5, 5)]))
+    finally:
+        folder.chmod(0o755)
+    assert not sidecar.beside(photo).exists()
+    assert written == sidecar.in_user_data(photo) and sidecar.find(photo) == written
+
+
+def test_unwritable_beside_path_falls_back_too(tmp_path, monkeypatch):
+    """Where permissions are not the obstacle (root, network shares), a refused write still
+    ends in the user data folder."""
+    photo = tmp_path / "scan.png"
+    photo.write_bytes(b"x")
+    monkeypatch.setattr(sidecar.os, "access", lambda path, mode: False)
+    written = sidecar.write(photo, PhotoEdit([Hint(1, 1, 5, 5)]))
+    assert written == sidecar.in_user_data(photo) and not sidecar.beside(photo).exists()
+    # Saving again once the folder is writable moves the edit beside the photo.
+    monkeypatch.undo()
+    assert sidecar.write(photo, PhotoEdit([Hint(2, 2, 5, 5)])) == sidecar.beside(photo)
+    assert not sidecar.in_user_data(photo).exists()

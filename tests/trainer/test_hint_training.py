@@ -1,0 +1,95 @@
+"""Training the hint-taking models: simulated hints, the classifier's targets, cached features."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from desktop.cli import main
+from engine import color
+from engine.networks.ab_classes import annealed_mean, in_gamut_ab_bins
+from engine.weights import load_generator
+from trainer.colour_classes import rebalance_class_weights, soft_targets
+from trainer.feature_cache import VIEWS_PER_PHOTO, FeatureCache
+from trainer.hint_simulation import HintPolicy, simulate_hints
+from trainer.session import ALL_BINS
+
+
+def test_the_ab_bins_cover_the_srgb_gamut():
+    centres = in_gamut_ab_bins()
+    assert len(centres) == ALL_BINS  # the presets' classifier size
+    assert np.all(centres % 10 == 0)
+    assert [0.0, 0.0] in centres.tolist() and [80.0, 70.0] in centres.tolist()  # grey and an sRGB red
+    assert [-100.0, -100.0] not in centres.tolist()  # no sRGB colour is that blue-green
+
+
+def test_simulated_hints_carry_the_patch_mean_and_some_photos_get_none():
+    torch.manual_seed(0)
+    ab = torch.rand(64, 2, 32, 32) * 2 - 1
+    hints = simulate_hints(ab, HintPolicy(no_hint_share=0.5), torch.Generator().manual_seed(1))
+    mask = hints[:, 2]
+    without = (mask.flatten(1).sum(1) == 0).float().mean()
+    assert 0.3 < without < 0.7
+    assert torch.all(hints[:, :2] * (1 - mask[:, None]) == 0)  # colour only where the mask is
+    n, y, x = (mask > 0).nonzero()[0].tolist()
+    assert hints[n, :2, y, x].abs().sum() > 0
+    always = simulate_hints(ab, HintPolicy(no_hint_share=0.0, geometric_p=1.0), torch.Generator().manual_seed(2))
+    counts = always[:, 2].flatten(1).sum(1)
+    assert torch.all((counts >= 1) & (counts <= 81))  # exactly one patch of 1 to 9 px a side
+
+
+def test_soft_targets_peak_at_the_true_colour_and_rare_colours_weigh_more():
+    centres = torch.from_numpy(in_gamut_ab_bins())
+    ab = color.normalize_ab(torch.tensor([[20.0, -30.0]]).view(1, 2, 1, 1))
+    target, nearest = soft_targets(ab, centres)
+    assert target.sum() == pytest.approx(1.0)
+    assert centres[nearest.item()].tolist() == [20.0, -30.0]
+    decoded = color.denormalize_ab(annealed_mean(torch.log(target + 1e-9), centres, 1.0))
+    assert decoded.flatten().tolist() == pytest.approx([20.0, -30.0], abs=1.0)
+    prior = np.zeros(len(centres))
+    prior[nearest.item()] = 0.9
+    prior[0] = 0.1
+    weights = rebalance_class_weights(prior, centres.numpy())
+    assert weights[0] > weights[nearest.item()]
+
+
+def _photos(tmp_path, count=6, side=80):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(count):
+        base = rng.random(3) * 255
+        rgb = np.clip(base + rng.normal(0, 30, (side, side, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(rgb).save(folder / f"p{index}.png")
+    return folder
+
+
+@pytest.mark.parametrize("arch", ["hints-lite0-classes", "hints-lite2-l1"])
+def test_end_to_end_training_with_simulated_hints_runs_a_few_steps(tmp_path, arch):
+    data = _photos(tmp_path)
+    out = tmp_path / "model.safetensors"
+    assert main(["train", str(data), "--out", str(out), "--arch", arch, "--encoder-init", "scratch",
+                 "--stage1-steps", "2", "--batch-size", "2", "--crop", "64", "--square", "72", "--device", "cpu"]) == 0
+    model, info = load_generator(out)
+    assert info.config.hint_input and info.provenance["steps"] == 2
+    if info.config.ab_classes:
+        assert model.ab_centres.abs().sum() > 0  # the bins travel inside the file
+
+
+def test_decoder_training_on_cached_features_builds_resumes_and_exports(tmp_path, capsys):
+    data = _photos(tmp_path)
+    out, cache = tmp_path / "cached.safetensors", tmp_path / "cache"
+    args = ["train", str(data), "--out", str(out), "--arch", "hints-lite0-classes", "--encoder-init", "scratch",
+            "--feature-cache", str(cache), "--stage1-steps", "3", "--batch-size", "4", "--crop", "64",
+            "--device", "cpu", "--checkpoint-every", "1", "--calibrate", "--calibrate-share", "0.8"]
+    assert main(args) == 0, capsys.readouterr().err
+    built = FeatureCache(cache)
+    assert built.complete and len(built) == 6 * VIEWS_PER_PHOTO
+    assert built.taps[0].shape[1:] == (24, 16, 16)  # stride 4 of a 64 px view
+    model, info = load_generator(out)
+    assert info.provenance["frozen_encoder"] and "temperature" in info.provenance["calibration"]
+    # A second run reuses the cache (it would refuse one built for another encoder).
+    other = ["train", str(data), "--out", str(tmp_path / "o.safetensors"), "--arch", "hints-lite2-l1",
+             "--encoder-init", "scratch", "--feature-cache", str(cache), "--stage1-steps", "1", "--crop", "64",
+             "--device", "cpu"]
+    assert main(other) == 2 and "another encoder" in capsys.readouterr().err

@@ -25,17 +25,21 @@ def main() -> int:
     parser.add_argument("--sheet", type=Path)
     parser.add_argument("--render-size", type=int, default=256)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--eval", type=Path, default=EVAL, help="folder holding kodak24/ and bsds500-test/")
+    parser.add_argument("--flip", action="store_true", help="average with the mirrored photo's prediction")
+    parser.add_argument("--vibrance", type=float, help="a classifier's temperature instead of its own")
     args = parser.parse_args()
-    if not EVAL.is_dir():
-        print(f"no eval data at {EVAL}", file=sys.stderr)
+    if not args.eval.is_dir():
+        print(f"no eval data at {args.eval}", file=sys.stderr)
         return 1
+    settings = ColorizeSettings(render_size=args.render_size, flip_average=args.flip, temperature=args.vibrance)
     report = {}
     for folder in ("kodak24", "bsds500-test"):
         results = []
         grey = None
         for model in args.models:
             colorizer = Colorizer(model, "cpu")
-            ours, grey, triples = evaluate(colorizer, EVAL / folder, ColorizeSettings(render_size=args.render_size),
+            ours, grey, triples = evaluate(colorizer, args.eval / folder, settings,
                                            sheet_rows=8 if args.sheet and folder == "kodak24" else 0)
             ours.name = f"{colorizer.info.name} ({Path(colorizer.info.path).name})"
             results.append(ours)

@@ -9,15 +9,26 @@ SMOKE_TEST_TIMEOUT_MS = 300_000
 
 
 def run_gui(files: list[Path], smoke_test: tuple[Path, Path] | None = None, exit_when_shown: bool = False) -> int:
-    from PySide6.QtCore import QTimer
-    from PySide6.QtGui import QIcon
-    from PySide6.QtWidgets import QApplication
+    from .display_check import check
+
+    problem = check()
+    if problem is not None:
+        print(problem.message, file=sys.stderr)
+        return problem.exit_code
+    try:
+        from PySide6.QtCore import QTimer
+        from PySide6.QtGui import QIcon
+        from PySide6.QtWidgets import QApplication
+    except ImportError as exc:
+        print(f"The Autochrome window needs Qt (PySide6), which did not load: {exc}\n"
+              "Reinstall with: python -m pip install -e .   The command line works without it.", file=sys.stderr)
+        return 2
 
     from engine import paths
 
     from .main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance() or _start_qt(QApplication)
     app.setApplicationName("Autochrome")
     app.setOrganizationName("Autochrome")
     icon = paths.resources_dir() / "icons" / "autochrome.png"
@@ -40,6 +51,29 @@ def run_gui(files: list[Path], smoke_test: tuple[Path, Path] | None = None, exit
             QTimer.singleShot(0, lambda: window.open_paths(files))
         return app.exec()
     return _smoke_test(app, window, *smoke_test)
+
+
+def _start_qt(application_class):
+    """Create the QApplication; if Qt gives up (it would abort with a core dump), print why
+    and what to do, and exit with 2."""
+    import os
+
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    from .display_check import fatal_qt_message
+
+    def handler(kind, context, message):
+        if kind == QtMsgType.QtFatalMsg:
+            print(fatal_qt_message(message), file=sys.stderr, flush=True)
+            os._exit(2)
+        if kind != QtMsgType.QtDebugMsg:
+            print(message, file=sys.stderr)
+
+    previous = qInstallMessageHandler(handler)
+    try:
+        return application_class(sys.argv[:1])
+    finally:
+        qInstallMessageHandler(previous)
 
 
 def _smoke_test(app, window, source: Path, output: Path) -> int:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from engine import __version__
 from engine.formats import READABLE_SUFFIXES
 
+from .empty_state import EmptyState, sample_photo
 from .history import History, HistoryEntry
 from .panels import AdjustPanel, HistoryPanel, QueuePanel
 from .saving import SAVE_FILTERS, comparison_rgb, export_name, format_for_path, is_same_file
@@ -75,6 +76,8 @@ class MainWindow(QMainWindow):
 
         self.view = SplitView()
         self.setCentralWidget(self.view)
+        self.empty_state = EmptyState()
+        self.view.set_empty_widget(self.empty_state)
         self.adjust = AdjustPanel()
         self.history_panel = HistoryPanel()
         self.queue_panel = QueuePanel()
@@ -126,6 +129,8 @@ class MainWindow(QMainWindow):
     def _create_actions(self):
         S = QKeySequence.StandardKey
         self.open_action = self._action("&Open...", self.choose_files, S.Open, "Open photos to colorize")
+        self.sample_action = self._action("Open &Sample Photo", self.open_sample, None,
+                                          "Open a black-and-white photo that ships with Autochrome")
         self.paste_action = self._action("&Paste Image", self.paste, S.Paste, "Colorize the image on the clipboard")
         self.save_action = self._action("&Save", self.save, S.Save, "Save the shown result")
         self.save_as_action = self._action("Save &As...", self.save_as, S.SaveAs, "Save the shown result as...")
@@ -156,6 +161,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addAction(self.sample_action)
         file_menu.addAction(self.paste_action)
         file_menu.addSeparator()
         for action in (self.save_action, self.save_as_action, self.export_all_action, self.export_comparison_action):
@@ -196,6 +202,8 @@ class MainWindow(QMainWindow):
         self.adjust.settingsChanged.connect(self._recolor_timer.start)
         self.adjust.modelChanged.connect(self._on_model_chosen)
         self.cancel_button.clicked.connect(self.cancel)
+        self.empty_state.openRequested.connect(self.choose_files)
+        self.empty_state.sampleRequested.connect(self.open_sample)
         self.view.viewChanged.connect(lambda: self.toggle_action.setChecked(self.view.show_before_only))
 
     def _restore_settings(self):
@@ -282,6 +290,13 @@ class MainWindow(QMainWindow):
                 queued += 1
         self._pump()
         return queued
+
+    def open_sample(self):
+        sample = sample_photo()
+        if not sample.is_file():
+            self.show_error("No sample photo", f"The sample photo is missing from this installation ({sample}).")
+            return
+        self.open_paths([sample])
 
     def paste(self):
         mime = QApplication.clipboard().mimeData()

@@ -48,18 +48,26 @@ class Settings:
         self.store = store or default_store()
 
     def get(self, key: Key):
+        """The stored value as the default's type; a damaged or hand-edited entry reads as
+        the default, so a broken settings file never stops the app."""
         default = DEFAULTS.get(key)
         value = self.store.value(key.value, default)
-        if isinstance(default, bool):
-            return value in (True, "true", "1", 1)
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, list):
-            if value in (None, ""):
-                return []
-            return [value] if isinstance(value, str) else list(value)
+        try:
+            if isinstance(default, bool):
+                return value in (True, "true", "1", 1)
+            if isinstance(default, float):
+                number = float(value)
+                return number if number == number and abs(number) != float("inf") else default
+            if isinstance(default, int):
+                return int(value)
+            if isinstance(default, list):
+                if value in (None, ""):
+                    return []
+                return [str(v) for v in ([value] if isinstance(value, str) else list(value))]
+            if isinstance(default, str):
+                return value if isinstance(value, str) else default
+        except (TypeError, ValueError):
+            return default
         return value
 
     def set(self, key: Key, value) -> None:

@@ -12,6 +12,9 @@ MIN_ZOOM, MAX_ZOOM = 0.02, 16.0
 DIVIDER_GRAB_PX = 8
 
 
+DEFAULT_PLACEHOLDER = "Open a photo (Ctrl+O), drop one here, or paste one (Ctrl+V)"
+
+
 class SplitView(QWidget):
     """Left of the divider: the original; right: the colorized result.
 
@@ -33,7 +36,8 @@ class SplitView(QWidget):
         self.center = QPointF(0, 0)  # image point shown at the widget's centre
         self.fit_mode = True
         self.show_before_only = False
-        self.placeholder = "Open a photo (Ctrl+O), drop one here, or paste one (Ctrl+V)"
+        self.placeholder = DEFAULT_PLACEHOLDER
+        self.empty_widget: QWidget | None = None
         self._dragging_divider = False
         self._pan_from: QPointF | None = None
 
@@ -47,11 +51,24 @@ class SplitView(QWidget):
         self.original, self.result = original, result
         if not same_size:
             self.fit()
+        self._show_empty_widget()
         self.update()
 
     def set_placeholder(self, text: str) -> None:
         self.placeholder = text
+        self._show_empty_widget()
         self.update()
+
+    def set_empty_widget(self, widget: QWidget) -> None:
+        """A widget that covers the view while it has nothing to show (buttons to start with)."""
+        self.empty_widget = widget
+        widget.setParent(self)
+        widget.setGeometry(self.rect())
+        self._show_empty_widget()
+
+    def _show_empty_widget(self) -> None:
+        if self.empty_widget is not None:
+            self.empty_widget.setVisible(self.image_size() is None and self.placeholder == DEFAULT_PLACEHOLDER)
 
     def image_size(self):
         image = self.original or self.result
@@ -204,6 +221,8 @@ class SplitView(QWidget):
         return super().event(event)
 
     def resizeEvent(self, event):
+        if self.empty_widget is not None:
+            self.empty_widget.setGeometry(self.rect())
         if self.fit_mode:
             self.fit()
         super().resizeEvent(event)

@@ -134,7 +134,8 @@ class TrainingSession:
         if spec.crop % self.config.stride:
             raise ValueError(f"--crop must be a multiple of {self.config.stride} for {spec.architecture}")
         self.device = training_device(spec.device)
-        square = max(spec.square, spec.crop + 32) if spec.feature_cache else spec.square
+        # Cached views are the whole square and a crop of it: a square a quarter larger than the crop.
+        square = round(spec.crop * 1.25) if spec.feature_cache else spec.square
         photos, self.scan = load_photo_set(spec.data, square, min_side=spec.crop, progress=progress)
         if len(photos) == 0:
             raise ValueError(f"no usable colour photos in {spec.data} ({self.scan.summary()})")

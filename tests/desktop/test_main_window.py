@@ -248,3 +248,12 @@ def test_manage_models_dialog_renames_and_deletes_user_models(qtbot, window, mon
     shipped = [r for r in rows if r[1] == "shipped"][0]
     dialog.list.setCurrentRow([dialog.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.list.count())].index(shipped))
     assert not dialog.delete_button.isEnabled() and dialog.export_button.isEnabled()
+
+
+def test_the_empty_window_offers_a_sample_photo_that_colorizes(qtbot, window):
+    assert window.empty_state.isVisible() and window.empty_state.sample_button.isEnabled()
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
+        qtbot.mouseClick(window.empty_state.sample_button, Qt.MouseButton.LeftButton)
+    entry = blocker.args[0]
+    assert entry.reply.rgb.shape == (512, 768, 3) and "mountain-stream" in entry.title
+    assert not window.empty_state.isVisible()

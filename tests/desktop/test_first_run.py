@@ -1,0 +1,80 @@
+"""First run anywhere: no display, missing system libraries, Qt giving up, no Qt at all."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from desktop import display_check
+from desktop.settings import Key, Settings
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the checks are Linux's")
+
+
+def _run(args, **env_changes):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(env_changes)
+    return subprocess.run([sys.executable, "-m", "desktop", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_no_display_exits_2_with_what_to_do_instead():
+    done = _run([])
+    assert done.returncode == 2, done.stderr
+    assert "no display was found" in done.stderr and "autochrome colorize" in done.stderr
+
+
+def test_a_library_that_cannot_be_loaded_is_named_with_the_install_commands():
+    assert display_check.missing_libraries({"libautochrome-does-not-exist.so.9": ("x", "y")}) == [
+        "libautochrome-does-not-exist.so.9"]
+    failing = {"libxcb-icccm.so.4", "libxcb-cursor.so.0"}
+    problem = display_check.check({"DISPLAY": ":0"}, "linux", load=lambda name: name not in failing)
+    assert problem is not None and problem.exit_code == 2
+    assert "libxcb-icccm.so.4" in problem.message and "libxcb-cursor.so.0" in problem.message
+    assert "sudo apt install libxcb-cursor0 libxcb-icccm4" in problem.message
+    assert "sudo dnf install xcb-util-cursor xcb-util-wm" in problem.message
+    assert display_check.check({"DISPLAY": ":0"}, "linux", load=lambda name: True) is None
+
+
+def test_wayland_is_used_when_only_its_plugin_can_load():
+    environ = {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}
+    assert display_check.check(environ, "linux", load=lambda name: "xcb" not in name) is None
+    assert environ["QT_QPA_PLATFORM"] == "wayland"
+
+
+def test_other_systems_and_chosen_platforms_are_left_alone():
+    assert display_check.check({}, "darwin") is None
+    assert display_check.check({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+
+
+def test_qt_giving_up_is_a_message_and_exit_2_not_a_core_dump():
+    done = _run([], DISPLAY=":987", QT_QPA_PLATFORM="no-such-plugin")
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "could not start" in done.stderr and "autochrome colorize" in done.stderr
+
+
+def test_version_and_colorize_work_with_qt_unimportable(tmp_path, tiny_model):
+    from tests.conftest import write_grey_png
+
+    photo = write_grey_png(tmp_path / "in.png", 40, 30)
+    script = ("import sys; sys.modules['PySide6'] = None; sys.modules['shiboken6'] = None\n"
+              "from desktop.cli import main\nsys.exit(main(sys.argv[1:]))")
+    env = dict(os.environ)
+    version = subprocess.run([sys.executable, "-c", script, "--version"], capture_output=True, text=True, env=env)
+    assert version.returncode == 0 and "autochrome" in version.stdout
+    done = subprocess.run([sys.executable, "-c", script, "colorize", str(photo), "-o", str(tmp_path / "out"),
+                           "--model", str(tiny_model)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "in.png").is_file()
+    gui = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         env=dict(env, QT_QPA_PLATFORM="offscreen"))
+    assert gui.returncode == 2 and "needs Qt" in gui.stderr
+
+
+def test_a_broken_settings_file_reads_as_defaults(qapp):
+    settings = Settings()
+    for key, junk in ((Key.SATURATION, "lots"), (Key.RENDER_SIZE, "big"), (Key.MODEL, 17), (Key.RECENT, 5)):
+        settings.set(key, junk)
+    assert settings.get(Key.SATURATION) == 1.0 and settings.get(Key.RENDER_SIZE) == 256
+    assert settings.get(Key.MODEL) == "" and settings.get(Key.RECENT) == []

@@ -26,6 +26,7 @@ class EmptyState(QWidget):
         text = QLabel("Open a black-and-white photo to colorize it.\n"
                       "You can also drop photos here or paste one (Ctrl+V).")
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setStyleSheet("color: #e0e0e0; font-size: 12pt; margin-bottom: 8px")  # the view is dark grey
         self.open_button = QPushButton("Open a Photo...")
         self.sample_button = QPushButton("Open a Sample Photo")
         self.sample_button.setToolTip("A black-and-white mountain stream that ships with Autochrome")

@@ -119,6 +119,8 @@ class SplitView(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(40, 40, 40))
         if self.image_size() is None:
+            if self.empty_widget is not None and self.empty_widget.isVisible():
+                return  # it says it all
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             return

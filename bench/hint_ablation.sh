@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 common=(--batch-size "$BATCH" --lr 5e-4 --device "$DEVICE" --calibrate --calibrate-share 0.8)
 variants=(
   "classes|--arch hints-lite2-classes --feature-cache $CACHE/lite2-128 --stage1-steps $STEPS"
+  "flat|--arch hints-lite2-classes --feature-cache $CACHE/lite2-128 --no-rebalance --stage1-steps $STEPS"
   "l1|--arch hints-lite2-l1 --feature-cache $CACHE/lite2-128 --stage1-steps $STEPS"
   "lite0|--arch hints-lite0-classes --feature-cache $CACHE/lite0-128 --stage1-steps $STEPS"
   "colourful|--arch hints-lite2-classes --feature-cache $CACHE/lite2-128 --min-colourfulness 15 --stage1-steps $STEPS"

@@ -32,12 +32,15 @@ def grey_rgb_from_lightness(lightness: np.ndarray) -> np.ndarray:
 class DisplayImage:
     """A full-size image and a pyramid of halvings, for fast painting at any zoom."""
 
-    def __init__(self, levels: list[QImage], buffers: list | None = None):
+    def __init__(self, levels: list[QImage], buffers: list | None = None, scale: float = 1.0):
         self.levels = levels
         self._buffers = buffers  # the pixels the levels point into, kept alive with them
+        # A preview stands in for the full-size photo: each of its pixels covers `scale` of the
+        # photo's, so it is painted exactly over the original.
+        self.scale = scale
 
     @classmethod
-    def from_rgb(cls, rgb: np.ndarray, min_side: int = 256) -> "DisplayImage":
+    def from_rgb(cls, rgb: np.ndarray, min_side: int = 256, scale: float = 1.0) -> "DisplayImage":
         # OpenCV and numpy release the GIL while they work; Qt's own scaling would hold it
         # and stall the GUI thread for the length of a 24-megapixel resize.
         if rgb.dtype != np.uint8:
@@ -50,24 +53,26 @@ class DisplayImage:
         # holds the GIL long enough to stall the GUI thread.
         arrays = [np.ascontiguousarray(array) for array in arrays]
         levels = [QImage(a.data, a.shape[1], a.shape[0], 3 * a.shape[1], QImage.Format.Format_RGB888) for a in arrays]
-        return cls(levels, arrays)
+        return cls(levels, arrays, scale)
 
     @property
     def full(self) -> QImage:
         return self.levels[0]
 
     def width(self) -> int:
-        return self.levels[0].width()
+        """In the photo's pixels."""
+        return round(self.levels[0].width() * self.scale)
 
     def height(self) -> int:
-        return self.levels[0].height()
+        return round(self.levels[0].height() * self.scale)
 
     def level_for(self, zoom: float) -> tuple[QImage, float]:
-        """The smallest level still at least as detailed as the screen, and its scale factor."""
+        """The smallest level still at least as detailed as the screen, and how many photo
+        pixels one of its pixels covers."""
         index = 0
-        while index + 1 < len(self.levels) and zoom <= 0.5 ** (index + 1):
+        while index + 1 < len(self.levels) and zoom * self.scale <= 0.5 ** (index + 1):
             index += 1
-        return self.levels[index], 2.0**index
+        return self.levels[index], 2.0**index * self.scale
 
     def thumbnail(self, size: int = 96) -> QImage:
         return self.levels[-1].scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,

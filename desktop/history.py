@@ -21,6 +21,10 @@ class HistoryEntry:
     created: float = field(default_factory=time.time)
     thumbnail: object = None  # QImage
     saved_to: str | None = None
+    hints: list = field(default_factory=list)  # engine.hints.Hint, in the photo's pixels
+    # The same photo's latest result without hints (for "compare without hints").
+    base_display: object = None
+    base_rgb: object = None
 
     @property
     def summary(self) -> str:
@@ -48,7 +52,7 @@ class History(QObject):
         self.current = len(self.entries) - 1
         full = [e for e in self.entries if e.available]
         for old in full[:-KEEP_FULL_RESULTS]:
-            old.reply = None
+            old.reply = old.base_display = old.base_rgb = None
         self.changed.emit()
         self.currentChanged.emit(self.current)
 
@@ -73,6 +77,13 @@ class History(QObject):
     def redo(self) -> None:
         if self.can_redo():
             self.select(self.current + 1)
+
+    def base_for(self, image) -> HistoryEntry | None:
+        """The newest available result without hints of the same photo (the same decoded image)."""
+        for entry in reversed(self.entries):
+            if entry.available and entry.reply.image is image and not entry.hints:
+                return entry
+        return None
 
     def latest_per_photo(self) -> list[HistoryEntry]:
         """The newest available result of each photo, oldest photo first (for Export all)."""

@@ -24,6 +24,7 @@ from engine import __version__
 from engine.formats import READABLE_SUFFIXES
 
 from .empty_state import EmptyState, sample_photo
+from .hint_controller import PREVIEW_SIZE, HintController
 from .history import History, HistoryEntry
 from .panels import AdjustPanel, HistoryPanel, QueuePanel
 from .saving import SAVE_FILTERS, comparison_rgb, export_name, format_for_path, is_same_file
@@ -52,6 +53,7 @@ class ActiveRequest:
 
 class MainWindow(QMainWindow):
     resultShown = Signal(object)  # HistoryEntry
+    previewShown = Signal(object)  # ColorizeReply of a quick hint preview
     fileSaved = Signal(str)
     errorShown = Signal(str)
     modelReady = Signal(str)
@@ -69,6 +71,7 @@ class MainWindow(QMainWindow):
         self._queue: list[QueueItem] = []
         self._active: ActiveRequest | None = None
         self._pending_saves: dict[int, HistoryEntry | None] = {}
+        self._save_notes: dict[int, str] = {}  # where a save's hints went, when not beside the photo
         self._failures: list[str] = []
         self._finetune_dialog = None
         self._recolor_timer = QTimer(self, singleShot=True, interval=SETTINGS_DEBOUNCE_MS)
@@ -86,6 +89,7 @@ class MainWindow(QMainWindow):
         self._add_dock("Queue", self.queue_panel, "queue")
         self._create_status_bar()
         self._create_actions()
+        self.hint_tool = HintController(self)
         self._create_menus()
         self._connect()
         self._restore_settings()
@@ -173,6 +177,15 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.redo_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.cancel_action)
+        hints_menu = menu.addMenu("H&ints")
+        for action in self.hint_tool.actions:
+            hints_menu.addAction(action)
+        toolbar = self.addToolBar("Tools")
+        toolbar.setObjectName("toolbar-tools")
+        toolbar.addAction(self.open_action)
+        toolbar.addSeparator()
+        for action in (self.hint_tool.tool_action, self.hint_tool.clear_action, self.hint_tool.without_action):
+            toolbar.addAction(action)
         view_menu = menu.addMenu("&View")
         for action in (self.fit_action, self.actual_action, self.zoom_in_action, self.zoom_out_action, self.toggle_action):
             view_menu.addAction(action)
@@ -354,7 +367,7 @@ class MainWindow(QMainWindow):
         waiting.status = "colorizing"
         QueuePanel.set_status(waiting.row, "colorizing")
         request_id = self.engine.submit(self.adjust.colorize_settings(), source=waiting.source, data=waiting.data,
-                                        label=waiting.label)
+                                        label=waiting.label, use_sidecar=True)
         self._start_progress(ActiveRequest(request_id, waiting), waiting.label)
 
     def recolorize(self):
@@ -366,8 +379,25 @@ class MainWindow(QMainWindow):
             return  # a batch is running; the new settings apply to the photos still waiting
         reply = entry.reply
         request_id = self.engine.submit(self.adjust.colorize_settings(), source=reply.source, image=reply.image,
-                                        label=reply.label, original_display=reply.original_display)
+                                        label=reply.label, original_display=reply.original_display,
+                                        hints=list(self.hint_tool.hints.hints))
         self._start_progress(ActiveRequest(request_id, None), entry.title)
+
+    def render_hints(self, hints: list, preview: bool) -> None:
+        """Colorize the shown photo with these hints: a quick preview or the full result."""
+        entry = self.history.entry()
+        if entry is None or not entry.available or not self.model_ready:
+            return
+        if self._active is not None and self._active.item is not None:
+            return  # a batch is running; the hint tool is off meanwhile
+        reply = entry.reply
+        request_id = self.engine.submit(self.adjust.colorize_settings(), source=reply.source, image=reply.image,
+                                        label=reply.label, original_display=reply.original_display, hints=hints,
+                                        preview_size=PREVIEW_SIZE if preview else 0)
+        self._start_progress(ActiveRequest(request_id, None), entry.title)
+
+    def update_actions(self) -> None:
+        self._update_actions()
 
     def _start_progress(self, active: ActiveRequest, label: str):
         self._active = active
@@ -395,13 +425,23 @@ class MainWindow(QMainWindow):
     def _on_finished(self, reply):
         if not self._is_active(reply.request_id):
             return  # a stale result: a newer request replaced it
+        if reply.preview:
+            self._finish_progress()
+            self.view.set_images(reply.original_display, reply.result_display, keep_view=True)
+            self.previewShown.emit(reply)
+            self.hint_tool.preview_shown()
+            self._update_actions()
+            return
         item = self._active.item
         if item is not None:
             item.status = "done"
             QueuePanel.set_status(item.row, "done")
         title = reply.label or (reply.source.name if reply.source else "image")
         entry = HistoryEntry(reply, title, reply.model_name, reply.settings,
-                             thumbnail=reply.result_display.thumbnail())
+                             thumbnail=reply.result_display.thumbnail(), hints=list(reply.hints))
+        base = self.history.base_for(reply.image) if reply.hints else None
+        if base is not None:
+            entry.base_display, entry.base_rgb = base.reply.result_display, base.reply.rgb
         self._finish_progress()
         self.history.add(entry)
         message = f"Colorized {title} with {reply.model_name}"
@@ -459,6 +499,7 @@ class MainWindow(QMainWindow):
         if entry is None or not entry.available:
             return
         self.view.set_images(entry.reply.original_display, entry.reply.result_display, keep_view=True)
+        self.hint_tool.show_entry(entry)
         self.history_panel.blockSignals(True)
         self.history_panel.setCurrentRow(index)
         self.history_panel.blockSignals(False)
@@ -505,7 +546,32 @@ class MainWindow(QMainWindow):
         request_id = self.engine.save(path, image_format, entry.reply.rgb, entry.reply.image, self.adjust.jpeg_quality.value())
         self._pending_saves[request_id] = entry
         self.statusBar().showMessage(f"Saving {path.name}...")
+        note = self._save_edit(entry)
+        if note:
+            self._save_notes[request_id] = note
         return request_id
+
+    def _save_edit(self, entry: HistoryEntry) -> str | None:
+        """Keep the photo's hints and settings beside it (its sidecar), so opening it again, or
+        `autochrome colorize` on its folder, gives the same result."""
+        from engine import sidecar
+
+        source = entry.reply.source
+        if source is None or not source.is_file() or (not entry.hints and sidecar.find(source) is None):
+            return None
+        settings = entry.reply.settings
+        edit = sidecar.PhotoEdit(list(entry.hints), model=entry.model_name, render_size=settings.get("render_size"),
+                                 saturation=settings.get("saturation"), vibrance=settings.get("temperature"))
+        lightness = entry.reply.image.lightness
+        at = lambda x, y: float(lightness[min(int(y), lightness.shape[0] - 1), min(int(x), lightness.shape[1] - 1)])  # noqa: E731
+        try:
+            written = sidecar.write(source, edit, at)
+        except OSError as exc:
+            self.show_error("Could not keep the hints", f"{source.name}: {exc.strerror or exc}")
+            return None
+        if written != sidecar.beside(source):
+            return f"{source.parent} is read-only: the hints of {source.name} are kept in {written}"
+        return None
 
     def export_all(self):
         entries = self.history.latest_per_photo()
@@ -550,7 +616,8 @@ class MainWindow(QMainWindow):
         if entry is not None:
             entry.saved_to = path
         self.settings.set(Key.SAVE_FOLDER, str(Path(path).parent))
-        self.statusBar().showMessage(f"Saved {path}" + (f" ({'; '.join(notes)})" if notes else ""), 8000)
+        notes = list(notes) + ([self._save_notes.pop(request_id)] if request_id in self._save_notes else [])
+        self.statusBar().showMessage(f"Saved {path}" + (f" ({'; '.join(notes)})" if notes else ""), 12000)
         self.fileSaved.emit(path)
 
     def _on_save_failed(self, request_id, message):
@@ -600,6 +667,9 @@ class MainWindow(QMainWindow):
         self.redo_action.setEnabled(self.history.can_redo())
         self.cancel_action.setEnabled(self._active is not None)
         self.adjust.again.setEnabled(has_result and self.model_ready)
+        batch = self._active is not None and self._active.item is not None
+        self.hint_tool.update_actions(has_result and self.model_ready, batch or any(
+            item.status == "waiting" for item in self._queue))
 
     def closeEvent(self, event):
         dialog = self._finetune_dialog

@@ -10,6 +10,7 @@ from .display import DisplayImage
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 16.0
 DIVIDER_GRAB_PX = 8
+MARKER_RADIUS = 7
 
 
 DEFAULT_PLACEHOLDER = "Open a photo (Ctrl+O), drop one here, or paste one (Ctrl+V)"
@@ -22,6 +23,11 @@ class SplitView(QWidget):
     """
 
     viewChanged = Signal()
+    # The hint tool: image coordinates of the upright photo.
+    hintPlaceRequested = Signal(float, float)
+    hintPressed = Signal(int)
+    hintMoved = Signal(int, float, float, bool)  # index, x, y, final (mouse released)
+    hintRemoveRequested = Signal(int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -40,6 +46,11 @@ class SplitView(QWidget):
         self.empty_widget: QWidget | None = None
         self._dragging_divider = False
         self._pan_from: QPointF | None = None
+        self.hint_mode = False
+        self.markers: list[tuple[float, float, QColor]] = []  # x, y, colour
+        self.selected_marker = -1
+        self._dragging_marker = -1
+        self._marker_moved = False
 
     # ----------------------------------------------------------------- state
 
@@ -58,6 +69,31 @@ class SplitView(QWidget):
         self.placeholder = text
         self._show_empty_widget()
         self.update()
+
+    def set_markers(self, markers: list[tuple[float, float, QColor]], selected: int = -1) -> None:
+        self.markers, self.selected_marker = list(markers), selected
+        self.update()
+
+    def set_hint_mode(self, on: bool) -> None:
+        self.hint_mode = on
+        self.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.OpenHandCursor)
+
+    def image_to_widget(self, point: QPointF) -> QPointF:
+        return QPointF((point.x() - self.center.x()) * self.zoom + self.width() / 2,
+                       (point.y() - self.center.y()) * self.zoom + self.height() / 2)
+
+    def marker_at(self, position: QPointF) -> int:
+        """The topmost marker under a widget position, or -1."""
+        for index in range(len(self.markers) - 1, -1, -1):
+            x, y, _ = self.markers[index]
+            centre = self.image_to_widget(QPointF(x, y))
+            if (centre - position).manhattanLength() <= 2 * MARKER_RADIUS:
+                return index
+        return -1
+
+    def _inside_image(self, point: QPointF) -> bool:
+        size = self.image_size()
+        return size is not None and 0 <= point.x() < size[0] and 0 <= point.y() < size[1]
 
     def set_empty_widget(self, widget: QWidget) -> None:
         """A widget that covers the view while it has nothing to show (buttons to start with)."""
@@ -141,6 +177,7 @@ class SplitView(QWidget):
             painter.setPen(QColor(230, 230, 230))
             painter.drawText(self.rect().adjusted(0, 0, 0, -12), Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
                              self.placeholder)
+        self._paint_markers(painter)
 
     def _paint_side(self, painter: QPainter, image: DisplayImage, clip: QRectF) -> None:
         if clip.width() <= 0:
@@ -164,6 +201,18 @@ class SplitView(QWidget):
             painter.drawImage(target, level, scaled_source)
         painter.restore()
 
+    def _paint_markers(self, painter: QPainter) -> None:
+        """Each hint as a ring filled with its colour; the selected one larger."""
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        for index, (x, y, colour) in enumerate(self.markers):
+            centre = self.image_to_widget(QPointF(x, y))
+            radius = MARKER_RADIUS + (3 if index == self.selected_marker else 0)
+            painter.setBrush(colour)
+            painter.setPen(QPen(QColor(0, 0, 0, 200), 3))
+            painter.drawEllipse(centre, radius, radius)
+            painter.setPen(QPen(QColor(255, 255, 255), 1.5))
+            painter.drawEllipse(centre, radius, radius)
+
     def _label(self, painter: QPainter, text: str, x: float, align) -> None:
         metrics = painter.fontMetrics()
         width = metrics.horizontalAdvance(text) + 12
@@ -181,15 +230,38 @@ class SplitView(QWidget):
         return self.result is not None and not self.show_before_only and abs(x - self.divider * self.width()) <= DIVIDER_GRAB_PX
 
     def mousePressEvent(self, event):
+        position = event.position()
+        if self.hint_mode and self.image_size() is not None:
+            marker = self.marker_at(position)
+            if event.button() == Qt.MouseButton.RightButton and marker >= 0:
+                self.hintRemoveRequested.emit(marker)
+                return
+            if event.button() == Qt.MouseButton.LeftButton and not self._near_divider(position.x()):
+                if marker >= 0:
+                    self._dragging_marker, self._marker_moved = marker, False
+                    self.hintPressed.emit(marker)
+                else:
+                    point = self.widget_to_image(position)
+                    if self._inside_image(point):
+                        self.hintPlaceRequested.emit(point.x(), point.y())
+                return
+            if event.button() == Qt.MouseButton.MiddleButton:
+                self._pan_from = position
+                return
         if event.button() != Qt.MouseButton.LeftButton:
             return
-        if self._near_divider(event.position().x()):
+        if self._near_divider(position.x()):
             self._dragging_divider = True
         else:
-            self._pan_from = event.position()
+            self._pan_from = position
 
     def mouseMoveEvent(self, event):
         x = event.position().x()
+        if self._dragging_marker >= 0:
+            point = self._clamped(self.widget_to_image(event.position()))
+            self._marker_moved = True
+            self.hintMoved.emit(self._dragging_marker, point.x(), point.y(), False)
+            return
         if self._dragging_divider:
             self.set_divider(x / max(self.width(), 1))
         elif self._pan_from is not None:
@@ -199,12 +271,25 @@ class SplitView(QWidget):
             self.fit_mode = False
             self.viewChanged.emit()
             self.update()
-        shape = Qt.CursorShape.SplitHCursor if self._dragging_divider or self._near_divider(x) else Qt.CursorShape.OpenHandCursor
+        if self._dragging_divider or self._near_divider(x):
+            shape = Qt.CursorShape.SplitHCursor
+        elif self.hint_mode:
+            shape = Qt.CursorShape.PointingHandCursor if self.marker_at(event.position()) >= 0 else Qt.CursorShape.CrossCursor
+        else:
+            shape = Qt.CursorShape.OpenHandCursor
         self.setCursor(shape)
 
     def mouseReleaseEvent(self, event):
+        if self._dragging_marker >= 0 and self._marker_moved:
+            point = self._clamped(self.widget_to_image(event.position()))
+            self.hintMoved.emit(self._dragging_marker, point.x(), point.y(), True)
+        self._dragging_marker = -1
         self._dragging_divider = False
         self._pan_from = None
+
+    def _clamped(self, point: QPointF) -> QPointF:
+        width, height = self.image_size()
+        return QPointF(min(max(point.x(), 0.0), width - 1.0), min(max(point.y(), 0.0), height - 1.0))
 
     def wheelEvent(self, event):
         steps = event.angleDelta().y() / 120.0

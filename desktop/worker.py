@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -26,6 +26,9 @@ class ColorizeRequest:
     image: object | None = None  # an already decoded LoadedImage (re-colorizing)
     label: str = ""
     original_display: object | None = None  # the grey view of `image`, when already built
+    hints: list = field(default_factory=list)  # engine.hints.Hint, in the photo's pixels
+    preview_size: int = 0  # > 0: a quick result at most this many pixels on the long side
+    use_sidecar: bool = False  # a newly opened photo: apply its hint file, if it has one
 
 
 @dataclass
@@ -41,6 +44,8 @@ class ColorizeReply:
     model_name: str
     device: str
     notes: list = field(default_factory=list)
+    hints: list = field(default_factory=list)
+    preview: bool = False  # rgb is a reduced copy, for the screen only
 
 
 @dataclass
@@ -70,6 +75,7 @@ class EngineWorker(QObject):
         self._lock = threading.Lock()
         self._latest = 0
         self._cancelled: set[int] = set()
+        self._preview_source = None  # (photo, size, reduced photo): one photo is edited at a time
 
     # Called from the GUI thread: plain state under a lock, so a cancel needs no event-loop trip.
     def mark_latest(self, request_id: int) -> None:
@@ -130,17 +136,25 @@ class EngineWorker(QObject):
                 image = load_image_bytes(request.data, request.label or "pasted image")
             else:
                 image = load_image(request.source)
+            settings, hints, sidecar_notes = dict(request.settings), list(request.hints), []
+            if request.use_sidecar and request.source is not None:
+                hints, settings, sidecar_notes = self._apply_sidecar(request.source, image, hints, settings)
+            target, scale = image, 1.0
+            if request.preview_size:
+                target, scale = self._reduced(image, request.preview_size)
+                hints = [replace(h, x=h.x / scale, y=h.y / scale) for h in hints]
             result = self._colorizer.colorize(
-                image,
-                ColorizeSettings(**request.settings),
+                target,
+                ColorizeSettings(**settings),
                 progress=lambda fraction, message: self.progress.emit(rid, fraction * 0.85, message),
                 cancel=lambda: self._should_stop(rid),
+                hints=hints,
             )
             self.progress.emit(rid, 0.9, "preparing display")
             original = request.original_display or DisplayImage.from_rgb(grey_rgb_from_lightness(image.lightness))
             if self._should_stop(rid):
                 raise Cancelled()
-            shown = DisplayImage.from_rgb(result.rgb)
+            shown = DisplayImage.from_rgb(result.rgb, scale=scale)
         except Cancelled:
             self.cancelled.emit(rid)
             return
@@ -155,9 +169,48 @@ class EngineWorker(QObject):
             self.failed.emit(rid, f"unexpected error: {exc}")
             return
         self.finished.emit(
-            ColorizeReply(rid, request.source, request.label, image, result.rgb, original, shown, dict(request.settings),
-                          self._colorizer.info.name, self._colorizer.choice.describe(), image.notes + result.notes)
+            ColorizeReply(rid, request.source, request.label, image, result.rgb, original, shown, settings,
+                          self._colorizer.info.name, self._colorizer.choice.describe(),
+                          image.notes + sidecar_notes + result.notes, hints, bool(request.preview_size))
         )
+
+    @staticmethod
+    def _apply_sidecar(source: Path, image, hints: list, settings: dict):
+        """The photo's saved edit (hints, render size, saturation, vibrance); a bad file is a note."""
+        from engine import sidecar
+
+        path = sidecar.find(source)
+        if path is None:
+            return hints, settings, []
+        try:
+            edit = sidecar.read(path, image.size)
+        except sidecar.SidecarError as exc:
+            return hints, settings, [f"{exc}; opened without it"]
+        changes = {"render_size": edit.render_size, "saturation": edit.saturation, "temperature": edit.vibrance}
+        settings = dict(settings, **{k: v for k, v in changes.items() if v is not None})
+        count = len(edit.hints)
+        return edit.hints, settings, [f"{count} hint{'s' if count != 1 else ''} from {path.name}"] if count else []
+
+    def _reduced(self, image, size: int):
+        """The photo at most `size` pixels on its long side (kept for the next edit), and the scale."""
+        import cv2
+
+        from engine.image_io import LoadedImage
+
+        cached = self._preview_source
+        if cached is not None and cached[0] is image and cached[1] == size:
+            return cached[2], cached[3]
+        width, height = image.size
+        scale = max(1.0, max(width, height) / size)
+        if scale == 1.0:
+            reduced = image
+        else:
+            small = (max(1, round(width / scale)), max(1, round(height / scale)))
+            reduced = LoadedImage(None, cv2.resize(image.lightness, small, interpolation=cv2.INTER_AREA),
+                                  image.bit_depth, image.format)
+            scale = width / small[0]
+        self._preview_source = (image, size, reduced, scale)
+        return reduced, scale
 
     @Slot(object)
     def save(self, request: SaveRequest) -> None:
@@ -197,10 +250,12 @@ class EngineThread(QObject):
         return self._next_id
 
     def submit(self, settings: dict, source: Path | None = None, data: bytes | None = None, image=None,
-               label: str = "", original_display=None) -> int:
+               label: str = "", original_display=None, hints=(), preview_size: int = 0,
+               use_sidecar: bool = False) -> int:
         request_id = self._new_id()
         self.worker.mark_latest(request_id)
-        self._colorize.emit(ColorizeRequest(request_id, dict(settings), source, data, image, label, original_display))
+        self._colorize.emit(ColorizeRequest(request_id, dict(settings), source, data, image, label, original_display,
+                                            list(hints), preview_size, use_sidecar))
         return request_id
 
     def save(self, path: Path, image_format: str, rgb, image, quality: int = 95) -> int:

@@ -70,19 +70,26 @@ def render_shape(width: int, height: int, render_size: int) -> tuple[int, int]:
 
 
 class EncoderMemo:
-    """The encoder features of the last photo a hint-taking model saw: a hint edit changes
-    only the decoder's input, so the encoder need not run again for the same photo."""
+    """The encoder features of the last photos a hint-taking model saw: a hint edit changes
+    only the decoder's input, so the encoder need not run again for the same photo. Two
+    entries: the app alternates between a photo's quick preview and its full render."""
+
+    SIZE = 2
 
     def __init__(self):
-        self._owner = self._key = self._features = self._model = None
+        self._entries: list[tuple[object, object, object, list]] = []  # owner, key, model, features
 
     def features(self, model: torch.nn.Module, tensor: torch.Tensor, owner, key) -> list[torch.Tensor]:
         """The photo object itself is held and compared by identity, so a new photo never
         reuses an old one's features."""
-        if owner is None or owner is not self._owner or key != self._key or model is not self._model:
-            self._features = model.encode(tensor)
-            self._owner, self._key, self._model = owner, key, model
-        return self._features
+        for index, (seen_owner, seen_key, seen_model, features) in enumerate(self._entries):
+            if owner is not None and seen_owner is owner and seen_key == key and seen_model is model:
+                self._entries.insert(0, self._entries.pop(index))
+                return features
+        features = model.encode(tensor)
+        self._entries.insert(0, (owner, key, model, features))
+        del self._entries[self.SIZE:]
+        return features
 
 
 def _pad(tensor: torch.Tensor, stride: int, mode: str) -> torch.Tensor:

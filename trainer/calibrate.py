@@ -85,24 +85,19 @@ def calibrate_strength(generator: torch.nn.Module, config: GeneratorConfig, phot
 
 
 def _calibrate_temperature(generator, config, pairs, choice, target, truth, settings) -> Calibration:
-    """Colourfulness falls as the temperature rises (toward the plain mean): bisection on it."""
+    """Colourfulness falls as the temperature rises (toward the plain mean). Each photo is
+    encoded once and decoded at a grid of temperatures; the match is interpolated between
+    the two grid points around it."""
+    grid = np.geomspace(MIN_TEMPERATURE, MAX_TEMPERATURE, 16)
     memo = EncoderMemo()
-
-    def colourfulness_at(temperature: float) -> float:
-        scores = []
-        for image, _ in pairs:
-            result = colorize(image, generator, config.stride, choice, replace(settings, temperature=temperature),
+    scores = np.zeros(len(grid))
+    for image, _ in pairs:
+        for index, temperature in enumerate(grid):
+            result = colorize(image, generator, config.stride, choice, replace(settings, temperature=float(temperature)),
                               memo=memo)
-            scores.append(colourfulness(result.rgb))
-        return float(np.mean(scores))
-
-    low, high = MIN_TEMPERATURE, MAX_TEMPERATURE
-    for _ in range(8):
-        middle = 0.5 * (low + high)
-        if colourfulness_at(middle) > target:
-            low = middle
-        else:
-            high = middle
-    temperature = round(0.5 * (low + high), 3)
-    return Calibration(replace(config, temperature=temperature), "temperature", temperature,
-                       colourfulness_at(temperature), truth, len(pairs))
+            scores[index] += colourfulness(result.rgb) / len(pairs)
+    # scores fall with the temperature; np.interp wants rising x, so read the grid backwards.
+    temperature = float(np.interp(target, scores[::-1], grid[::-1]))
+    temperature = round(min(max(temperature, MIN_TEMPERATURE), MAX_TEMPERATURE), 3)
+    reached = float(np.interp(temperature, grid, scores))
+    return Calibration(replace(config, temperature=temperature), "temperature", temperature, reached, truth, len(pairs))

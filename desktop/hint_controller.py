@@ -1,0 +1,184 @@
+"""The hint tool: clicks in the split view become hints, hints become renders.
+
+Each edit first asks the engine for a quick preview (the model at the render size, the
+result at screen size) and, once that is painted, for the full-resolution result, which the
+history records with its hints; the newest request always wins. Dragging a hint renders
+previews only, until the mouse is released.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QPointF, Qt
+from PySide6.QtGui import QAction, QKeySequence
+
+from .colour_popover import ColourPopover, lab_colour
+from .hint_set import HintSet
+
+PREVIEW_SIZE = 1024  # long side of a preview: about a screen's worth
+
+
+class HintController(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window, self.view = window, window.view
+        self.hints = HintSet(self)
+        self.popover: ColourPopover | None = None
+        self.reference_photo = None  # the eyedropper's last colour photo
+        self._full_after_preview = False
+        self.tool_action = self._action("&Hint Tool", "H", "Click the photo to fix a colour there", self.set_tool)
+        self.tool_action.setCheckable(True)
+        self.clear_action = self._action("C&lear Hints", None, "Remove every hint of this photo", self.hints.clear)
+        self.delete_action = self._action("&Delete Hint", [QKeySequence.StandardKey.Delete, QKeySequence("Backspace")],
+                                          "Remove the selected hint", self.delete_selected)
+        self.without_action = self._action("Compare &Without Hints", "N", "Show the result before any hint",
+                                           self.show_without_hints)
+        self.without_action.setCheckable(True)
+        self.view.hintPlaceRequested.connect(self._on_place)
+        self.view.hintPressed.connect(self._on_pressed)
+        self.view.hintMoved.connect(self._on_moved)
+        self.view.hintRemoveRequested.connect(self.hints.remove)
+        self.hints.changed.connect(self._on_changed)
+        self.hints.reset.connect(self.refresh_markers)
+        self.hints.selectionChanged.connect(lambda _: self.refresh_markers())
+
+    def _action(self, text, shortcut, tip, slot) -> QAction:
+        action = QAction(text, self.window)
+        if shortcut is not None:
+            action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.window.addAction(action)
+        return action
+
+    @property
+    def actions(self) -> list[QAction]:
+        return [self.tool_action, self.clear_action, self.delete_action, self.without_action]
+
+    def update_actions(self, photo_shown: bool, busy_with_batch: bool) -> None:
+        usable = photo_shown and not busy_with_batch
+        self.tool_action.setEnabled(usable)
+        if not usable and self.tool_action.isChecked():
+            self.tool_action.setChecked(False)
+            self.view.set_hint_mode(False)
+        self.clear_action.setEnabled(usable and len(self.hints) > 0)
+        self.delete_action.setEnabled(usable and self.hints.selected >= 0)
+        self.without_action.setEnabled(photo_shown)
+
+    def set_tool(self, on: bool) -> None:
+        self.view.set_hint_mode(bool(on))
+        self.window.statusBar().showMessage(
+            "Hint tool: click the photo to fix a colour; drag a hint to move it, right-click or Delete to remove it"
+            if on else "", 6000)
+
+    # ----------------------------------------------------------- what is shown
+
+    def show_entry(self, entry) -> None:
+        """A result from the history (or a new photo) is shown: show its hints, not an edit."""
+        self.hints.replace_all(entry.hints if entry is not None else [])
+        self.without_action.setChecked(False)
+        self.refresh_markers()
+
+    def refresh_markers(self) -> None:
+        entry = self.window.history.entry()
+        markers = []
+        for hint in self.hints.hints:
+            lightness = self._lightness_at(entry, hint.x, hint.y) if entry is not None else 60.0
+            markers.append((hint.x, hint.y, lab_colour(lightness, hint.a, hint.b)))
+        self.view.set_markers(markers, self.hints.selected)
+        self.window.update_actions()
+
+    def show_without_hints(self, on: bool) -> None:
+        entry = self.window.history.entry()
+        if entry is None or not entry.available:
+            return
+        base = entry.base_display if on and entry.base_display is not None else entry.reply.result_display
+        self.view.set_images(entry.reply.original_display, base, keep_view=True)
+        if on:
+            self.view.set_markers([], -1)
+        else:
+            self.refresh_markers()
+
+    # ----------------------------------------------------------------- editing
+
+    def _on_place(self, x: float, y: float) -> None:
+        entry = self.window.history.entry()
+        if entry is None or not entry.available:
+            return
+        model_ab = self._ab_at(entry, x, y)
+        index = self.hints.add(x, y, *model_ab)  # pins the model's colour until one is chosen
+        self._open_popover(index, entry)
+
+    def _on_pressed(self, index: int) -> None:
+        self.hints.select(index)
+
+    def _on_moved(self, index: int, x: float, y: float, final: bool) -> None:
+        self.hints.move(index, x, y, final)
+        if final:
+            return
+        self.refresh_markers()
+
+    def recolour_selected(self) -> None:
+        entry = self.window.history.entry()
+        if self.hints.selected >= 0 and entry is not None and entry.available:
+            self._open_popover(self.hints.selected, entry)
+
+    def delete_selected(self) -> None:
+        self.hints.remove(self.hints.selected)
+
+    def _open_popover(self, index: int, entry) -> None:
+        hint = self.hints.hints[index]
+        lightness = self._lightness_at(entry, hint.x, hint.y)
+        model_ab = self._ab_at(entry, hint.x, hint.y, without_hints=True)
+        self.popover = ColourPopover(lightness, (hint.a, hint.b), model_ab, self.hints.recent_colours,
+                                     self.reference_photo, self.window)
+        self.popover.chosen.connect(lambda a, b, final, i=index: self._on_colour(i, a, b, final))
+        self.popover.destroyed.connect(lambda: setattr(self, "popover", None))
+        self.popover.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        where = self.view.mapToGlobal(self.view.image_to_widget(QPointF(hint.x, hint.y)).toPoint())
+        self.popover.move(where.x() + 16, where.y() + 16)
+        self.popover.show()
+
+    def _on_colour(self, index: int, a: float, b: float, final: bool) -> None:
+        if self.popover is not None and self.popover.reference is not None:
+            self.reference_photo = self.popover.reference
+        if 0 <= index < len(self.hints) and final:
+            self.hints.recolour(index, a, b)
+
+    # ---------------------------------------------------------------- renders
+
+    def _on_changed(self, final: bool) -> None:
+        self.refresh_markers()
+        entry = self.window.history.entry()
+        if entry is None or not entry.available:
+            return
+        self._full_after_preview = self._full_after_preview or final
+        self.window.render_hints(list(self.hints.hints), preview=True)
+
+    def preview_shown(self) -> None:
+        """The preview is painted: now the full-resolution result, if the edit was final."""
+        if self._full_after_preview:
+            self._full_after_preview = False
+            self.window.render_hints(list(self.hints.hints), preview=False)
+
+    # ---------------------------------------------------------------- reading
+
+    @staticmethod
+    def _lightness_at(entry, x: float, y: float) -> float:
+        lightness = entry.reply.image.lightness
+        row = min(max(int(y), 0), lightness.shape[0] - 1)
+        column = min(max(int(x), 0), lightness.shape[1] - 1)
+        return float(lightness[row, column])
+
+    @staticmethod
+    def _ab_at(entry, x: float, y: float, without_hints: bool = False) -> tuple[float, float]:
+        """The chroma the shown result has at a point (the un-hinted one's, if asked and known)."""
+        from engine import color
+
+        rgb = entry.base_rgb if without_hints and entry.base_rgb is not None else entry.reply.rgb
+        scale = rgb.shape[1] / entry.reply.image.lightness.shape[1]
+        row = min(max(int(y * scale), 0), rgb.shape[0] - 1)
+        column = min(max(int(x * scale), 0), rgb.shape[1] - 1)
+        patch = rgb[max(row - 1, 0) : row + 2, max(column - 1, 0) : column + 2].reshape(-1, 1, 3)
+        lab = color.rgb_to_lab(patch).reshape(-1, 3)
+        return float(lab[:, 1].mean()), float(lab[:, 2].mean())
+

@@ -1,0 +1,79 @@
+"""The shown photo's colour hints: what the user placed, which one is selected, what changed.
+
+A plain model object the view paints and the window turns into render requests. Every
+edit says whether it is final ("commit": placed, moved to its end, recoloured, removed,
+cleared) or live (a hint being dragged), so the window can render a quick preview while
+the mouse moves and a full result, recorded in the history, when the edit is done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.hints import Hint
+
+MAX_RECENT_COLOURS = 8
+
+
+class HintSet(QObject):
+    changed = Signal(bool)  # an edit: True when finished, False while live (dragging)
+    reset = Signal()  # another result's hints are shown: not an edit
+    selectionChanged = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.hints: list[Hint] = []
+        self.selected = -1
+        self.recent_colours: list[tuple[float, float]] = []  # ab, newest first
+
+    def __len__(self) -> int:
+        return len(self.hints)
+
+    def replace_all(self, hints: list[Hint]) -> None:
+        """Show another result's hints (history, a newly opened photo): not an edit."""
+        self.hints = list(hints)
+        self._select(-1)
+        self.reset.emit()
+
+    def add(self, x: float, y: float, a: float, b: float) -> int:
+        """A new hint; its first colour is usually the model's own, so it is not a recent choice."""
+        self.hints.append(Hint(x, y, a, b))
+        self._select(len(self.hints) - 1)
+        self.changed.emit(True)
+        return self.selected
+
+    def move(self, index: int, x: float, y: float, final: bool) -> None:
+        self.hints[index] = replace(self.hints[index], x=x, y=y)
+        self.changed.emit(final)
+
+    def recolour(self, index: int, a: float, b: float) -> None:
+        self.hints[index] = replace(self.hints[index], a=a, b=b)
+        self._remember(a, b)
+        self.changed.emit(True)
+
+    def remove(self, index: int) -> None:
+        if 0 <= index < len(self.hints):
+            del self.hints[index]
+            self._select(-1)
+            self.changed.emit(True)
+
+    def clear(self) -> None:
+        if self.hints:
+            self.hints = []
+            self._select(-1)
+            self.changed.emit(True)
+
+    def select(self, index: int) -> None:
+        self._select(index if 0 <= index < len(self.hints) else -1)
+
+    def _select(self, index: int) -> None:
+        if index != self.selected:
+            self.selected = index
+            self.selectionChanged.emit(index)
+
+    def _remember(self, a: float, b: float) -> None:
+        colour = (round(a, 1), round(b, 1))
+        self.recent_colours = [colour] + [c for c in self.recent_colours if c != colour]
+        del self.recent_colours[MAX_RECENT_COLOURS:]

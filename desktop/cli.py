@@ -9,6 +9,13 @@ from pathlib import Path
 from engine import __version__
 
 
+def _folder_name(text: str) -> Path:
+    # Path("") is ".", which would quietly write into the current folder.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a folder name")
+    return Path(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="autochrome", description="Colorize black-and-white photos at their full resolution."
@@ -22,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Colorize photos (files or folders) and write OUTDIR/<name>.<ext>. Inputs are never modified.",
     )
     colorize.add_argument("inputs", nargs="+", metavar="INPUT", type=Path, help="photo files or folders")
-    colorize.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="folder for the results")
+    colorize.add_argument("-o", "--output", required=True, type=_folder_name, metavar="OUTDIR", help="folder for the results")
     colorize.add_argument("-r", "--recursive", action="store_true", help="include photos in sub-folders")
     colorize.add_argument("--format", choices=["png", "jpg", "tif", "webp"], help="output format (default: the input's)")
     colorize.add_argument("--model", metavar="PATH|NAME", help="model file or name (see 'autochrome models')")

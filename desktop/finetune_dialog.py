@@ -26,10 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from trainer.finetune_options import CROP_STEP, DEFAULT_CROP, MAX_CROP, MAX_STEPS, MIN_CROP, FinetuneOptions
+from trainer.finetune_options import PRESETS as PRESET_STEPS
+
 from .display import qimage_from_rgb
 from .finetune_worker import FinetuneThread
-
-PRESET_STEPS = {"quick": 300, "standard": 1200, "thorough": 4000}
 
 
 class LossCurve(QWidget):
@@ -105,7 +106,7 @@ class FinetuneDialog(QDialog):
         self.advanced.setCheckable(True)
         self.advanced.setChecked(False)
         self.steps = QSpinBox()
-        self.steps.setRange(1, 100_000)
+        self.steps.setRange(1, MAX_STEPS)
         self.steps.setValue(PRESET_STEPS["quick"])
         self.learning_rate = QDoubleSpinBox()
         self.learning_rate.setDecimals(5)
@@ -113,9 +114,9 @@ class FinetuneDialog(QDialog):
         self.learning_rate.setSingleStep(1e-4)
         self.learning_rate.setValue(3e-4)
         self.crop = QSpinBox()
-        self.crop.setRange(64, 512)
-        self.crop.setSingleStep(32)
-        self.crop.setValue(128)
+        self.crop.setRange(MIN_CROP, MAX_CROP)
+        self.crop.setSingleStep(CROP_STEP)
+        self.crop.setValue(DEFAULT_CROP)
         self.adversarial = QCheckBox("Run the adversarial (GAN) stage too")
         self.whole_network = QCheckBox("Train the whole network (slower; default: decoder only)")
         self.holdout = QSpinBox()
@@ -259,7 +260,6 @@ class FinetuneDialog(QDialog):
     # -------------------------------------------------------------- training
 
     def options(self):
-        from trainer.finetune import FinetuneOptions
 
         advanced = self.advanced.isChecked()
         return FinetuneOptions(
@@ -268,7 +268,7 @@ class FinetuneDialog(QDialog):
             preset=self.preset.currentData(),
             steps=self.steps.value() if advanced else None,
             learning_rate=self.learning_rate.value() if advanced else 3e-4,
-            crop=self.crop.value() if advanced else 128,
+            crop=self.crop.value() if advanced else DEFAULT_CROP,
             adversarial=advanced and self.adversarial.isChecked(),
             holdout_share=self.holdout.value() / 100.0,
             train_encoder=advanced and self.whole_network.isChecked(),

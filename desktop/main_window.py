@@ -34,6 +34,7 @@ from .worker import EngineThread
 
 OPEN_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.gif *.pgm *.ppm);;All files (*)"
 SETTINGS_DEBOUNCE_MS = 250
+SAVE_WAIT_ON_CLOSE_S = 120
 
 
 @dataclass
@@ -272,10 +273,13 @@ class MainWindow(QMainWindow):
         self._pump()
 
     def _on_model_failed(self, message):
-        self.model_label.setText("No model loaded")
         self.show_error("Could not load the model", message)
         if self.model_name:
             self.model_ready = True  # the previous model is still loaded and usable
+            self.model_label.setText(f"Model: {self.model_name} (the switch failed)")
+        else:
+            self.model_label.setText("No model loaded")
+        self._pump()  # photos opened meanwhile must not wait forever
 
     # ------------------------------------------------------------------ open
 
@@ -678,7 +682,30 @@ class MainWindow(QMainWindow):
             if dialog.training:
                 event.ignore()
                 return
+        if self._pending_saves and not self._finish_saves():
+            event.ignore()
+            return
         if not self.quiet:  # a smoke test leaves the user's settings alone
             self._store_settings()
         self.engine.stop()
         super().closeEvent(event)
+
+    def _finish_saves(self, wait_s: float = SAVE_WAIT_ON_CLOSE_S) -> bool:
+        """Saves still queued when the window closes are finished first; if they take too
+        long, the user decides. True when the window may close."""
+        import time
+
+        from PySide6.QtCore import QEventLoop
+
+        self.engine.interrupt()  # a running colorize gives way to the saves
+        self.statusBar().showMessage(f"Finishing {len(self._pending_saves)} save(s) before closing...")
+        deadline = time.monotonic() + wait_s
+        while self._pending_saves and time.monotonic() < deadline:
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        if not self._pending_saves:
+            return True
+        answer = QMessageBox.question(
+            self, "Saves not finished",
+            f"{len(self._pending_saves)} result(s) are still being saved. Close anyway and lose them?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes

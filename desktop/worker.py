@@ -272,6 +272,10 @@ class EngineThread(QObject):
     def list_models(self) -> None:
         self._list_models.emit()
 
+    def interrupt(self) -> None:
+        """Any colorizing stops at its next check; saves still run."""
+        self.worker.mark_latest(self._next_id + 1)
+
     def stop(self) -> None:
-        self.worker.mark_latest(self._next_id + 1)  # a running job stops at its next check
+        self.interrupt()
         stop_worker_thread(self.thread, self.worker)

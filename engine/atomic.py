@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -14,11 +16,29 @@ def _current_umask() -> int:
     return mask
 
 
+STALE_AFTER_S = 15 * 60
+
+
+def _temp_prefix(destination: Path) -> str:
+    # Short enough that a long file name (up to 255 bytes) still leaves room for the temp name.
+    return f".{destination.name[:60]}."
+
+
+def remove_stale_temp_files(destination: Path) -> None:
+    """A save killed half-way leaves its temp file; the next save of that file removes it."""
+    now = time.time()
+    for stale in destination.parent.glob(glob.escape(_temp_prefix(destination)) + "*.part"):
+        with contextlib.suppress(OSError):
+            if now - stale.stat().st_mtime > STALE_AFTER_S:
+                stale.unlink()
+
+
 @contextlib.contextmanager
 def atomic_path(destination: str | os.PathLike):
     """Yield a temporary path beside `destination`; on success it replaces the destination."""
     destination = Path(destination)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
+    remove_stale_temp_files(destination)
+    fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(destination), suffix=".part", dir=destination.parent)
     os.close(fd)
     temp = Path(temp_name)
     try:

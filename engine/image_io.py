@@ -26,6 +26,19 @@ ORIENTATION_TAG = 0x0112
 
 
 _SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+# Pillow's own bomb guard (a warning from 89.5 MP) would refuse photos the limit above allows;
+# it now warns from MAX_PIXELS, and load_image says the size and the limit itself.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# JPEG keeps EXIF in one APP1 segment of at most 64 KB.
+MAX_JPEG_EXIF = 65_000
+MAX_WEBP_SIDE = 16_383
+
+# Tags that describe how a TIFF's own pixels are stored. Pillow reports them as EXIF for TIFF
+# inputs; copied into an output they make it unreadable (an RGB file tagged CMYK or CIELab).
+_TIFF_LAYOUT_TAGS = {254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284, 290, 291,
+                     292, 293, 296, 317, 318, 319, 320, 322, 323, 324, 325, 330, 332, 333, 334, 338, 339, 340, 341,
+                     347, 512, 513, 514, 515, 517, 518, 519, 520, 521, 529, 530, 531, 532, 700, 34377, 34675,
+                     37724, 50838, 50839}
 
 
 @dataclass
@@ -60,19 +73,36 @@ def load_image(path: str | Path) -> LoadedImage:
         raise ImageReadError(f"{path}: empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Sizes up to twice the limit are measured and refused by _decode with the numbers.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 return _decode(image, path)
     except ImageReadError:
         raise
+    except PermissionError:
+        raise ImageReadError(f"{path}: permission denied (the file cannot be read)") from None
     except UnidentifiedImageError:
         raise ImageReadError(f"{path}: not an image, or a format Autochrome cannot read") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageReadError(f"{path}: image is too large to process safely") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(f"{path}: {_bomb_size(exc)}") from None
     except MemoryError:
         raise ImageReadError(f"{path}: not enough memory to open this image") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageReadError(f"{path}: damaged or truncated image ({exc})") from None
+
+
+def _too_large(width: int, height: int) -> str:
+    return (f"{width}x{height} is {width * height / 1e6:.1f} megapixels; Autochrome opens photos of up to "
+            f"{MAX_PIXELS / 1e6:.0f} megapixels")
+
+
+def _bomb_size(exc: Exception) -> str:
+    import re
+
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    pixels = int(found.group(1)) if found else 0
+    return (f"{pixels / 1e6:.0f} megapixels; Autochrome opens photos of up to {MAX_PIXELS / 1e6:.0f} megapixels"
+            if pixels else f"too large; Autochrome opens photos of up to {MAX_PIXELS / 1e6:.0f} megapixels")
 
 
 def load_image_bytes(data: bytes, name: str = "pasted image") -> LoadedImage:
@@ -90,18 +120,15 @@ def load_image_bytes(data: bytes, name: str = "pasted image") -> LoadedImage:
 def _decode(image: Image.Image, path: Path | None) -> LoadedImage:
     width, height = image.size
     if width * height > MAX_PIXELS:
-        raise ImageReadError(
-            f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels; "
-            f"the limit is {MAX_PIXELS / 1e6:.0f}"
-        )
+        raise ImageReadError(f"{path}: {_too_large(width, height)}")
     notes = []
     frames = getattr(image, "n_frames", 1)
     if frames > 1:
         notes.append(f"has {frames} frames; only the first was colorized")
         image.seek(0)
     source_format = image.format or "PNG"
-    exif = image.getexif()
-    orientation = int(exif.get(ORIENTATION_TAG, 1) or 1)
+    exif = _portable_exif(image)
+    orientation = _orientation(exif, notes)
     image.load()  # decode now, so a truncated file fails here with a clear message
 
     bit_depth = 8
@@ -117,9 +144,13 @@ def _decode(image: Image.Image, path: Path | None) -> LoadedImage:
     lightness = _orient(lightness, orientation)
     if alpha is not None:
         alpha = _orient(alpha, orientation)
-    if orientation != 1:
+    if ORIENTATION_TAG in exif and exif.get(ORIENTATION_TAG) != 1:
         exif[ORIENTATION_TAG] = 1
-    exif_bytes = exif.tobytes() if len(exif) else None
+    try:
+        exif_bytes = exif.tobytes() if len(exif) else None
+    except Exception as exc:  # a malformed EXIF block must not cost the user the photo
+        notes.append(f"its EXIF data could not be kept ({exc})")
+        exif_bytes = None
     return LoadedImage(
         path=path,
         lightness=np.ascontiguousarray(lightness, dtype=np.float32),
@@ -130,6 +161,28 @@ def _decode(image: Image.Image, path: Path | None) -> LoadedImage:
         exif=exif_bytes,
         notes=notes,
     )
+
+
+def _portable_exif(image: Image.Image) -> Image.Exif:
+    """The photo's EXIF without the tags that describe the source file's own pixel layout."""
+    exif = image.getexif()
+    if image.format in ("TIFF", "MPO") or any(tag in exif for tag in (256, 257, 258, 262, 273)):
+        for tag in list(exif):
+            if tag in _TIFF_LAYOUT_TAGS:
+                del exif[tag]
+    return exif
+
+
+def _orientation(exif: Image.Exif, notes: list[str]) -> int:
+    value = exif.get(ORIENTATION_TAG, 1)
+    try:
+        orientation = int(value)
+    except (TypeError, ValueError):
+        orientation = 0
+    if not 1 <= orientation <= 8:
+        notes.append(f"EXIF orientation {value!r} is not a valid value; the photo is shown as stored")
+        return 1
+    return orientation
 
 
 def _lightness_from_pillow(image: Image.Image, notes: list[str]):
@@ -144,6 +197,10 @@ def _lightness_from_pillow(image: Image.Image, notes: list[str]):
         return color.grey_to_lightness(np.clip(values / float(values.max()), 0, 1)), None, False, 16
     if mode == "F":
         values = np.asarray(image).astype(np.float32)
+        if not np.all(np.isfinite(values)):
+            notes.append("the image holds NaN or infinite values; they were read as black or white")
+            values = np.nan_to_num(values, nan=0.0, posinf=float(np.nanmax(values[np.isfinite(values)], initial=1.0)),
+                                   neginf=0.0)
         top = 1.0 if values.max(initial=0) <= 1.0 else 65535.0
         return color.grey_to_lightness(np.clip(values / top, 0, 1)), None, False, 16
 
@@ -200,7 +257,9 @@ def _read_16bit_colour(path: Path, image: Image.Image):
         is16 = (bits[0] if isinstance(bits, tuple) else bits) == 16
     if not is16:
         return None
-    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    # Decoded from bytes: OpenCV's own file opening mishandles (and has crashed on) names
+    # that are not valid UTF-8.
+    data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if data is None or data.dtype != np.uint16 or data.ndim != 3:
         return None
     alpha = data[..., 3].astype(np.float32) / 65535.0 if data.shape[2] == 4 else None
@@ -236,6 +295,8 @@ def output_format(source_format: str, requested: str | None = None) -> str:
             return FORMATS[requested.lower().lstrip(".").replace("jpeg", "jpg").replace("tiff", "tif")]
         except KeyError:
             raise ValueError(f"unknown output format {requested!r}; choose from {', '.join(FORMATS)}") from None
+    if source_format == "MPO":  # multi-picture JPEG (many phones and cameras): still a JPEG
+        return "JPEG"
     return source_format if source_format in EXTENSIONS else "PNG"
 
 
@@ -253,6 +314,13 @@ def save_image(
     notes = []
     if not path.parent.is_dir():
         raise ImageWriteError(f"{path.parent}: output folder does not exist")
+    height, width = rgb.shape[:2]
+    if image_format == "WEBP" and max(width, height) > MAX_WEBP_SIDE:
+        raise ImageWriteError(f"{path}: WebP holds at most {MAX_WEBP_SIDE} pixels a side and this photo is "
+                              f"{width}x{height}; save it as PNG, JPEG or TIFF")
+    if exif and image_format == "JPEG" and len(exif) > MAX_JPEG_EXIF:
+        notes.append(f"its EXIF data ({len(exif) // 1024} KB) is larger than JPEG can hold and was left out")
+        exif = None
     if alpha is not None and image_format in ("JPEG", "BMP"):
         notes.append(f"{image_format} has no transparency; alpha was dropped")
         alpha = None

@@ -20,7 +20,7 @@ from .errors import ModelError
 from .networks import GeneratorConfig, build_generator
 
 FORMAT_NAME = "autochrome-generator"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: hint inputs, ab classes, EfficientNet-Lite1/2, TF-Lite preprocessing
 DEFAULT_MODEL_NAME = "autochrome-default"
 SUFFIX = ".safetensors"
 
@@ -68,6 +68,7 @@ def save_generator(
 
 
 def read_info(path: str | Path, origin: str = "file") -> ModelInfo:
+    """The file's description; anything wrong with it is a ModelError that names the file."""
     path = Path(path)
     try:
         with safe_open(str(path), framework="pt") as handle:
@@ -75,18 +76,24 @@ def read_info(path: str | Path, origin: str = "file") -> ModelInfo:
     except FileNotFoundError:
         raise ModelError(f"model file not found: {path}") from None
     except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelError(f"{path.name} is not a readable model file ({exc})") from None
+        reason = "not a safetensors file" if "header" in str(exc).lower() else str(exc)
+        raise ModelError(f"{path.name} is not a readable model file ({reason})") from None
     if metadata.get("format") != FORMAT_NAME:
         raise ModelError(f"{path.name} is not an Autochrome model (no '{FORMAT_NAME}' metadata)")
-    version = int(metadata.get("format_version", "0"))
+    try:
+        version = int(metadata.get("format_version", "0"))
+    except ValueError:
+        raise ModelError(f"{path.name}: format_version {metadata.get('format_version')!r} is not a number") from None
     if version > FORMAT_VERSION:
         raise ModelError(f"{path.name} needs a newer Autochrome (model format {version})")
     try:
         config = GeneratorConfig.from_json(metadata["config"])
-        provenance = json.loads(metadata.get("provenance", "{}"))
-        metrics = json.loads(metadata.get("metrics", "{}"))
+        provenance = json.loads(metadata.get("provenance", "{}")) or {}
+        metrics = json.loads(metadata.get("metrics", "{}")) or {}
     except (KeyError, ValueError, TypeError) as exc:
         raise ModelError(f"{path.name} has a damaged model description ({exc})") from None
+    if not isinstance(provenance, dict) or not isinstance(metrics, dict):
+        raise ModelError(f"{path.name} has a damaged model description (provenance and metrics must be objects)")
     return ModelInfo(path.stem, path, config, provenance, metrics, origin)
 
 
@@ -109,14 +116,18 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu") -> tupl
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise ModelError(f"{info.path.name} does not match its own config: {exc}") from None
+    broken = [key for key, value in state.items() if value.is_floating_point() and not torch.isfinite(value).all()]
+    if broken:
+        raise ModelError(f"{info.path.name} holds NaN or infinite weights ({broken[0]}); it cannot colorize")
     return model.to(device).eval(), info
 
 
 # -------------------------------------------------------------------- registry
 
 
-def list_models() -> list[ModelInfo]:
-    """Shipped models first (default first), then the user's, each sorted by name."""
+def list_models(broken: list | None = None) -> list[ModelInfo]:
+    """Shipped models first (default first), then the user's, each sorted by name. Files
+    that cannot be used are left out; pass a list as `broken` to get (path, reason) of each."""
     found = []
     for origin, folder in (("shipped", paths.shipped_models_dir()), ("user", paths.user_models_dir())):
         if not folder.is_dir():
@@ -125,8 +136,12 @@ def list_models() -> list[ModelInfo]:
         for file in sorted(folder.glob("*" + SUFFIX)):
             try:
                 infos.append(read_info(file, origin))
-            except ModelError:
-                continue  # a damaged file is skipped here; opening it by path says why
+            except ModelError as exc:
+                if broken is not None:
+                    broken.append((file, str(exc)))
+            except Exception as exc:  # one odd file never hides the others
+                if broken is not None:
+                    broken.append((file, f"{file.name}: unreadable ({exc})"))
         infos.sort(key=lambda info: (info.name != DEFAULT_MODEL_NAME, info.name))
         found.extend(infos)
     return found

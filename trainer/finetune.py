@@ -26,38 +26,20 @@ from engine.weights import ModelInfo, save_generator
 
 from .batches import CropSampler
 from .evaluate import evaluate
-from .photos import PhotoScan, find_photos, load_photo_set
+from .finetune_options import (  # noqa: F401  (re-exported: the options live with their limits)
+    DEFAULT_CROP,
+    MIN_PHOTOS,
+    MIN_SIDE,
+    PRESETS,
+    FinetuneError,
+    FinetuneOptions,
+    scan_square,
+)
 from .objective import Objective
+from .photos import PhotoScan, find_photos, load_photo_set
 from .training import Trainer, TrainSettings
 
-PRESETS = {"quick": 300, "standard": 1200, "thorough": 4000}
-MIN_PHOTOS = 10
-MIN_SIDE = 96
 VALID_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_ .")
-
-
-class FinetuneError(Exception):
-    """A problem with the folder, the name or the models folder; the text is for the user."""
-
-
-@dataclass
-class FinetuneOptions:
-    name: str
-    base_model: str | None = None  # name or path; None for the default
-    preset: str = "quick"
-    steps: int | None = None  # overrides the preset
-    learning_rate: float = 3e-4
-    crop: int = 128
-    batch_size: int = 8
-    adversarial: bool = False
-    holdout_share: float = 0.15
-    train_encoder: bool = False
-    device: str = "auto"
-    seed: int = 0
-
-    @property
-    def total_steps(self) -> int:
-        return self.steps if self.steps else PRESETS[self.preset]
 
 
 @dataclass
@@ -67,6 +49,8 @@ class FolderScan:
     photos: np.ndarray  # uint8 squares of the usable photos
     train_paths: list[Path] = field(default_factory=list)
     holdout_paths: list[Path] = field(default_factory=list)
+    holdout_share: float = 0.15
+    seed: int = 0
 
 
 def validate_name(name: str) -> str:
@@ -93,8 +77,8 @@ def check_models_folder() -> Path:
     return folder
 
 
-def scan_folder(folder: str | Path, square: int = 144, holdout_share: float = 0.15, seed: int = 0,
-                progress=None) -> FolderScan:
+def scan_folder(folder: str | Path, square: int = scan_square(DEFAULT_CROP), holdout_share: float = 0.15,
+                seed: int = 0, progress=None) -> FolderScan:
     """Decode every photo once; sort out what cannot be used; split off the held-out photos."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -118,6 +102,8 @@ def scan_folder(folder: str | Path, square: int = 144, holdout_share: float = 0.
         photos=photos[train_index],
         train_paths=[usable[i] for i in train_index],
         holdout_paths=[usable[i] for i in sorted(holdout)],
+        holdout_share=holdout_share,
+        seed=seed,
     )
 
 
@@ -146,6 +132,11 @@ class Finetune:
     """One fine-tuning run: `steps()` yields progress; `finish()` validates and saves the model."""
 
     def __init__(self, folder: FolderScan, options: FinetuneOptions):
+        options.check()
+        if folder.photos.shape[1] < scan_square(options.crop):
+            # Scanned for a smaller crop (the dialog scans before the options are chosen): the
+            # same photos and the same held-out split, decoded larger.
+            folder = scan_folder(folder.folder, scan_square(options.crop), folder.holdout_share, folder.seed)
         self.folder, self.options = folder, options
         self.name = validate_name(options.name)
         self.models_folder = check_models_folder()
@@ -170,7 +161,7 @@ class Finetune:
             channels_last=self.base.choice.device.type != "mps",
         )
         device = self.base.choice.device
-        sampler = CropSampler(folder.photos, min(options.crop, folder.photos.shape[1]), device, seed=options.seed)
+        sampler = CropSampler(folder.photos, options.crop, device, seed=options.seed)
         config = self.base_info.config
         centres = generator.ab_centres if config.ab_classes else None
         objective = Objective(config, device, folder.photos, centres, seed=options.seed)

@@ -12,8 +12,9 @@ from tqdm import tqdm
 
 from engine import sidecar
 from engine.batch import plan_jobs
-from engine.colorize import DEFAULT_RENDER_SIZE, ColorizeSettings
+from engine.colorize import DEFAULT_RENDER_SIZE, MIN_RENDER_SIZE, ColorizeSettings
 from engine.errors import AutochromeError
+from engine.formats import format_of
 from engine.image_io import load_image, output_format, save_image
 from engine.sidecar import PhotoEdit, SidecarError
 
@@ -42,7 +43,13 @@ def _check_output_dir(folder: Path) -> str | None:
     return None
 
 
+MAX_RENDER_SIZE = 4096
+
+
 def run_colorize(args) -> int:
+    if args.render_size is not None and not MIN_RENDER_SIZE <= args.render_size <= MAX_RENDER_SIZE:
+        _say(f"error: --render-size must be between {MIN_RENDER_SIZE} and {MAX_RENDER_SIZE} pixels")
+        return 2
     try:
         settings = ColorizeSettings(render_size=args.render_size or DEFAULT_RENDER_SIZE,
                                     saturation=1.0 if args.saturation is None else args.saturation,
@@ -87,7 +94,7 @@ def run_colorize(args) -> int:
             with_hints += used_hints
         if reason:
             failures += 1
-            _say(f"failed: {job.source}: {reason}", bar)
+            _say(f"failed: {_one_line(str(job.source))}: {_one_line(reason)}", bar)
         bar.update(1)
     bar.close()
     done = len(jobs) - failures
@@ -148,7 +155,9 @@ def _colorize_one(colorizers, job, settings, args, bar) -> tuple[str | None, boo
                      f"using {colorizer.info.name}", bar)
         result = colorizer.colorize(image, settings, hints=edit.hints if edit else None)
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        image_format = output_format(image.format, args.format)
+        # The encoder follows the result's name, so the bytes always match the suffix (a
+        # multi-picture JPEG decodes as "MPO" and must still be written as JPEG).
+        image_format = format_of(job.output) or output_format(image.format, args.format)
         notes = save_image(job.output, result.rgb, image_format, result.alpha, image.bit_depth, image.exif, args.quality)
     except AutochromeError as exc:
         return _strip_path(str(exc), job.source), False
@@ -156,8 +165,10 @@ def _colorize_one(colorizers, job, settings, args, bar) -> tuple[str | None, boo
         return str(exc) or "not enough memory", False
     except OSError as exc:
         return exc.strerror or str(exc), False
+    except Exception as exc:  # one bad photo never ends the batch: name it and go on
+        return f"unexpected error ({type(exc).__name__}: {exc})", False
     for note in image.notes + result.notes + notes:
-        _say(f"note: {job.source.name}: {note}", bar)
+        _say(f"note: {_one_line(job.source.name)}: {_one_line(note)}", bar)
     return None, bool(edit and edit.hints)
 
 
@@ -174,7 +185,8 @@ def _settings_with_edit(settings: ColorizeSettings, edit: PhotoEdit, args) -> Co
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """A name or message as one line: a newline in a file name would split a failure report."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _strip_path(message: str, path: Path) -> str:

@@ -19,7 +19,7 @@ def add_parser(commands) -> None:
     finetune.add_argument("--steps", type=int, help="training steps (overrides the preset)")
     finetune.add_argument("--base", metavar="MODEL", help="model to start from (default: the default model)")
     finetune.add_argument("--lr", type=float, default=3e-4, help="learning rate")
-    finetune.add_argument("--crop", type=int, default=128)
+    finetune.add_argument("--crop", type=int, default=128, help="crop size: 64 to 256, a multiple of 32")
     finetune.add_argument("--adversarial", action="store_true", help="also run the GAN stage (slower)")
     finetune.add_argument("--train-encoder", action="store_true", help="train the whole network, not the decoder only")
     finetune.add_argument("--holdout", type=float, default=0.15, help="share of photos held out for validation")
@@ -30,12 +30,13 @@ def add_parser(commands) -> None:
 def run_finetune(args) -> int:
     from engine import paths
     from engine.errors import AutochromeError
-    from trainer.finetune import Finetune, FinetuneError, FinetuneOptions, scan_folder, validate_name
+    from trainer.finetune import Finetune, FinetuneError, FinetuneOptions, scan_folder, scan_square, validate_name
 
     options = FinetuneOptions(name=args.name, base_model=args.base, preset=args.preset, steps=args.steps,
                               learning_rate=args.lr, crop=args.crop, adversarial=args.adversarial,
                               holdout_share=args.holdout, train_encoder=args.train_encoder, device=args.device)
     try:
+        options.check()
         name = validate_name(args.name)
         checkpoint = paths.user_data_dir() / "finetune" / f"{name}.ckpt"
         if checkpoint.exists() and not args.resume:
@@ -46,7 +47,7 @@ def run_finetune(args) -> int:
                 bar.total = total
                 bar.update(done + 1 - bar.n)
 
-            folder = scan_folder(args.folder, holdout_share=args.holdout, progress=progress)
+            folder = scan_folder(args.folder, scan_square(options.crop), holdout_share=args.holdout, progress=progress)
         print(f"{folder.scan.summary()}; training on {len(folder.train_paths)}, "
               f"validating on {len(folder.holdout_paths)}", file=sys.stderr)
         for path, reason in folder.scan.unreadable[:10]:
@@ -60,13 +61,17 @@ def run_finetune(args) -> int:
     try:
         for record in run.steps():
             bar.update(record.step - bar.n)
-            bar.set_postfix(loss=f"{record.losses.get('l1', 0):.4f}", img_s=f"{record.images_per_second:.1f}",
-                            refresh=False)
+            loss = record.losses.get("ce", record.losses.get("l1", 0.0))
+            bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{record.images_per_second:.1f}", refresh=False)
     except KeyboardInterrupt:
         bar.close()
         run.trainer.save_checkpoint()
         print(f"stopped at step {run.trainer.step}; continue with --resume", file=sys.stderr)
         return 130
+    except FloatingPointError as exc:
+        bar.close()
+        print(f"error: training diverged ({exc}); nothing was saved. Try a lower --lr.", file=sys.stderr)
+        return 1
     bar.close()
     try:
         path, figures = run.finish()

@@ -6,8 +6,9 @@ from engine import paths, weights
 
 
 def run_models(args) -> int:
-    infos = weights.list_models()
-    if not infos:
+    broken: list = []
+    infos = weights.list_models(broken)
+    if not infos and not broken:
         print("no models found")
         return 1
     for info in infos:
@@ -27,5 +28,7 @@ def run_models(args) -> int:
             for key, value in sorted(info.metrics.items()):
                 print(f"    metric {key}: {value}")
             print(f"    file: {info.path}")
+    for path, reason in broken:
+        print(f"{path.stem}  [broken: {reason}]")
     print(f"user models folder: {paths.user_models_dir()}")
     return 0

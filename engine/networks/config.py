@@ -52,6 +52,14 @@ class GeneratorConfig:
             if len(self.decoder_channels) != stages:
                 raise ValueError(f"decoder_channels needs one width per decoder stage ({stages})")
         object.__setattr__(self, "decoder_channels", tuple(int(c) for c in self.decoder_channels))
+        # Bounds that no real model comes near: a damaged or hostile file must fail here with
+        # a sentence, not in the allocator with gigabytes requested.
+        if any(not 1 <= c <= 4096 for c in self.decoder_channels):
+            raise ValueError("decoder_channels must be between 1 and 4096")
+        if not 5 <= self.pix2pix_downs <= 10 or not 1 <= self.pix2pix_filters <= 512:
+            raise ValueError("pix2pix needs 5 to 10 levels and 1 to 512 filters")
+        if self.ab_classes > 1024:
+            raise ValueError("ab_classes must be at most 1024")
         if not 0.0 < self.ab_gain <= 2.0:
             raise ValueError("ab_gain must be in (0, 2]")
         if self.ab_classes < 0 or (self.ab_classes and self.architecture != "unet"):

@@ -134,7 +134,7 @@ def test_bad_options_and_missing_model(tmp_path, tiny_model, capsys):
     code, _, stderr = run(capsys, "colorize", photo, "-o", tmp_path / "o", "--model", "no-such-model")
     assert code == 2 and "no model named" in stderr
     code, _, stderr = run(capsys, "colorize", photo, "-o", tmp_path / "o", "--render-size", "8", "--model", tiny_model)
-    assert code == 2 and "render size" in stderr
+    assert code == 2 and "render-size" in stderr
 
 
 def test_version_models_and_help(capsys, tiny_model):

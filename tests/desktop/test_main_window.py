@@ -257,3 +257,25 @@ def test_the_empty_window_offers_a_sample_photo_that_colorizes(qtbot, window):
     entry = blocker.args[0]
     assert entry.reply.rgb.shape == (512, 768, 3) and "mountain-stream" in entry.title
     assert not window.empty_state.isVisible()
+
+
+def test_the_queue_goes_on_after_a_failed_model_switch(qtbot, window, tmp_path):
+    # Finding 4: photos opened while a model switch failed stayed "waiting" for ever.
+    window._on_model_chosen("no-such-model", "cpu")
+    photo = write_grey_png(tmp_path / "waiting.png", 64, 48)
+    window.open_paths([photo])
+    assert window.queue_panel.item(0).text().startswith("waiting")
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT):
+        qtbot.waitUntil(lambda: bool(window.dialogs), timeout=TIMEOUT)
+    assert "switch failed" in window.model_label.text()
+
+
+def test_saves_still_queued_when_the_window_closes_are_finished(qtbot, window, tmp_path):
+    # Finding 5: they were dropped without a word.
+    photo = write_grey_png(tmp_path / "a.png", 400, 300)
+    open_and_wait(qtbot, window, [photo])
+    targets = [tmp_path / f"out{i}.png" for i in range(3)]
+    for target in targets:
+        window.save_to(target)
+    window.close()
+    assert all(target.is_file() for target in targets)

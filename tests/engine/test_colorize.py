@@ -86,11 +86,11 @@ def test_out_of_memory_retries_smaller_then_falls_back_to_cpu(tiny_model, monkey
     real_predict = pipeline.predict_ab
     failures = []
 
-    def flaky_predict(model, lightness, stride, choice):
+    def flaky_predict(model, lightness, stride, choice, *rest):
         if choice.device.type != "cpu":
             failures.append(lightness.shape)
             raise torch.OutOfMemoryError("CUDA out of memory")
-        return real_predict(model, lightness, stride, choice)
+        return real_predict(model, lightness, stride, choice, *rest)
 
     monkeypatch.setattr(pipeline, "predict_ab", flaky_predict)
     result = colorizer.colorize(_image(512, 256), ColorizeSettings(render_size=256))

@@ -117,3 +117,41 @@ def test_pause_and_stop_between_steps(tmp_path, base_model):
     assert run.gate.paused
     run.trainer.save_checkpoint()
     assert run.checkpoint.is_file()
+
+
+def test_crops_above_the_scan_size_train(tmp_path, base_model):
+    # Finding 3: any crop above 128 crashed at step 1 (photos scanned as 144 px squares).
+    from trainer.finetune import Finetune, FinetuneOptions, scan_folder
+
+    folder = scan_folder(warm_photos(tmp_path / "archive", 12, size=200), holdout_share=0.2)
+    options = FinetuneOptions(name="wide", base_model=str(base_model), steps=1, crop=160, device="cpu")
+    run = Finetune(folder, options)
+    assert run.folder.photos.shape[1] >= 160 and len(run.folder.holdout_paths) == len(folder.holdout_paths)
+    assert [record.step for record in run.steps()] == [1]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--steps", "-5"], "steps must be between"),
+    (["--crop", "0"], "crop size must be a multiple of 32"),
+    (["--crop", "100"], "crop size must be a multiple of 32"),
+    (["--lr", "1e6"], "learning rate"),
+    (["--holdout", "0.9"], "held-out share"),
+])
+def test_out_of_range_options_are_refused_before_any_work(tmp_path, base_model, capsys, args, message):
+    folder = warm_photos(tmp_path / "archive", 12)
+    code = main(["finetune", str(folder), "--name", "x", "--base", str(base_model), "--device", "cpu", *args])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not paths.user_models_dir().joinpath("x.safetensors").exists()
+
+
+def test_a_diverging_run_is_an_error_not_a_traceback(tmp_path, base_model, capsys, monkeypatch):
+    from trainer import training
+
+    def diverge(self):
+        raise FloatingPointError("l1 loss became nan at step 1")
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(training.Trainer, "run", diverge)
+    folder = warm_photos(tmp_path / "archive", 12)
+    code = main(["finetune", str(folder), "--name", "x", "--base", str(base_model), "--device", "cpu", "--crop", "64"])
+    assert code == 1 and "diverged" in capsys.readouterr().err

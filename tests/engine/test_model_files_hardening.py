@@ -1,0 +1,73 @@
+"""Odd model files (issue 12, R4, R5, R7): each is named with its reason; nothing crashes."""
+
+import json
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from desktop.cli import main
+from engine import paths, weights
+from engine.errors import ModelError
+from tests.conftest import TINY_PIX2PIX, make_model_file, write_grey_png
+
+
+def _odd_file(path, **metadata_changes):
+    """A real tiny model file whose metadata is then changed."""
+    make_model_file(path)
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = dict(handle.metadata())
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    metadata.update(metadata_changes)
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def test_odd_user_model_files_are_listed_as_broken_and_the_rest_works(tmp_path, capsys):
+    folder = paths.user_models_dir()
+    folder.mkdir(parents=True)
+    _odd_file(folder / "version.safetensors", format_version="1.5")
+    _odd_file(folder / "listy.safetensors", provenance=json.dumps(["a", "list"]))
+    _odd_file(folder / "nulls.safetensors", metrics="null")
+    make_model_file(folder / "fine.safetensors")
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "version  [broken: version.safetensors: format_version '1.5' is not a number]" in out
+    assert "listy  [broken:" in out and "fine  [user" in out
+    assert "nulls  [user" in out  # null metrics read as none
+    photo = write_grey_png(tmp_path / "a.png", 32, 32)
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--model", "fine"]) == 0
+
+
+def test_nan_weights_are_refused_at_load(tmp_path):
+    path = make_model_file(tmp_path / "nan.safetensors")
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    first = next(key for key, value in tensors.items() if value.is_floating_point() and value.numel() > 1)
+    tensors[first][0] = float("nan")
+    save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(ModelError, match="NaN or infinite weights"):
+        weights.load_generator(path)
+
+
+def test_a_pickle_named_safetensors_is_not_a_safetensors_file(tmp_path):
+    path = tmp_path / "sneaky.safetensors"
+    path.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    with pytest.raises(ModelError, match="sneaky.safetensors is not a readable model file \\(not a safetensors file\\)"):
+        weights.read_info(path)
+
+
+@pytest.mark.parametrize("change", [{"decoder_channels": [10**9, 8, 8, 8, 8]}, {"pix2pix_downs": 4000}])
+def test_absurd_sizes_in_a_config_are_a_damaged_description(tmp_path, change):
+    config = json.loads(TINY_PIX2PIX.to_json()) | change
+    if "decoder_channels" in change:
+        config.update(architecture="unet", encoder="resnet18")
+    path = _odd_file(tmp_path / "absurd.safetensors", config=json.dumps(config))
+    with pytest.raises(ModelError, match="absurd.safetensors has a damaged model description"):
+        weights.read_info(path)

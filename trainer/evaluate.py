@@ -10,6 +10,7 @@ from PIL import Image
 
 from engine import color
 from engine.colorize import ColorizeSettings
+from engine.errors import AutochromeError
 from engine.image_io import load_image
 
 from . import metrics
@@ -22,6 +23,7 @@ METRIC_NAMES = ("psnr", "ssim", "ciede2000", "colourfulness", "colourfulness_tru
 class EvalResult:
     name: str
     per_photo: list[dict] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # photos that could not be read
 
     def mean(self) -> dict[str, float]:
         table = {key: float(np.mean([row[key] for row in self.per_photo])) for key in METRIC_NAMES}
@@ -48,8 +50,13 @@ def evaluate(colorizer, folder: str | Path | list, settings: ColorizeSettings | 
     if not files:
         raise ValueError(f"no photos found in {folder}")
     for index, path in enumerate(files):
-        truth = truth_rgb(path)
-        image = load_image(path)  # a colour photo: the engine keeps only its L
+        try:
+            image = load_image(path)  # a colour photo: the engine keeps only its L (size limits apply)
+            truth = truth_rgb(path)
+        except (AutochromeError, OSError, ValueError, Image.DecompressionBombError) as exc:
+            grey.skipped.append((path, str(exc)))  # one bad photo is named, never ends the evaluation
+            ours.skipped.append((path, str(exc)))
+            continue
         grey_rgb = color.lab_to_rgb(np.dstack([image.lightness, np.zeros_like(image.lightness), np.zeros_like(image.lightness)]))
         grey.per_photo.append({"photo": path.name, **metrics.all_metrics(grey_rgb, truth)})
         if colorizer is not None:

@@ -122,6 +122,21 @@ def generator_from_model_file(path: Path, config: GeneratorConfig) -> torch.nn.M
     return model
 
 
+def check_run_spec(spec: RunSpec) -> None:
+    """Limits that keep a typo from becoming a traceback or a useless model."""
+    settings = spec.settings
+    if not 32 <= spec.crop <= 1024:
+        raise ValueError("--crop must be between 32 and 1024")
+    if settings.stage1_steps < 0 or settings.stage2_steps < 0 or settings.total_steps == 0:
+        raise ValueError("the number of steps must be positive")
+    if not 1 <= settings.batch_size <= 4096:
+        raise ValueError("--batch-size must be between 1 and 4096")
+    if not 0 <= settings.learning_rate <= 1.0 or not 0 <= settings.gan_generator_lr <= 1.0:
+        raise ValueError("learning rates must be between 0 and 1")
+    if not 0 < spec.calibrate_share <= 1.5:
+        raise ValueError("--calibrate-share must be in (0, 1.5]")
+
+
 class TrainingSession:
     """Load photos, build the trainer; iterate `run()`; then `export()`."""
 
@@ -131,6 +146,7 @@ class TrainingSession:
         if spec.architecture not in PRESET_CONFIGS:
             raise ValueError(f"unknown architecture {spec.architecture!r}; choose one of {', '.join(PRESET_CONFIGS)}")
         self.config = PRESET_CONFIGS[spec.architecture]
+        check_run_spec(spec)
         if spec.crop % self.config.stride:
             raise ValueError(f"--crop must be a multiple of {self.config.stride} for {spec.architecture}")
         self.device = training_device(spec.device)

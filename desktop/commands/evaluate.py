@@ -56,6 +56,11 @@ def run_eval(args) -> int:
         report[ours.name] = ours.per_photo
         if triples:
             contact_sheet(triples, args.sheet)
+    for path, reason in results[0].skipped:
+        print(f"skipped: {path.name}: {' '.join(reason.split())}", file=sys.stderr)
+    if not results[0].per_photo:
+        print("error: no photo in the folder could be read", file=sys.stderr)
+        return 1
     print(format_table(results, f"{args.eval_dir} ({len(results[0].per_photo)} photos, render size {args.render_size})"))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))

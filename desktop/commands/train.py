@@ -72,6 +72,10 @@ def run_train(args) -> int:
                 log_file.flush()
     except KeyboardInterrupt:
         stopped = True
+    except FloatingPointError as exc:
+        print(f"error: training diverged ({exc}); the last checkpoint is {checkpoint}. Try a lower --lr.",
+              file=sys.stderr)
+        return 1
     finally:
         bar.close()
         if log_file:

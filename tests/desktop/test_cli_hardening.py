@@ -126,3 +126,25 @@ def test_a_newline_in_a_file_name_stays_on_one_failure_line(tmp_path, tiny_model
     failed = [line for line in stderr.splitlines() if line.startswith("failed:")]
     assert code == 1 and len(failed) == 1 and "two\\nlines.png" in failed[0] and "not an image" in failed[0]
     assert not np.any(["lines.png" in line and not line.startswith("failed") for line in stderr.splitlines()])
+
+
+def test_eval_names_a_photo_it_cannot_open_and_goes_on(tmp_path, tiny_model, capsys):
+    # R6: a decompression bomb in the eval folder ended `eval` with a traceback.
+    folder = tmp_path / "eval"
+    folder.mkdir()
+    Image.new("RGB", (40, 30), (200, 100, 50)).save(folder / "fine.png")
+    Image.new("P", (13_000, 13_000)).save(folder / "bomb.png")
+    code, stdout, stderr = run(capsys, "eval", tiny_model, folder, "--no-default")
+    assert code == 0 and "skipped: bomb.png" in stderr and "megapixels" in stderr and "(1 photos" in stdout
+
+
+@pytest.mark.parametrize("args, message", [(["--crop", "0"], "--crop must be between"),
+                                           (["--stage1-steps", "-5"], "steps must be positive"),
+                                           (["--lr", "1e6"], "learning rates")])
+def test_train_refuses_nonsense_options(tmp_path, capsys, args, message):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (80, 80), (200, 100, 50)).save(folder / "p.png")
+    code, _, stderr = run(capsys, "train", folder, "--out", tmp_path / "m.safetensors", "--arch", "unet-lite0",
+                          "--encoder-init", "scratch", "--device", "cpu", *args)
+    assert code == 2 and message in stderr

@@ -88,6 +88,12 @@ class FinetuneDialog(QDialog):
         self.training = False
         self.total_steps = 0
 
+        self.source = QComboBox()
+        self.source.addItem("A folder of colour photos", "folder")
+        self.source.addItem("My corrected photos (photos I saved hints for)", "corrections")
+        self.source.setToolTip("Corrected photos teach the model the colours your hints gave them")
+        self.find_corrections = QPushButton("Find corrected photos")
+        self.find_corrections.setVisible(False)
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("A folder of your own colour photos")
         self.browse = QPushButton("Choose...")
@@ -151,7 +157,9 @@ class FinetuneDialog(QDialog):
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(self.browse)
+        folder_row.addWidget(self.find_corrections)
         form = QFormLayout()
+        form.addRow("Learn from", self.source)
         form.addRow("Folder", folder_row)
         form.addRow("", self.scan_label)
         form.addRow("", self.skipped)
@@ -179,6 +187,8 @@ class FinetuneDialog(QDialog):
 
         self.browse.clicked.connect(self._choose_folder)
         self.folder.editingFinished.connect(self._scan)
+        self.source.currentIndexChanged.connect(self._on_source)
+        self.find_corrections.clicked.connect(self._scan_corrections)
         self.preset.currentIndexChanged.connect(self._on_preset)
         self.start_button.clicked.connect(self.start)
         self.pause_button.toggled.connect(self._on_pause)
@@ -211,9 +221,39 @@ class FinetuneDialog(QDialog):
             self.folder.setText(folder)
             self._scan()
 
+    @property
+    def learns_from_corrections(self) -> bool:
+        return self.source.currentData() == "corrections"
+
+    def _on_source(self):
+        corrections = self.learns_from_corrections
+        self.folder_scan = None
+        self.folder.setPlaceholderText("Only corrected photos in this folder (optional)" if corrections
+                                       else "A folder of your own colour photos")
+        self.find_corrections.setVisible(corrections)
+        self.scan_label.setText("Find the photos you corrected with hints (and saved)." if corrections
+                                else "Choose a folder to see how many photos it can use.")
+        if corrections and not self.name.text():
+            self.name.setText("My corrections")
+        self._update_buttons()
+
+    def _scan_corrections(self):
+        if self.training:
+            return
+        self.folder_scan = None
+        self.scan_label.setText("Finding corrected photos and rendering them with their hints...")
+        self.skipped.setVisible(False)
+        self._update_buttons()
+        folder = self.folder.text().strip()
+        self.engine.scan_corrections(self.name.text().strip() or "My corrections", self.base_model,
+                                     Path(folder) if folder else None, self.holdout.value() / 100.0)
+
     def _scan(self):
         text = self.folder.text().strip()
         if not text or self.training:
+            return
+        if self.learns_from_corrections:
+            self._scan_corrections()
             return
         self.folder_scan = None
         self.scan_label.setText("Scanning...")
@@ -227,7 +267,8 @@ class FinetuneDialog(QDialog):
         self.folder_scan = folder_scan
         self.seconds_per_step = seconds_per_step
         scan = folder_scan.scan
-        self.scan_label.setText(f"{len(scan.usable)} usable photos ({len(folder_scan.train_paths)} to train on, "
+        kind = "corrected photos" if folder_scan.source == "corrections" else "usable photos"
+        self.scan_label.setText(f"{len(scan.usable)} {kind} ({len(folder_scan.train_paths)} to train on, "
                                 f"{len(folder_scan.holdout_paths)} held out); skipped {len(scan.monochrome)} greyscale, "
                                 f"{len(scan.too_small)} too small, {len(scan.unreadable)} unreadable.")
         self.skipped.clear()
@@ -347,7 +388,8 @@ class FinetuneDialog(QDialog):
         self.start_button.setEnabled(self.folder_scan is not None and not self.training)
         self.pause_button.setEnabled(self.training)
         self.cancel_button.setEnabled(self.training)
-        for widget in (self.folder, self.browse, self.name, self.preset, self.advanced):
+        for widget in (self.source, self.find_corrections, self.folder, self.browse, self.name, self.preset,
+                       self.advanced):
             widget.setEnabled(not self.training)
 
     def closeEvent(self, event):

@@ -58,6 +58,22 @@ class FinetuneWorker(QObject):
             return
         self.scanned.emit(result, self._seconds_per_step(result))
 
+    @Slot(str, str, str, float)
+    def scan_corrections(self, name: str, base_model: str, folder: str, holdout_share: float) -> None:
+        from trainer.finetune import FinetuneError, scan_corrections
+
+        try:
+            result = scan_corrections(name, base_model or None, "auto", Path(folder) if folder else None,
+                                      holdout_share)
+        except FinetuneError as exc:
+            self.scanFailed.emit(str(exc))
+            return
+        except Exception as exc:  # the dialog must survive anything
+            traceback.print_exc()
+            self.scanFailed.emit(f"could not prepare the corrected photos: {exc}")
+            return
+        self.scanned.emit(result, self._seconds_per_step(result))
+
     def _seconds_per_step(self, folder_scan) -> float:
         if not self._step_seconds:
             self._step_seconds = self._time_three_steps()
@@ -146,17 +162,22 @@ class FinetuneWorker(QObject):
 
 class FinetuneThread(QObject):
     _scan = Signal(str, float)
+    _scan_corrections = Signal(str, str, str, float)
     _train = Signal(object, object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.worker = FinetuneWorker()
         self._scan.connect(self.worker.scan)
+        self._scan_corrections.connect(self.worker.scan_corrections)
         self._train.connect(self.worker.train)
         self.thread = start_worker_thread(self.worker, "autochrome-finetune")
 
     def scan(self, folder: Path, holdout_share: float) -> None:
         self._scan.emit(str(folder), holdout_share)
+
+    def scan_corrections(self, name: str, base_model: str, folder: Path | None, holdout_share: float) -> None:
+        self._scan_corrections.emit(name, base_model or "", str(folder) if folder else "", holdout_share)
 
     def train(self, folder_scan, options) -> None:
         self._train.emit(folder_scan, options)

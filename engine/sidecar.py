@@ -162,6 +162,7 @@ def write(photo: Path, edit: PhotoEdit, lightness_at=None) -> Path:
     writable; returns where it went. The photo itself is never touched."""
     text = to_json(edit, lightness_at)
     target = beside(photo)
+    _remember(photo)
     if os.access(Path(photo).resolve().parent, os.W_OK):
         try:
             with atomic_path(target) as temp:
@@ -175,6 +176,35 @@ def write(photo: Path, edit: PhotoEdit, lightness_at=None) -> Path:
     with atomic_path(fallback) as temp:
         temp.write_text(text, encoding="utf-8")
     return fallback
+
+
+def _registry() -> Path:
+    return paths.user_data_dir() / "edits" / "edited-photos.txt"
+
+
+def _remember(photo: Path) -> None:
+    """Note a photo whose edit was saved, so its corrections can be found wherever it lives."""
+    resolved = str(Path(photo).resolve())
+    registry = _registry()
+    try:
+        if resolved in edited_photos_raw(registry):
+            return
+        registry.parent.mkdir(parents=True, exist_ok=True)
+        with open(registry, "a", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(resolved + "\n")
+    except OSError:
+        pass  # the list is a convenience; the sidecar itself is what matters
+
+
+def edited_photos_raw(registry: Path) -> list[str]:
+    if not registry.exists():
+        return []
+    return [line for line in registry.read_text(encoding="utf-8", errors="surrogateescape").splitlines() if line]
+
+
+def edited_photos() -> list[Path]:
+    """Every photo the app has saved an edit for, oldest first, each once."""
+    return [Path(line) for line in dict.fromkeys(edited_photos_raw(_registry()))]
 
 
 def _remove_quietly(path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import random
+import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -51,6 +52,7 @@ class FolderScan:
     holdout_paths: list[Path] = field(default_factory=list)
     holdout_share: float = 0.15
     seed: int = 0
+    source: str = "folder"  # or "corrections": the photos are the user's hinted results
 
 
 def validate_name(name: str) -> str:
@@ -62,6 +64,27 @@ def validate_name(name: str) -> str:
     if name in {info.name for info in weights.list_models() if info.origin == "shipped"}:
         raise FinetuneError(f"'{name}' is the name of a shipped model; choose another")
     return name
+
+
+def checkpoint_path(name: str) -> Path:
+    """Where an unfinished fine-tune of this name keeps its progress."""
+    return paths.user_data_dir() / "finetune" / f"{name}.ckpt"
+
+
+def scan_corrections(name: str, base_model: str | None, device: str, search_folder: Path | None = None,
+                     holdout_share: float = 0.15, seed: int = 0, progress=None) -> FolderScan:
+    """The user's corrected photos as a fine-tuning set: their hinted results, rendered once by
+    the base model into the fine-tune's working folder (kept for a resume, removed at the end)."""
+    from .corrections import MIN_CORRECTED, find_corrected, render_targets
+
+    name = validate_name(name)
+    targets = checkpoint_path(name).with_suffix(".corrections")
+    resuming = checkpoint_path(name).exists() and targets.is_dir() and any(targets.iterdir())
+    if not resuming:  # a fresh run renders the corrections as they are now
+        shutil.rmtree(targets, ignore_errors=True)
+        corrected = find_corrected(search_folder)
+        render_targets(corrected, Colorizer(weights.resolve_model(base_model), device), targets, progress=progress)
+    return scan_folder(targets, holdout_share=holdout_share, seed=seed, min_photos=MIN_CORRECTED, source="corrections")
 
 
 def check_models_folder() -> Path:
@@ -78,7 +101,7 @@ def check_models_folder() -> Path:
 
 
 def scan_folder(folder: str | Path, square: int = scan_square(DEFAULT_CROP), holdout_share: float = 0.15,
-                seed: int = 0, progress=None) -> FolderScan:
+                seed: int = 0, progress=None, min_photos: int = MIN_PHOTOS, source: str = "folder") -> FolderScan:
     """Decode every photo once; sort out what cannot be used; split off the held-out photos."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -87,9 +110,9 @@ def scan_folder(folder: str | Path, square: int = scan_square(DEFAULT_CROP), hol
         raise FinetuneError(f"{folder} holds no photos (jpg, png, webp, tif, bmp)")
     photos, scan = load_photo_set(folder, square, min_side=MIN_SIDE, progress=progress)
     usable = scan.usable
-    if len(usable) < MIN_PHOTOS:
+    if len(usable) < min_photos:
         raise FinetuneError(
-            f"{folder} has {len(usable)} usable colour photos; at least {MIN_PHOTOS} are needed ({scan.summary()})"
+            f"{folder} has {len(usable)} usable colour photos; at least {min_photos} are needed ({scan.summary()})"
         )
     order = list(range(len(usable)))
     random.Random(seed).shuffle(order)
@@ -104,6 +127,7 @@ def scan_folder(folder: str | Path, square: int = scan_square(DEFAULT_CROP), hol
         holdout_paths=[usable[i] for i in sorted(holdout)],
         holdout_share=holdout_share,
         seed=seed,
+        source=source,
     )
 
 
@@ -136,12 +160,13 @@ class Finetune:
         if folder.photos.shape[1] < scan_square(options.crop):
             # Scanned for a smaller crop (the dialog scans before the options are chosen): the
             # same photos and the same held-out split, decoded larger.
-            folder = scan_folder(folder.folder, scan_square(options.crop), folder.holdout_share, folder.seed)
+            folder = scan_folder(folder.folder, scan_square(options.crop), folder.holdout_share, folder.seed,
+                                 min_photos=len(folder.train_paths) + len(folder.holdout_paths), source=folder.source)
         self.folder, self.options = folder, options
         self.name = validate_name(options.name)
         self.models_folder = check_models_folder()
         self.output = self.models_folder / f"{self.name}{weights.SUFFIX}"
-        self.checkpoint = paths.user_data_dir() / "finetune" / f"{self.name}.ckpt"
+        self.checkpoint = checkpoint_path(self.name)
         if self.output.exists():
             raise FinetuneError(f"a model named '{self.name}' exists already; choose another name or delete it")
         self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
@@ -215,7 +240,10 @@ class Finetune:
         # Validated outside the models folder, so the picker never lists an unfinished model.
         temporary = self.checkpoint.with_name(f"{self.name}.unvalidated{weights.SUFFIX}")
         provenance = {
-            "description": f"fine-tuned from {self.base_info.name} on {self.folder.folder.name}",
+            "description": f"fine-tuned from {self.base_info.name} on "
+                           + ("the user's corrected photos" if self.folder.source == "corrections"
+                              else self.folder.folder.name),
+            "source": self.folder.source,
             "base_model": self.base_info.name,
             "folder": str(self.folder.folder),
             "photos": len(self.folder.train_paths),
@@ -235,4 +263,6 @@ class Finetune:
         finally:
             temporary.unlink(missing_ok=True)
         self.checkpoint.unlink(missing_ok=True)
+        if self.folder.source == "corrections":
+            shutil.rmtree(self.folder.folder, ignore_errors=True)  # the rendered targets were ours
         return self.output, figures

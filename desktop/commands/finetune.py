@@ -13,7 +13,10 @@ def add_parser(commands) -> None:
         "finetune", help="fine-tune a model on a folder of your colour photos",
         description="Teach a model your own material (a family archive, a film stock, a place). The new model "
                     "is added to your models and can be chosen with --model NAME.")
-    finetune.add_argument("folder", type=Path, metavar="FOLDER")
+    finetune.add_argument("folder", type=Path, metavar="FOLDER", nargs="?",
+                          help="a folder of colour photos (with --corrections: where to look for corrected photos)")
+    finetune.add_argument("--corrections", action="store_true",
+                          help="learn from your corrected photos (photos with saved hints) instead of colour photos")
     finetune.add_argument("--name", required=True, help="name of the new model")
     finetune.add_argument("--preset", default="quick", choices=["quick", "standard", "thorough"])
     finetune.add_argument("--steps", type=int, help="training steps (overrides the preset)")
@@ -28,9 +31,17 @@ def add_parser(commands) -> None:
 
 
 def run_finetune(args) -> int:
-    from engine import paths
     from engine.errors import AutochromeError
-    from trainer.finetune import Finetune, FinetuneError, FinetuneOptions, scan_folder, scan_square, validate_name
+    from trainer.finetune import (
+        Finetune,
+        FinetuneError,
+        FinetuneOptions,
+        checkpoint_path,
+        scan_corrections,
+        scan_folder,
+        scan_square,
+        validate_name,
+    )
 
     options = FinetuneOptions(name=args.name, base_model=args.base, preset=args.preset, steps=args.steps,
                               learning_rate=args.lr, crop=args.crop, adversarial=args.adversarial,
@@ -38,7 +49,7 @@ def run_finetune(args) -> int:
     try:
         options.check()
         name = validate_name(args.name)
-        checkpoint = paths.user_data_dir() / "finetune" / f"{name}.ckpt"
+        checkpoint = checkpoint_path(name)
         if checkpoint.exists() and not args.resume:
             raise FinetuneError(f"an unfinished fine-tune named '{name}' exists; pass --resume to continue it "
                                 f"(or delete {checkpoint})")
@@ -47,7 +58,14 @@ def run_finetune(args) -> int:
                 bar.total = total
                 bar.update(done + 1 - bar.n)
 
-            folder = scan_folder(args.folder, scan_square(options.crop), holdout_share=args.holdout, progress=progress)
+            if args.corrections:
+                bar.set_description("rendering corrected photos")
+                folder = scan_corrections(name, args.base, args.device, args.folder, args.holdout, progress=progress)
+            elif args.folder is None:
+                raise FinetuneError("name a folder of colour photos, or pass --corrections")
+            else:
+                folder = scan_folder(args.folder, scan_square(options.crop), holdout_share=args.holdout,
+                                     progress=progress)
         print(f"{folder.scan.summary()}; training on {len(folder.train_paths)}, "
               f"validating on {len(folder.holdout_paths)}", file=sys.stderr)
         for path, reason in folder.scan.unreadable[:10]:
@@ -81,7 +99,9 @@ def run_finetune(args) -> int:
     print(f"wrote {path}")
     if figures:
         base, new = figures["base"], figures["new"]
-        print(f"held-out photos ({len(folder.holdout_paths)}): CIEDE2000 {base['ciede2000']:.2f} -> {new['ciede2000']:.2f}, "
+        against = "their corrected colours" if folder.source == "corrections" else "the originals"
+        print(f"held-out photos ({len(folder.holdout_paths)}, against {against}): "
+              f"CIEDE2000 {base['ciede2000']:.2f} -> {new['ciede2000']:.2f}, "
               f"PSNR {base['psnr']:.2f} -> {new['psnr']:.2f} dB, "
               f"colourfulness gap {base['colourfulness_gap']:.1f} -> {new['colourfulness_gap']:.1f}")
     print(f"use it with: autochrome colorize ... --model \"{run.name}\"")

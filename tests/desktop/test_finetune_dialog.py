@@ -155,3 +155,22 @@ def test_the_step_time_for_estimates_is_measured_once(monkeypatch):
     worker = FinetuneWorker()
     assert worker._seconds_per_step(None) == 0.25 and worker._seconds_per_step(None) == 0.25
     assert len(calls) == 1
+
+
+def test_learning_from_corrected_photos(qtbot, dialog, tmp_path, tiny_model):
+    from tests.trainer.test_corrections import corrected_photos
+
+    dialog.base_model = str(tiny_model)
+    dialog.source.setCurrentIndex(dialog.source.findData("corrections"))
+    assert dialog.find_corrections.isVisible() and dialog.name.text() == "My corrections"
+    corrected_photos(tmp_path / "few", 3)
+    dialog.find_corrections.click()
+    qtbot.waitUntil(lambda: "found 3 corrected photos" in dialog.scan_label.text(), timeout=TIMEOUT)
+    assert not dialog.start_button.isEnabled()
+    corrected_photos(tmp_path / "more", 4)
+    dialog.find_corrections.click()
+    qtbot.waitUntil(lambda: dialog.folder_scan is not None, timeout=TIMEOUT)
+    assert "7 corrected photos" in dialog.scan_label.text() and dialog.folder_scan.source == "corrections"
+    with qtbot.waitSignal(dialog.modelCreated, timeout=TIMEOUT):
+        dialog.start()
+    assert FakeRun.instances[-1].options.name == "My corrections"

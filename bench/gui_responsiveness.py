@@ -1,5 +1,6 @@
-"""GUI benchmarks: time from launch to a visible window, and the longest GUI-thread stall
-while a 12-megapixel photo is colorized on the CPU.
+"""GUI benchmarks: time from launch to a visible window, the longest GUI-thread stall while a
+12-megapixel photo is colorized on the CPU, and the hint tool on that photo: time from
+choosing a hint's colour to the repainted preview, and the longest stall while dragging a hint.
 
     QT_QPA_PLATFORM=offscreen python bench/gui_responsiveness.py [--megapixels 12]
 
@@ -19,8 +20,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
 
 
 def startup_seconds(command: list[str], runs: int = 5) -> list[float]:
@@ -84,9 +83,67 @@ def longest_stall(megapixels: float) -> dict:
     timer.stop()
     elapsed = time.perf_counter() - began - 0.2
     paint_ms = paint_times(window.view)
+    hints = hint_timings(window, timer, gaps, last, clock)
     window.close()
     return {"paint_ms": paint_ms, "size": f"{width}x{height}", "colorize_s": elapsed, "longest_stall_ms": max(gaps),
-            "p99_gap_ms": float(np.percentile(gaps, 99)), "ticks": len(gaps)}
+            "p99_gap_ms": float(np.percentile(gaps, 99)), "ticks": len(gaps), **hints}
+
+
+def hint_timings(window, timer, gaps, last, clock) -> dict:
+    """Choosing a hint's colour -> the preview painted (median of 5); then one drag of a hint
+    across the photo (40 moves, 25 ms apart) with the GUI-thread stall measured throughout."""
+    import statistics
+
+    from PySide6.QtCore import QEventLoop, QPoint, QPointF, Qt, QTimer
+    from PySide6.QtTest import QTest
+
+    view = window.view
+    view.set_divider(0.02)  # the colour side fills the view; clicks never land on the divider
+    window.hint_tool.tool_action.trigger()
+    width, height = view.image_size()
+    to_preview = []
+    for index in range(5):
+        point = QPointF(width * (0.2 + 0.15 * index), height * 0.5)
+        loop = QEventLoop()
+        window.resultShown.connect(loop.quit)
+        QTest.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.image_to_widget(point).toPoint())
+        loop.exec()  # the pinned hint's own render settles first
+        window.resultShown.disconnect(loop.quit)
+        popover = window.hint_tool.popover
+        painted = QEventLoop()
+
+        def on_preview(_reply, loop=painted):
+            view.repaint()
+            loop.quit()
+
+        window.previewShown.connect(on_preview)
+        began = time.perf_counter()
+        popover._emit(40.0 - 20 * index, 30.0, True)
+        painted.exec()
+        to_preview.append((time.perf_counter() - began) * 1000)
+        window.previewShown.disconnect(on_preview)
+        settle = QEventLoop()
+        window.resultShown.connect(settle.quit)
+        settle.exec()
+        window.resultShown.disconnect(settle.quit)
+    # Drag the last hint across the photo while the 2 ms timer watches the GUI thread.
+    previews = []
+    window.previewShown.connect(lambda reply: previews.append(reply))
+    gaps.clear()
+    last[0] = clock.nsecsElapsed()
+    timer.start()
+    start = view.image_to_widget(QPointF(width * 0.8, height * 0.5)).toPoint()
+    QTest.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+    for step in range(40):
+        QTest.mouseMove(view, pos=start + QPoint(-8 * step, 3 * step))
+        QTest.qWait(25)
+    QTest.mouseRelease(view, Qt.MouseButton.LeftButton, pos=start + QPoint(-320, 120))
+    done = QEventLoop()
+    window.resultShown.connect(lambda entry: QTimer.singleShot(100, done.quit))
+    done.exec()
+    timer.stop()
+    return {"colour_to_preview_ms": statistics.median(to_preview), "drag_longest_stall_ms": max(gaps),
+            "drag_previews": len(previews)}
 
 
 def paint_times(view) -> dict:
@@ -124,6 +181,9 @@ def main() -> int:
           f"{stall['longest_stall_ms']:.0f} ms, 99th percentile gap {stall['p99_gap_ms']:.1f} ms over {stall['ticks']} ticks")
     print("slowest repaint of the split view while panning: "
           + ", ".join(f"{k} {v:.1f} ms" for k, v in stall["paint_ms"].items()))
+    print(f"hint tool: colour chosen to repainted preview, median {stall['colour_to_preview_ms']:.0f} ms; "
+          f"dragging a hint: longest GUI-thread stall {stall['drag_longest_stall_ms']:.0f} ms "
+          f"({stall['drag_previews']} previews painted during the 1 s drag)")
     return 0
 
 

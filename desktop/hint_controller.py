@@ -25,6 +25,10 @@ class HintController(QObject):
         self.popover: ColourPopover | None = None
         self.reference_photo = None  # the eyedropper's last colour photo
         self._full_after_preview = False
+        # While a hint is dragged, one preview at a time: a new request per mouse move would
+        # cancel the one before it, and none would ever be painted.
+        self._preview_busy = False
+        self._live_pending = False
         self.tool_action = self._action("&Hint Tool", "H", "Click the photo to fix a colour there", self.set_tool)
         self.tool_action.setCheckable(True)
         self.clear_action = self._action("C&lear Hints", None, "Remove every hint of this photo", self.hints.clear)
@@ -151,14 +155,29 @@ class HintController(QObject):
         entry = self.window.history.entry()
         if entry is None or not entry.available:
             return
+        if not final and self._preview_busy:
+            self._live_pending = True  # rendered when the preview in flight is painted
+            return
         self._full_after_preview = self._full_after_preview or final
+        self._live_pending = False
+        self._preview_busy = True
         self.window.render_hints(list(self.hints.hints), preview=True)
 
     def preview_shown(self) -> None:
-        """The preview is painted: now the full-resolution result, if the edit was final."""
-        if self._full_after_preview:
+        """The preview is painted: the hints as they are now if they moved meanwhile, else the
+        full-resolution result if the edit was final."""
+        self._preview_busy = False
+        if self._live_pending:
+            self._live_pending = False
+            self._preview_busy = True
+            self.window.render_hints(list(self.hints.hints), preview=True)
+        elif self._full_after_preview:
             self._full_after_preview = False
             self.window.render_hints(list(self.hints.hints), preview=False)
+
+    def render_ended(self) -> None:
+        """A hint render failed or was cancelled: nothing is in flight any more."""
+        self._preview_busy = self._live_pending = False
 
     # ---------------------------------------------------------------- reading
 

@@ -459,6 +459,8 @@ class MainWindow(QMainWindow):
         if not self._is_active(request_id):
             return
         item = self._active.item
+        if item is None:
+            self.hint_tool.render_ended()
         self._finish_progress()
         if item is not None:
             item.status = "failed"
@@ -473,6 +475,8 @@ class MainWindow(QMainWindow):
         if not self._is_active(request_id):
             return
         item = self._active.item
+        if item is None:
+            self.hint_tool.render_ended()
         self._finish_progress()
         if item is not None:
             item.status = "cancelled"

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-PROPAGATION_SIZE = 192
+PROPAGATION_SIZE = 128  # a direct solve: 24 ms at 128 px, 100 ms at 192 px on 2 cores
 HINT_WEIGHT = 100.0
 DEFAULT_REACH = 0.25
 EDGE_SIGMA = 5.0  # L units: lightness steps much larger than this between neighbours are edges

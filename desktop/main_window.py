@@ -259,9 +259,10 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.engine.load_model(model, device)
 
-    def _on_model_loaded(self, name, device):
+    def _on_model_loaded(self, name, device, temperature=-1.0):
         reloaded = bool(self.model_name)
         self.model_ready = True
+        self.adjust.set_vibrance(temperature)
         self.model_name = name
         self.model_label.setText(f"Model: {name}  |  {device}")
         if not self.adjust.select_model(name):

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+VIBRANCE_VIVID, VIBRANCE_MUTED = 0.05, 1.0  # the engine's temperature range
 RENDER_SIZES = [(192, "Fast (192 px)"), (256, "Balanced (256 px)"), (384, "Detailed (384 px)"), (512, "Finest (512 px)")]
 DEVICES = [("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)"), ("mps", "Apple GPU (MPS)")]
 
@@ -33,6 +34,14 @@ class AdjustPanel(QWidget):
         self.saturation.setValue(100)
         self.saturation.setToolTip("Colour strength (100% = as predicted)")
         self.saturation_label = QLabel("100%")
+        # Vibrance: a classifier model's annealed-mean temperature, shown as "more vivid" to the
+        # right. Disabled for models that regress colour (they have no such knob).
+        self.vibrance = QSlider(Qt.Orientation.Horizontal)
+        self.vibrance.setRange(0, 100)
+        self.vibrance.setToolTip("How vivid the model's colour choices are (only for models that classify colours)")
+        self.vibrance.setEnabled(False)
+        self.vibrance_label = QLabel("-")
+        self._model_temperature = -1.0
         self.render_size = QComboBox()
         for size, label in RENDER_SIZES:
             self.render_size.addItem(label, size)
@@ -55,8 +64,12 @@ class AdjustPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.saturation, 1)
         row.addWidget(self.saturation_label)
+        vibrance_row = QHBoxLayout()
+        vibrance_row.addWidget(self.vibrance, 1)
+        vibrance_row.addWidget(self.vibrance_label)
         form = QFormLayout()
         form.addRow("Saturation", row)
+        form.addRow("Vibrance", vibrance_row)
         form.addRow("Render size", self.render_size)
         form.addRow("Model", self.model)
         form.addRow("Device", self.device)
@@ -70,6 +83,8 @@ class AdjustPanel(QWidget):
         self.saturation.sliderReleased.connect(self.settingsChanged)
         self.saturation.valueChanged.connect(self._on_saturation_value)
         self.render_size.currentIndexChanged.connect(lambda _: self.settingsChanged.emit())
+        self.vibrance.valueChanged.connect(self._on_vibrance_value)
+        self.vibrance.sliderReleased.connect(self.settingsChanged)
         self.again.clicked.connect(self.settingsChanged)
         self.model.activated.connect(lambda _: self.modelChanged.emit(self.model_name(), self.device_key()))
         self.device.activated.connect(lambda _: self.modelChanged.emit(self.model_name(), self.device_key()))
@@ -79,8 +94,34 @@ class AdjustPanel(QWidget):
         if not self.saturation.isSliderDown():
             self.settingsChanged.emit()
 
+    def _on_vibrance_value(self, value):
+        self.vibrance_label.setText("model" if self.temperature() is None else f"{value}")
+        if not self.vibrance.isSliderDown():
+            self.settingsChanged.emit()
+
+    @staticmethod
+    def _slider_for(temperature: float) -> int:
+        return round((VIBRANCE_MUTED - temperature) / (VIBRANCE_MUTED - VIBRANCE_VIVID) * 100)
+
+    def set_vibrance(self, model_temperature: float) -> None:
+        """The loaded model's own temperature (-1 for models without one) becomes the slider's start."""
+        self._model_temperature = model_temperature
+        self.vibrance.blockSignals(True)
+        self.vibrance.setEnabled(model_temperature > 0)
+        if model_temperature > 0:
+            self.vibrance.setValue(self._slider_for(model_temperature))
+        self.vibrance.blockSignals(False)
+        self.vibrance_label.setText("model" if model_temperature > 0 else "-")
+
+    def temperature(self) -> float | None:
+        """None while the slider sits at the model's own setting."""
+        if self._model_temperature <= 0 or self.vibrance.value() == self._slider_for(self._model_temperature):
+            return None
+        return VIBRANCE_MUTED - self.vibrance.value() / 100 * (VIBRANCE_MUTED - VIBRANCE_VIVID)
+
     def colorize_settings(self) -> dict:
-        return {"render_size": int(self.render_size.currentData()), "saturation": self.saturation.value() / 100.0}
+        return {"render_size": int(self.render_size.currentData()), "saturation": self.saturation.value() / 100.0,
+                "temperature": self.temperature()}
 
     def set_values(self, saturation: float, render_size: int, device: str, jpeg_quality: int) -> None:
         for widget in (self.saturation, self.render_size, self.device):

@@ -60,7 +60,7 @@ class SaveRequest:
 
 class EngineWorker(QObject):
     modelsListed = Signal(list)  # [(name, origin, description)]
-    modelLoaded = Signal(str, str)  # model name, device description
+    modelLoaded = Signal(str, str, float)  # model name, device, its vibrance temperature (-1: none)
     modelFailed = Signal(str)
     progress = Signal(int, float, str)  # request id, fraction, message
     finished = Signal(object)  # ColorizeReply
@@ -112,7 +112,9 @@ class EngineWorker(QObject):
             self.modelFailed.emit(str(exc) or type(exc).__name__)
             return
         self._colorizer = colorizer
-        self.modelLoaded.emit(colorizer.info.name, colorizer.choice.describe())
+        config = colorizer.info.config
+        temperature = float(config.temperature) if getattr(config, "ab_classes", 0) else -1.0
+        self.modelLoaded.emit(colorizer.info.name, colorizer.choice.describe(), temperature)
 
     @Slot(object)
     def colorize(self, request: ColorizeRequest) -> None:

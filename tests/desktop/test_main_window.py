@@ -279,3 +279,19 @@ def test_saves_still_queued_when_the_window_closes_are_finished(qtbot, window, t
         window.save_to(target)
     window.close()
     assert all(target.is_file() for target in targets)
+
+
+def test_vibrance_is_offered_for_classifier_models_only(qtbot):
+    from desktop.panels import AdjustPanel
+
+    panel = AdjustPanel()
+    qtbot.addWidget(panel)
+    panel.set_vibrance(-1.0)  # a regression model
+    assert not panel.vibrance.isEnabled() and panel.colorize_settings()["temperature"] is None
+    panel.set_vibrance(0.38)
+    assert panel.vibrance.isEnabled() and panel.temperature() is None  # the model's own setting
+    with qtbot.waitSignal(panel.settingsChanged):
+        panel.vibrance.setValue(100)
+    assert panel.colorize_settings()["temperature"] == pytest.approx(0.05)
+    panel.vibrance.setValue(0)
+    assert panel.temperature() == pytest.approx(1.0)

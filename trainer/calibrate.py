@@ -54,16 +54,18 @@ def _readable(photos: list[Path]):
 
 
 def calibrate_strength(generator: torch.nn.Module, config: GeneratorConfig, photos: list[Path], choice: DeviceChoice,
-                       share: float = 1.0, settings: ColorizeSettings | None = None) -> Calibration:
-    """Match `share` of the photos' mean colourfulness: with the annealed-mean temperature for a
-    classifier, with the output gain for a regression model. `generator` runs at gain 1."""
+                       share: float = 1.0, settings: ColorizeSettings | None = None,
+                       knob: str = "ab_gain") -> Calibration:
+    """Match `share` of the photos' mean colourfulness with the output gain (a classifier keeps
+    its temperature), or, for a classifier with knob="temperature", with the annealed-mean
+    temperature. `generator` runs at gain 1."""
     generator = generator.eval()
     pairs = list(_readable(photos))
     if not pairs:
         raise ValueError("no readable photos to calibrate on")
     target = share * float(np.mean([colourfulness(rgb) for _, rgb in pairs]))
     truth = target / share
-    if config.ab_classes:
+    if config.ab_classes and knob == "temperature":
         return _calibrate_temperature(generator, config, pairs, choice, target, truth, settings or ColorizeSettings())
     lightness, ab = [], []
     for image, _ in pairs:

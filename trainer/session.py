@@ -63,6 +63,7 @@ class RunSpec:
     init_model: Path | None = None  # start from this model file's weights (same architecture)
     calibrate: bool = False  # choose ab_gain (or a classifier's temperature) on training photos before exporting
     calibrate_share: float = 1.0  # ... so that the model is this share of the photos' colourfulness
+    calibrate_knob: str = "ab_gain"  # or "temperature" (classifiers)
     feature_cache: Path | None = None  # decoder-only training on the frozen encoder's cached features here
     degrade: bool = False  # the encoder sees old-photo defects (cached training)
     min_colourfulness: float = 0.0  # leave out training views less colourful than this (cached training)
@@ -208,7 +209,8 @@ class TrainingSession:
                               min_colourfulness=spec.min_colourfulness)
         if spec.calibrate:
             calibration = calibrate_strength(model, config, self.scan.usable[::CALIBRATION_EVERY],
-                                             DeviceChoice(self.device, None), share=spec.calibrate_share)
+                                             DeviceChoice(self.device, None), share=spec.calibrate_share,
+                                             knob=spec.calibrate_knob)
             config = calibration.config
             provenance["calibration"] = (
                 f"{calibration.knob} {calibration.value}: colourfulness {calibration.output_colourfulness:.1f} against "

@@ -37,7 +37,8 @@ def run_train(args) -> int:
     spec = RunSpec(data=args.data, output=args.out, architecture=args.arch, encoder_init=args.encoder_init,
                    settings=settings, crop=args.crop, square=args.square, rebalance=not args.no_rebalance,
                    device=args.device, checkpoint=checkpoint, seed=args.seed, init_model=args.init,
-                   calibrate=args.calibrate, calibrate_share=args.calibrate_share, feature_cache=args.feature_cache,
+                   calibrate=args.calibrate, calibrate_share=args.calibrate_share, calibrate_knob=args.calibrate_knob,
+                   feature_cache=args.feature_cache,
                    degrade=args.degrade, min_colourfulness=args.min_colourfulness)
     main = is_main_process()
     try:
@@ -148,6 +149,8 @@ def add_parsers(commands) -> None:
                        help="before export, set the output gain (a classifier's temperature) so the model is as "
                             "colourful as the training photos, times --calibrate-share")
     train.add_argument("--calibrate-share", type=float, default=1.0, metavar="S")
+    train.add_argument("--calibrate-knob", default="ab_gain", choices=["ab_gain", "temperature"],
+                       help="what --calibrate sets: the output gain (default), or a classifier's temperature")
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     train.add_argument("--compile", action="store_true", help="torch.compile the networks (CUDA)")
     train.add_argument("--checkpoint", type=Path, help="default: MODEL with .ckpt")

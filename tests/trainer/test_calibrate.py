@@ -87,6 +87,13 @@ def test_temperature_is_calibrated_for_a_classifier(tmp_path):
 
     at_half = np.mean([colourfulness(colorize(load_image(p), model, 32, cpu_choice(),
                                               ColorizeSettings(temperature=0.5)).rgb) for p in paths[:-1]])
-    result = calibrate_strength(model, CLASSIFIER, paths, cpu_choice(), share=at_half / truth)
+    result = calibrate_strength(model, CLASSIFIER, paths, cpu_choice(), share=at_half / truth, knob="temperature")
     assert result.knob == "temperature" and abs(result.value - 0.5) < 0.03
     assert result.config.temperature == result.value
+
+
+def test_a_classifier_can_keep_its_temperature_and_calibrate_its_gain(tmp_path):
+    _, paths = colour_photos(tmp_path)
+    result = calibrate_strength(FixedBeliefs(), CLASSIFIER, paths, cpu_choice(), share=0.9)
+    assert result.knob == "ab_gain" and result.config.temperature == CLASSIFIER.temperature
+    assert abs(result.output_colourfulness - 0.9 * result.truth_colourfulness) < 0.5

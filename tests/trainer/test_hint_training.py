@@ -81,7 +81,7 @@ def test_decoder_training_on_cached_features_builds_resumes_and_exports(tmp_path
     out, cache = tmp_path / "cached.safetensors", tmp_path / "cache"
     args = ["train", str(data), "--out", str(out), "--arch", "hints-lite0-classes", "--encoder-init", "scratch",
             "--feature-cache", str(cache), "--stage1-steps", "3", "--batch-size", "4", "--crop", "64",
-            "--device", "cpu", "--checkpoint-every", "1", "--calibrate", "--calibrate-share", "0.8"]
+            "--device", "cpu", "--checkpoint-every", "1", "--calibrate", "--calibrate-share", "0.8", "--calibrate-knob", "temperature"]
     assert main(args) == 0, capsys.readouterr().err
     built = FeatureCache(cache)
     assert built.complete and len(built) == 6 * VIEWS_PER_PHOTO

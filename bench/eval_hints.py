@@ -89,10 +89,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--render-size", type=int, default=256)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--eval", type=Path, default=EVAL, help="folder holding kodak24/ and bsds500-test/")
     args = parser.parse_args()
     report = {}
     for name in args.sets:
-        photos = find_photos(EVAL / name, recursive=False)
+        photos = find_photos(args.eval / name, recursive=False)
         print(f"\n{name} ({len(photos)} photos): PSNR dB / CIEDE2000 / colourfulness gap, by number of hints")
         print("| model | " + " | ".join(str(c) for c in args.counts) + " |")
         print("|---|" + "---|" * len(args.counts))

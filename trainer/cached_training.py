@@ -14,12 +14,11 @@ import numpy as np
 import torch
 
 from engine import color
-from engine.atomic import atomic_path
 from engine.networks import GeneratorConfig
 
 from .feature_cache import FeatureCache
 from .objective import Objective
-from .training import Progress, TrainSettings, stage1_learning_rate
+from .training import Progress, TrainSettings, read_checkpoint, stage1_learning_rate, write_checkpoint
 
 
 class CachedDecoderTrainer:
@@ -50,16 +49,11 @@ class CachedDecoderTrainer:
                 "config": self.config.to_json(), "step": self.step, "metrics": self.metrics}
 
     def save_checkpoint(self) -> None:
-        if self.checkpoint is None:
-            return
-        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.checkpoint) as temp:
-            torch.save(self.state(), temp)
+        if self.checkpoint is not None:
+            write_checkpoint(self.checkpoint, self.state())
 
     def _load(self, path: Path) -> None:
-        state = torch.load(path, map_location=self.device, weights_only=True)
-        if GeneratorConfig.from_json(state["config"]) != self.config:
-            raise ValueError(f"{path} was trained with another architecture; use a new checkpoint path")
+        state = read_checkpoint(path, self.device, self.config)
         self.generator.load_state_dict(state["generator"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = int(state["step"])

@@ -77,6 +77,21 @@ def stage1_learning_rate(step: int, settings: TrainSettings) -> float:
     return settings.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
+def write_checkpoint(path: Path, state: dict) -> None:
+    """Atomically: a kill mid-write leaves the previous checkpoint intact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temp:
+        torch.save(state, temp)
+
+
+def read_checkpoint(path: Path, device: torch.device, config: GeneratorConfig) -> dict:
+    """A checkpoint's state (no code runs), refused if it was trained with another architecture."""
+    state = torch.load(path, map_location=device, weights_only=True)
+    if GeneratorConfig.from_json(state["config"]) != config:
+        raise ValueError(f"{path} was trained with another architecture; use a new checkpoint path")
+    return state
+
+
 def is_main_process() -> bool:
     return not dist.is_initialized() or dist.get_rank() == 0
 
@@ -141,16 +156,11 @@ class Trainer:
         }
 
     def save_checkpoint(self) -> None:
-        if self.checkpoint is None or not is_main_process():
-            return
-        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.checkpoint) as temp:
-            torch.save(self.state(), temp)
+        if self.checkpoint is not None and is_main_process():
+            write_checkpoint(self.checkpoint, self.state())
 
     def _load(self, path: Path) -> None:
-        state = torch.load(path, map_location=self.device, weights_only=True)
-        if GeneratorConfig.from_json(state["config"]) != self.config:
-            raise ValueError(f"{path} was trained with another architecture; use a new checkpoint path")
+        state = read_checkpoint(path, self.device, self.config)
         self.generator.load_state_dict(state["generator"])
         self.ema.load_state_dict(state["ema"])
         self.discriminator.load_state_dict(state["discriminator"])

@@ -4,7 +4,6 @@ import json
 import pickle
 
 import pytest
-import torch
 from safetensors.torch import save_file
 
 from desktop.cli import main

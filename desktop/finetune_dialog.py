@@ -26,7 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trainer.finetune_options import CROP_STEP, DEFAULT_CROP, MAX_CROP, MAX_STEPS, MIN_CROP, FinetuneOptions
+from trainer.finetune_options import (
+    CROP_STEP,
+    DEFAULT_CROP,
+    MAX_CROP,
+    MAX_STEPS,
+    MIN_CROP,
+    FinetuneOptions,
+)
 from trainer.finetune_options import PRESETS as PRESET_STEPS
 
 from .display import qimage_from_rgb

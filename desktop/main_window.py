@@ -27,7 +27,13 @@ from .empty_state import EmptyState, sample_photo
 from .hint_controller import PREVIEW_SIZE, HintController
 from .history import History, HistoryEntry
 from .panels import AdjustPanel, HistoryPanel, QueuePanel
-from .saving import SAVE_FILTERS, comparison_rgb, export_name, format_for_path, is_same_file
+from .saving import (
+    SAVE_FILTERS,
+    comparison_rgb,
+    export_name,
+    format_for_path,
+    is_same_file,
+)
 from .settings import Key, Settings
 from .split_view import SplitView
 from .worker import EngineThread

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import weights
-from .colorize import CancelCheck, ColorizedImage, ColorizeSettings, EncoderMemo, ProgressCallback, colorize
+from .colorize import (
+    CancelCheck,
+    ColorizedImage,
+    ColorizeSettings,
+    EncoderMemo,
+    ProgressCallback,
+    colorize,
+)
 from .device import DeviceChoice, choose_device, cpu_choice
 from .hints import Hint
 from .image_io import LoadedImage

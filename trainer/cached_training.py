@@ -18,7 +18,13 @@ from engine.networks import GeneratorConfig
 
 from .feature_cache import FeatureCache
 from .objective import Objective
-from .training import Progress, TrainSettings, read_checkpoint, stage1_learning_rate, write_checkpoint
+from .training import (
+    Progress,
+    TrainSettings,
+    read_checkpoint,
+    stage1_learning_rate,
+    write_checkpoint,
+)
 
 
 class CachedDecoderTrainer:

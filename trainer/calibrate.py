@@ -20,7 +20,13 @@ import numpy as np
 import torch
 
 from engine import color
-from engine.colorize import MAX_TEMPERATURE, MIN_TEMPERATURE, ColorizeSettings, EncoderMemo, colorize
+from engine.colorize import (
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
+    ColorizeSettings,
+    EncoderMemo,
+    colorize,
+)
 from engine.device import DeviceChoice
 from engine.errors import AutochromeError
 from engine.image_io import load_image

@@ -12,7 +12,6 @@ from tqdm import tqdm
 
 from engine.errors import AutochromeError
 
-
 LOG_FIELDS = ["step", "stage", "images_per_s", "loss_l1", "loss_ce", "loss_d", "loss_gan"]
 
 

@@ -10,8 +10,8 @@ from PIL import Image
 from desktop.cli import main
 from engine import color
 from engine.image_io import load_image
-from trainer.metrics import colourfulness
 from tests.conftest import write_colour_jpeg, write_grey_png
+from trainer.metrics import colourfulness
 
 
 def run(capsys, *args):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
+from tests.trainer.test_finetune import warm_photos
 from trainer import finetune
 from trainer.training import Progress
-from tests.trainer.test_finetune import warm_photos
 
 TIMEOUT = 30000
 

@@ -3,8 +3,8 @@ import torch
 from PIL import Image
 
 from engine import color
-from engine.device import cpu_choice
 from engine.colorize import ColorizeSettings, colorize
+from engine.device import cpu_choice
 from engine.networks import GeneratorConfig
 from trainer.calibrate import calibrate_strength
 from trainer.metrics import colourfulness

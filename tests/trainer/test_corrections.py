@@ -53,9 +53,10 @@ def test_too_few_corrections_are_refused_with_the_count(tmp_path, capsys):
 
 
 def test_the_targets_are_the_hinted_results(tmp_path):
-    from engine.colorizer import Colorizer
-    from engine import color
     from PIL import Image
+
+    from engine import color
+    from engine.colorizer import Colorizer
     from trainer.corrections import render_targets
 
     base = Colorizer(make_model_file(tmp_path / "base.safetensors", TINY_UNET, bias=0.0), "cpu")

@@ -189,7 +189,8 @@ class TrainingSession:
         start = f"from {spec.init_model.name}" if spec.init_model else \
             f"{'ImageNet' if spec.encoder_init == 'imagenet' else spec.encoder_init} encoder init"
         provenance = {
-            "description": f"{spec.architecture}, {start}, {settings.stage1_steps} L1 + {settings.stage2_steps} GAN steps",
+            "description": f"{spec.architecture}, {start}, {settings.stage1_steps} "
+                           f"{'cross-entropy' if config.ab_classes else 'L1'} + {settings.stage2_steps} GAN steps",
             "architecture": spec.architecture,
             "encoder_init": spec.encoder_init,
             "init_model": spec.init_model.name if spec.init_model else None,

@@ -98,3 +98,26 @@ def test_saved_model_gets_the_usual_file_permissions(tmp_path):
     finally:
         os.umask(previous)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_the_shipped_default_takes_hints_and_they_change_its_colours():
+    """The shipped weights themselves (a few seconds on a CPU): a hint-taking classifier whose
+    bins travel in the file, and a hint that moves the colour where it lies."""
+    import numpy as np
+
+    from engine.colorize import ColorizeSettings
+    from engine.colorizer import Colorizer
+    from engine.hints import Hint
+    from engine.image_io import LoadedImage
+
+    colorizer = Colorizer(None, "cpu")
+    config = colorizer.info.config
+    assert config.hint_input and config.ab_classes == len(colorizer.model.ab_centres) > 300
+    assert colorizer.model.ab_centres.abs().max() >= 100  # real bin centres, not zeros
+    y, x = np.mgrid[0:96, 0:128]
+    image = LoadedImage(None, (50 + 30 * np.sin(x / 9.0) * np.cos(y / 7.0)).astype(np.float32), 8, "PNG")
+    plain = colorizer.colorize(image, ColorizeSettings(render_size=128))
+    hinted = colorizer.colorize(image, ColorizeSettings(render_size=128), hints=[Hint(64, 48, -40.0, 40.0)])
+    near = hinted.lab[46:51, 62:67, 1:].mean(axis=(0, 1))
+    assert np.hypot(*(near - plain.lab[46:51, 62:67, 1:].mean(axis=(0, 1)))) > 20
+    np.testing.assert_array_equal(hinted.lab[..., 0], image.lightness)

@@ -7,6 +7,8 @@ move toward the most likely colour (more vivid, and wrong more often): a vibranc
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -16,6 +18,7 @@ BIN_SIZE = 10.0
 DEFAULT_TEMPERATURE = 0.38  # Zhang et al.'s choice; a trained model stores its calibrated one
 
 
+@functools.lru_cache(maxsize=4)
 def in_gamut_ab_bins(samples: int = 96) -> np.ndarray:
     """Centres (Q, 2) of the ab bins whose 10x10 cell meets the sRGB gamut at some lightness.
 
@@ -31,7 +34,9 @@ def in_gamut_ab_bins(samples: int = 96) -> np.ndarray:
         for db in (-half, 0.0, half):
             index = np.round((ab + np.float32([da, db])) / BIN_SIZE).astype(np.int64)
             cells.update(map(tuple, np.unique(index, axis=0).tolist()))
-    return np.array(sorted(cells), dtype=np.float32) * BIN_SIZE
+    centres = np.array(sorted(cells), dtype=np.float32) * BIN_SIZE
+    centres.setflags(write=False)  # shared between callers by the cache
+    return centres
 
 
 def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -104,11 +104,7 @@ def hint_timings(window, timer, gaps, last, clock) -> dict:
     to_preview = []
     for index in range(5):
         point = QPointF(width * (0.2 + 0.15 * index), height * 0.5)
-        loop = QEventLoop()
-        window.resultShown.connect(loop.quit)
         QTest.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.image_to_widget(point).toPoint())
-        loop.exec()  # the pinned hint's own render settles first
-        window.resultShown.disconnect(loop.quit)
         popover = window.hint_tool.popover
         painted = QEventLoop()
 

@@ -25,6 +25,7 @@ class HintController(QObject):
         self.popover: ColourPopover | None = None
         self.reference_photo = None  # the eyedropper's last colour photo
         self._full_after_preview = False
+        self._colour_chosen = False
         # While a hint is dragged, one preview at a time: a new request per mouse move would
         # cancel the one before it, and none would ever be painted.
         self._preview_busy = False
@@ -109,8 +110,10 @@ class HintController(QObject):
         if entry is None or not entry.available:
             return
         model_ab = self._ab_at(entry, x, y)
-        index = self.hints.add(x, y, *model_ab)  # pins the model's colour until one is chosen
-        self._open_popover(index, entry)
+        # The hint holds the model's own colour until one is chosen; rendering it would change
+        # nothing, so the edit is announced when the popover closes.
+        index = self.hints.add(x, y, *model_ab, announce=False)
+        self._open_popover(index, entry, new_hint=True)
 
     def _on_pressed(self, index: int) -> None:
         self.hints.select(index)
@@ -129,14 +132,15 @@ class HintController(QObject):
     def delete_selected(self) -> None:
         self.hints.remove(self.hints.selected)
 
-    def _open_popover(self, index: int, entry) -> None:
+    def _open_popover(self, index: int, entry, new_hint: bool = False) -> None:
         hint = self.hints.hints[index]
         lightness = self._lightness_at(entry, hint.x, hint.y)
         model_ab = self._ab_at(entry, hint.x, hint.y, without_hints=True)
         self.popover = ColourPopover(lightness, (hint.a, hint.b), model_ab, self.hints.recent_colours,
                                      self.reference_photo, self.window)
         self.popover.chosen.connect(lambda a, b, final, i=index: self._on_colour(i, a, b, final))
-        self.popover.destroyed.connect(lambda: setattr(self, "popover", None))
+        self._colour_chosen = False
+        self.popover.destroyed.connect(lambda *_, new=new_hint: self._on_popover_closed(new))
         self.popover.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         where = self.view.mapToGlobal(self.view.image_to_widget(QPointF(hint.x, hint.y)).toPoint())
         self.popover.move(where.x() + 16, where.y() + 16)
@@ -146,7 +150,13 @@ class HintController(QObject):
         if self.popover is not None and self.popover.reference is not None:
             self.reference_photo = self.popover.reference
         if 0 <= index < len(self.hints) and final:
+            self._colour_chosen = True
             self.hints.recolour(index, a, b)
+
+    def _on_popover_closed(self, new_hint: bool) -> None:
+        self.popover = None
+        if new_hint and not self._colour_chosen:
+            self.hints.changed.emit(True)  # dismissed: the hint keeps the model's colour, pinned
 
     # ---------------------------------------------------------------- renders
 

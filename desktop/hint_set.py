@@ -37,11 +37,13 @@ class HintSet(QObject):
         self._select(-1)
         self.reset.emit()
 
-    def add(self, x: float, y: float, a: float, b: float) -> int:
-        """A new hint; its first colour is usually the model's own, so it is not a recent choice."""
+    def add(self, x: float, y: float, a: float, b: float, announce: bool = True) -> int:
+        """A new hint; its first colour is usually the model's own, so it is not a recent choice.
+        With announce=False the edit is announced later (when its colour is chosen)."""
         self.hints.append(Hint(x, y, a, b))
         self._select(len(self.hints) - 1)
-        self.changed.emit(True)
+        if announce:
+            self.changed.emit(True)
         return self.selected
 
     def move(self, index: int, x: float, y: float, final: bool) -> None:

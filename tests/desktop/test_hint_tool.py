@@ -29,13 +29,13 @@ def _widget_point(window, x, y) -> QPoint:
 
 def _place(qtbot, window, x, y, ab):
     """Click the photo, pick a colour in the popover; wait for the full result."""
-    with qtbot.waitSignal(window.previewShown, timeout=TIMEOUT) as preview:
-        qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton, pos=_widget_point(window, x, y))
-    assert preview.args[0].preview and preview.args[0].hints  # the quick pass came first
+    qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton, pos=_widget_point(window, x, y))
     popover = window.hint_tool.popover
     assert popover is not None and popover.isVisible()
-    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
-        popover.chosen.emit(ab[0], ab[1], True)
+    with qtbot.waitSignal(window.previewShown, timeout=TIMEOUT) as preview:
+        with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
+            popover._emit(ab[0], ab[1], True)
+    assert preview.args[0].preview and preview.args[0].hints  # the quick pass came first
     return blocker.args[0]
 
 
@@ -149,8 +149,7 @@ def test_a_damaged_sidecar_is_noted_and_the_photo_opens_without_it(qtbot, window
 def test_popover_offers_the_model_colour_and_recent_colours(qtbot, shown):
     window, _ = shown
     _place(qtbot, window, 40, 30, (50.0, -20.0))
-    with qtbot.waitSignal(window.previewShown, timeout=TIMEOUT):
-        qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton, pos=_widget_point(window, 120, 90))
+    qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton, pos=_widget_point(window, 120, 90))
     popover = window.hint_tool.popover
     assert len(popover.recent_buttons) == 1  # the earlier colour; the new hint's own is not repeated
     with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
@@ -167,3 +166,13 @@ def test_ab_plane_picks_chroma_at_the_points_lightness():
     a, b = plane.ab_at(QPointF(100, 0))
     assert a > 100 and b > 100  # right is +a (red), up is +b (yellow)
     assert np.allclose(plane.ab_at(plane.point_of((30.0, -40.0))), (30.0, -40.0), atol=0.5)
+
+
+def test_a_dismissed_popover_pins_the_models_colour(qtbot, shown):
+    window, _ = shown
+    before = window.history_panel.count()
+    qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton, pos=_widget_point(window, 60, 40))
+    assert window.history_panel.count() == before  # nothing rendered while the colour is chosen
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
+        window.hint_tool.popover.close()
+    assert len(blocker.args[0].hints) == 1 and window.history_panel.count() == before + 1

@@ -347,8 +347,8 @@ class FinetuneDialog(QDialog):
         minutes, seconds = divmod(int(record.eta_s), 60)
         self.status.setText(f"step {record.step} of {record.steps}  |  {record.images_per_second:.1f} images/s  |  "
                             f"about {minutes}:{seconds:02d} left" + ("  |  paused" if self.pause_button.isChecked() else ""))
-        if "l1" in record.losses:
-            self.curve.add(record.step, record.losses["l1"])
+        if record.colour_loss is not None:
+            self.curve.add(record.step, record.colour_loss)
 
     def _on_preview(self, base_rgb, current_rgb):
         for label, rgb in ((self.base_preview, base_rgb), (self.new_preview, current_rgb)):

@@ -64,6 +64,14 @@ class Progress:
     start_step: int = 0
 
     @property
+    def colour_loss(self) -> float | None:
+        """The generator's colour loss, whichever the model has (cross-entropy or L1)."""
+        for name in ("ce", "l1"):
+            if name in self.losses:
+                return self.losses[name]
+        return None
+
+    @property
     def eta_s(self) -> float:
         done = max(self.step - self.start_step, 1)
         return self.elapsed_s / done * (self.steps - self.step)

@@ -79,8 +79,7 @@ def run_finetune(args) -> int:
     try:
         for record in run.steps():
             bar.update(record.step - bar.n)
-            loss = record.losses.get("ce", record.losses.get("l1", 0.0))
-            bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{record.images_per_second:.1f}", refresh=False)
+            bar.set_postfix(loss=f"{record.colour_loss or 0.0:.4f}", img_s=f"{record.images_per_second:.1f}", refresh=False)
     except KeyboardInterrupt:
         bar.close()
         run.trainer.save_checkpoint()

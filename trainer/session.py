@@ -95,7 +95,7 @@ def imagenet_lite_state(encoder: str) -> dict:
 def build_initialised_generator(config: GeneratorConfig, encoder_init: str) -> torch.nn.Module:
     model = build_generator(config)
     if config.ab_classes:
-        centres = torch.from_numpy(in_gamut_ab_bins())
+        centres = torch.tensor(in_gamut_ab_bins())
         if len(centres) != config.ab_classes:
             raise ValueError(f"the config asks for {config.ab_classes} ab bins; the gamut has {len(centres)}")
         model.ab_centres.copy_(centres)

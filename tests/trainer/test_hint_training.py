@@ -39,7 +39,7 @@ def test_simulated_hints_carry_the_patch_mean_and_some_photos_get_none():
 
 
 def test_soft_targets_peak_at_the_true_colour_and_rare_colours_weigh_more():
-    centres = torch.from_numpy(in_gamut_ab_bins())
+    centres = torch.tensor(in_gamut_ab_bins())
     ab = color.normalize_ab(torch.tensor([[20.0, -30.0]]).view(1, 2, 1, 1))
     target, nearest = soft_targets(ab, centres)
     assert target.sum() == pytest.approx(1.0)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from . import color
+from . import color, png_chunks
 from .atomic import atomic_path
 from .errors import ImageReadError, ImageWriteError
 from .formats import EXTENSIONS, FORMATS
@@ -328,8 +328,9 @@ def save_image(
     try:
         with atomic_path(path) as temp:
             if sixteen:
-                _write_16bit(temp, rgb, alpha, image_format)
-                notes.append("16-bit output carries no EXIF or ICC profile")
+                _write_16bit(temp, rgb, alpha, image_format, exif)
+                if image_format == "TIFF":
+                    notes.append("16-bit TIFF output carries no EXIF or ICC profile")
             else:
                 _write_8bit(temp, rgb, alpha, image_format, exif, quality)
     except ImageWriteError:
@@ -361,7 +362,7 @@ def _write_8bit(temp: Path, rgb, alpha, image_format, exif, quality):
     image.save(temp, format=image_format, **options)
 
 
-def _write_16bit(temp: Path, rgb, alpha, image_format):
+def _write_16bit(temp: Path, rgb, alpha, image_format, exif):
     pixels = np.clip(np.rint(rgb * 65535.0), 0, 65535).astype(np.uint16)[..., ::-1]
     if alpha is not None:
         pixels = np.dstack([pixels, np.clip(np.rint(alpha * 65535.0), 0, 65535).astype(np.uint16)])
@@ -369,4 +370,7 @@ def _write_16bit(temp: Path, rgb, alpha, image_format):
     ok, encoded = cv2.imencode(extension, np.ascontiguousarray(pixels))
     if not ok:
         raise ImageWriteError(f"could not encode a 16-bit {image_format}")
-    temp.write_bytes(encoded.tobytes())
+    data = encoded.tobytes()
+    if image_format == "PNG":
+        data = png_chunks.with_metadata(data, _SRGB_PROFILE.tobytes(), exif)
+    temp.write_bytes(data)

@@ -178,6 +178,34 @@ def test_save_16bit_png_and_tiff(tmp_path):
         np.testing.assert_allclose(back[..., ::-1] / 65535.0, rgb, atol=1e-4)
 
 
+def test_16bit_png_keeps_the_profile_and_exif_of_8bit_output(tmp_path):
+    import cv2
+
+    from engine import png_chunks
+
+    exif = Image.Exif()
+    exif[0x010F] = "Test camera"
+    rgb = np.random.default_rng(1).random((10, 12, 3)).astype(np.float32)
+    notes = image_io.save_image(tmp_path / "o.png", rgb, "PNG", alpha=np.full((10, 12), 0.5),
+                                bit_depth=16, exif=exif.tobytes())
+    assert notes == []
+    data = (tmp_path / "o.png").read_bytes()
+    kinds = png_chunks.chunk_types(data)
+    assert kinds[:3] == [b"IHDR", b"iCCP", b"eXIf"] and kinds.index(b"IDAT") > 2 and b"sRGB" not in kinds
+    with Image.open(tmp_path / "o.png") as saved:
+        saved.load()  # a bad CRC or misplaced chunk fails here
+        assert ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(saved.info["icc_profile"])))
+        assert saved.getexif().get(0x010F) == "Test camera"
+    back = cv2.imread(str(tmp_path / "o.png"), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == np.uint16 and back.shape == (10, 12, 4)
+    np.testing.assert_allclose(back[..., 2::-1] / 65535.0, rgb, atol=1e-4)
+
+
+def test_16bit_tiff_says_it_carries_no_metadata(tmp_path):
+    notes = image_io.save_image(tmp_path / "o.tif", np.zeros((4, 4, 3)), "TIFF", bit_depth=16, exif=b"Exif\0\0")
+    assert notes == ["16-bit TIFF output carries no EXIF or ICC profile"]
+
+
 def test_jpeg_drops_alpha_with_a_note(tmp_path):
     notes = image_io.save_image(tmp_path / "o.jpg", np.zeros((4, 4, 3)), "JPEG", alpha=np.ones((4, 4)))
     assert any("alpha" in note for note in notes)

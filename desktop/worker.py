@@ -195,24 +195,14 @@ class EngineWorker(QObject):
 
     def _reduced(self, image, size: int):
         """The photo at most `size` pixels on its long side (kept for the next edit), and the scale."""
-        import cv2
-
-        from engine.image_io import LoadedImage
+        from engine.image_io import reduced
 
         cached = self._preview_source
         if cached is not None and cached[0] is image and cached[1] == size:
             return cached[2], cached[3]
-        width, height = image.size
-        scale = max(1.0, max(width, height) / size)
-        if scale == 1.0:
-            reduced = image
-        else:
-            small = (max(1, round(width / scale)), max(1, round(height / scale)))
-            reduced = LoadedImage(None, cv2.resize(image.lightness, small, interpolation=cv2.INTER_AREA),
-                                  image.bit_depth, image.format)
-            scale = width / small[0]
-        self._preview_source = (image, size, reduced, scale)
-        return reduced, scale
+        small, scale = reduced(image, size)
+        self._preview_source = (image, size, small, scale)
+        return small, scale
 
     @Slot(object)
     def save(self, request: SaveRequest) -> None:

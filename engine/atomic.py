@@ -10,10 +10,19 @@ import time
 from pathlib import Path
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
+def _process_umask() -> int:
+    """Read without changing it where the system allows: os.umask can only be read by setting
+    it, and a file another thread creates in that moment would get the wrong permissions."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # at import, before the app starts any thread
     os.umask(mask)
     return mask
+
+
+UMASK = _process_umask()
 
 
 STALE_AFTER_S = 15 * 60
@@ -45,7 +54,7 @@ def atomic_path(destination: str | os.PathLike):
         yield temp
         # mkstemp makes the file private (0600), and some writers (safetensors) recreate it
         # that way: a saved photo or model gets the usual permissions, set last.
-        os.chmod(temp, 0o666 & ~_current_umask())
+        os.chmod(temp, 0o666 & ~UMASK)
         os.replace(temp, destination)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -60,6 +60,18 @@ class LoadedImage:
         return width, height
 
 
+def reduced(image: LoadedImage, long_side: int) -> tuple[LoadedImage, float]:
+    """The photo at most `long_side` pixels on its long side (for quick previews), and the
+    factor it was shrunk by (1.0 when it was small enough already)."""
+    width, height = image.size
+    if max(width, height) <= long_side:
+        return image, 1.0
+    factor = max(width, height) / long_side
+    small = (max(1, round(width / factor)), max(1, round(height / factor)))
+    lightness = cv2.resize(image.lightness, small, interpolation=cv2.INTER_AREA)
+    return LoadedImage(None, lightness, image.bit_depth, image.format), width / small[0]
+
+
 # ------------------------------------------------------------------ loading
 
 

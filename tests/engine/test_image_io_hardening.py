@@ -136,3 +136,18 @@ def test_long_file_names_save_and_stale_temp_files_are_removed(tmp_path):
     with atomic_path(target) as temp:
         temp.write_bytes(b"y")
     assert not stale.exists() and fresh.exists() and target.read_bytes() == b"y"
+
+
+def test_saving_never_changes_the_process_umask(tmp_path, monkeypatch):
+    # Finding 12: setting the umask to 0 for a moment gave files other threads created then 0666.
+    import os
+
+    from engine import atomic
+
+    def forbidden(mask):
+        raise AssertionError("os.umask called while saving")
+
+    monkeypatch.setattr(os, "umask", forbidden)
+    with atomic_path(tmp_path / "o.bin") as temp:
+        temp.write_bytes(b"x")
+    assert (tmp_path / "o.bin").stat().st_mode & 0o777 == 0o666 & ~atomic.UMASK

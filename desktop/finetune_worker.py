@@ -11,11 +11,13 @@ import time
 import traceback
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from .threads import start_worker_thread, stop_worker_thread
 
 PREVIEW_EVERY_S = 4.0
+PREVIEW_SIDE = 320  # about the size of the dialog's preview panes
 
 
 class FinetuneWorker(QObject):
@@ -23,54 +25,69 @@ class FinetuneWorker(QObject):
     scanFailed = Signal(str)
     started = Signal(int, int)  # first step (after a resume), total steps
     progress = Signal(object)  # trainer.training.Progress
-    preview = Signal(object, object)  # base RGB, current RGB (numpy float)
+    preview = Signal(object, object)  # base, current: uint8 RGB at most PREVIEW_SIDE pixels
     finished = Signal(str, dict)  # model path, validation figures
     failed = Signal(str)
-    stopped = Signal(str)  # where the resumable checkpoint is
+    stopped = Signal(str)  # where the resumable checkpoint is ("" if nothing was kept)
 
     def __init__(self):
         super().__init__()
         self._cancel = threading.Event()
+        self._paused = False  # also for a pause pressed before the run exists
         self.run = None
         self._step_seconds = 0.0  # measured once: rescans of other folders reuse it
 
+    def begin(self) -> None:
+        """Called on the GUI thread just before a request is queued, so that a cancel pressed
+        between the request and its start is not cleared by the start."""
+        self._cancel.clear()
+
     def cancel(self) -> None:
         self._cancel.set()
-        if self.run is not None:
-            self.run.gate.resume()
+        run = self.run
+        if run is not None:
+            run.gate.resume()
 
     def pause(self, paused: bool) -> None:
-        if self.run is not None:
-            (self.run.gate.pause if paused else self.run.gate.resume)()
+        self._paused = paused
+        run = self.run
+        if run is not None:
+            (run.gate.pause if paused else run.gate.resume)()
+
+    def _stop_if_cancelled(self, *_progress) -> None:
+        from trainer.finetune_options import FinetuneCancelled
+
+        if self._cancel.is_set():
+            raise FinetuneCancelled
 
     @Slot(str, float)
     def scan(self, folder: str, holdout_share: float) -> None:
-        from trainer.finetune import FinetuneError, scan_folder
+        from trainer.finetune import scan_folder
+
+        self._scan(lambda: scan_folder(folder, holdout_share=holdout_share, progress=self._stop_if_cancelled),
+                   f"could not scan {folder}")
+
+    @Slot(str, str, str, float)
+    def scan_corrections(self, name: str, base_model: str, folder: str, holdout_share: float) -> None:
+        from trainer.finetune import scan_corrections
+
+        self._scan(lambda: scan_corrections(name, base_model or None, "auto", Path(folder) if folder else None,
+                                            holdout_share, progress=self._stop_if_cancelled),
+                   "could not prepare the corrected photos")
+
+    def _scan(self, scan, failure: str) -> None:
+        from trainer.finetune_options import FinetuneCancelled, FinetuneError
 
         try:
-            result = scan_folder(folder, holdout_share=holdout_share)
+            result = scan()
+        except FinetuneCancelled:
+            return  # the dialog is closing
         except FinetuneError as exc:
             self.scanFailed.emit(str(exc))
             return
         except Exception as exc:  # the dialog must survive anything the folder holds
             traceback.print_exc()
-            self.scanFailed.emit(f"could not scan {folder}: {exc}")
-            return
-        self.scanned.emit(result, self._seconds_per_step(result))
-
-    @Slot(str, str, str, float)
-    def scan_corrections(self, name: str, base_model: str, folder: str, holdout_share: float) -> None:
-        from trainer.finetune import FinetuneError, scan_corrections
-
-        try:
-            result = scan_corrections(name, base_model or None, "auto", Path(folder) if folder else None,
-                                      holdout_share)
-        except FinetuneError as exc:
-            self.scanFailed.emit(str(exc))
-            return
-        except Exception as exc:  # the dialog must survive anything
-            traceback.print_exc()
-            self.scanFailed.emit(f"could not prepare the corrected photos: {exc}")
+            self.scanFailed.emit(f"{failure}: {exc}")
             return
         self.scanned.emit(result, self._seconds_per_step(result))
 
@@ -109,55 +126,72 @@ class FinetuneWorker(QObject):
 
     @Slot(object, object)
     def train(self, folder_scan, options) -> None:
-        from engine.colorize import ColorizeSettings
         from engine.errors import AutochromeError
-        from engine.image_io import load_image
-        from trainer.finetune import Finetune, FinetuneError
+        from trainer.finetune_options import FinetuneCancelled, FinetuneError
 
-        self._cancel.clear()
         try:
-            self.run = run = Finetune(folder_scan, options)
-        except (FinetuneError, AutochromeError, ValueError, RuntimeError, OSError) as exc:
+            self._train(folder_scan, options)
+        except FinetuneCancelled:
+            self._keep_and_stop()
+        except (FinetuneError, AutochromeError, ValueError, OSError) as exc:
             self.failed.emit(str(exc))
-            return
-        preview_image = None
-        if folder_scan.holdout_paths:
-            try:
-                preview_image = load_image(folder_scan.holdout_paths[0])
-                base_rgb = run.base.colorize(preview_image, ColorizeSettings()).rgb
-            except AutochromeError:
-                preview_image = None
-        self.started.emit(run.trainer.step, options.total_steps)
-        last_preview = 0.0
-        try:
-            for record in run.steps(should_stop=self._cancel.is_set):
-                self.progress.emit(record)
-                now = time.monotonic()
-                if preview_image is not None and now - last_preview > PREVIEW_EVERY_S:
-                    self.preview.emit(base_rgb, run.preview(preview_image))
-                    last_preview = now
-                if self._cancel.is_set():
-                    break
-        except Exception as exc:
+        except Exception as exc:  # any failure must reach the dialog, or it would wait forever
             traceback.print_exc()
             self.failed.emit(f"training stopped: {exc}")
+        finally:
             self.run = None
-            return
+
+    def _train(self, folder_scan, options) -> None:
+        from trainer.finetune import Finetune
+        from trainer.finetune_options import FinetuneCancelled
+
+        self.run = run = Finetune(folder_scan, options)
+        if self._paused:
+            run.gate.pause()
+        preview_image, base_preview = self._preview_source(run, folder_scan)
+        self.started.emit(run.trainer.step, options.total_steps)
+        last_preview = 0.0
+        for record in run.steps(should_stop=self._cancel.is_set):
+            self.progress.emit(record)
+            if preview_image is not None and time.monotonic() - last_preview > PREVIEW_EVERY_S:
+                self.preview.emit(base_preview, _displayable(run.preview(preview_image)))
+                last_preview = time.monotonic()
+            if self._cancel.is_set():
+                break
         if self._cancel.is_set():
-            run.trainer.save_checkpoint()
-            self.stopped.emit(str(run.checkpoint))
-            self.run = None
-            return
-        try:
-            path, figures = run.finish()
-        except FinetuneError as exc:
-            self.failed.emit(str(exc))
-            self.run = None
-            return
+            raise FinetuneCancelled
+        path, figures = run.finish(progress=self._stop_if_cancelled)
         if preview_image is not None:
-            self.preview.emit(base_rgb, run.preview(preview_image))
-        self.run = None
+            self.preview.emit(base_preview, _displayable(run.preview(preview_image)))
         self.finished.emit(str(path), figures)
+
+    @staticmethod
+    def _preview_source(run, folder_scan):
+        """A held-out photo reduced to preview size, and the base model's result on it; the
+        previews are computed here at the size they are shown, not at the photo's."""
+        from engine.colorize import ColorizeSettings
+        from engine.errors import AutochromeError
+        from engine.image_io import load_image, reduced
+
+        if not folder_scan.holdout_paths:
+            return None, None
+        try:
+            image, _ = reduced(load_image(folder_scan.holdout_paths[0]), PREVIEW_SIDE)
+            return image, _displayable(run.base.colorize(image, ColorizeSettings()).rgb)
+        except AutochromeError:
+            return None, None  # no preview; the training itself does not need one
+
+    def _keep_and_stop(self) -> None:
+        run = self.run
+        if run is None:
+            self.stopped.emit("")
+            return
+        run.trainer.save_checkpoint()
+        self.stopped.emit(str(run.checkpoint))
+
+
+def _displayable(rgb) -> np.ndarray:
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 class FinetuneThread(QObject):
@@ -174,12 +208,15 @@ class FinetuneThread(QObject):
         self.thread = start_worker_thread(self.worker, "autochrome-finetune")
 
     def scan(self, folder: Path, holdout_share: float) -> None:
+        self.worker.begin()
         self._scan.emit(str(folder), holdout_share)
 
     def scan_corrections(self, name: str, base_model: str, folder: Path | None, holdout_share: float) -> None:
+        self.worker.begin()
         self._scan_corrections.emit(name, base_model or "", str(folder) if folder else "", holdout_share)
 
     def train(self, folder_scan, options) -> None:
+        self.worker.begin()
         self._train.emit(folder_scan, options)
 
     @property

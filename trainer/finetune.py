@@ -32,6 +32,7 @@ from .finetune_options import (  # noqa: F401  (re-exported: the options live wi
     MIN_PHOTOS,
     MIN_SIDE,
     PRESETS,
+    FinetuneCancelled,
     FinetuneError,
     FinetuneOptions,
     scan_square,
@@ -84,7 +85,8 @@ def scan_corrections(name: str, base_model: str | None, device: str, search_fold
         shutil.rmtree(targets, ignore_errors=True)
         corrected = find_corrected(search_folder)
         render_targets(corrected, Colorizer(weights.resolve_model(base_model), device), targets, progress=progress)
-    return scan_folder(targets, holdout_share=holdout_share, seed=seed, min_photos=MIN_CORRECTED, source="corrections")
+    return scan_folder(targets, holdout_share=holdout_share, seed=seed, progress=progress, min_photos=MIN_CORRECTED,
+                       source="corrections")
 
 
 def check_models_folder() -> Path:
@@ -200,14 +202,19 @@ class Finetune:
         return self.trainer.step
 
     def steps(self, should_stop=lambda: False):
-        """Train, yielding progress records; waits while paused; returns when stopped or done."""
-        for record in self.trainer.run():
-            yield record
+        """Train, yielding progress records; waits while paused (a pause pressed before the
+        first step holds that step too); returns when stopped or done."""
+        records = self.trainer.run()
+        while True:
             while not self.gate.wait(0.1):
                 if should_stop():
                     return
             if should_stop():
                 return
+            record = next(records, None)
+            if record is None:
+                return
+            yield record
 
     def preview(self, image, settings: ColorizeSettings | None = None):
         """The held-out photo colorized by the model being trained (float RGB)."""
@@ -223,19 +230,21 @@ class Finetune:
             if self.trainer.freeze_encoder:
                 model.encoder.eval()
 
-    def validate(self, candidate: Colorizer) -> dict:
-        """Base vs new model on the held-out photos: mean PSNR, CIEDE2000 and colourfulness gap."""
+    def validate(self, candidate: Colorizer, progress=None) -> dict:
+        """Base vs new model on the held-out photos: mean PSNR, CIEDE2000 and colourfulness gap.
+        `progress(done, total)` is called before each photo (and may raise FinetuneCancelled)."""
         if not self.folder.holdout_paths:
             return {}
         figures = {}
         for label, colorizer in (("base", self.base), ("new", candidate)):
-            result, _, _ = evaluate(colorizer, self.folder.holdout_paths, ColorizeSettings())
+            result, _, _ = evaluate(colorizer, self.folder.holdout_paths, ColorizeSettings(), progress=progress)
             mean = result.mean()
             figures[label] = {k: round(mean[k], 3) for k in ("psnr", "ciede2000", "colourfulness", "colourfulness_gap")}
         return figures
 
-    def finish(self) -> tuple[Path, dict]:
-        """Save the trained model (atomically) and measure it against the base."""
+    def finish(self, progress=None) -> tuple[Path, dict]:
+        """Save the trained model (atomically) and measure it against the base. A cancel
+        during validation leaves the checkpoint, so the same name resumes at this point."""
         self.trainer.save_checkpoint()
         # Validated outside the models folder, so the picker never lists an unfinished model.
         temporary = self.checkpoint.with_name(f"{self.name}.unvalidated{weights.SUFFIX}")
@@ -255,7 +264,7 @@ class Finetune:
         }
         try:
             save_generator(temporary, self.trainer.export_model(), self.base_info.config, provenance=provenance)
-            figures = self.validate(Colorizer(temporary, self.options.device))
+            figures = self.validate(Colorizer(temporary, self.options.device), progress)
             save_generator(self.output, self.trainer.export_model(), self.base_info.config, provenance=provenance,
                            metrics={"holdout": figures})
         except OSError as exc:

@@ -23,6 +23,10 @@ class FinetuneError(Exception):
     """A problem with the folder, the name or the models folder; the text is for the user."""
 
 
+class FinetuneCancelled(Exception):  # noqa: N818  (not an error: the user asked for it)
+    """Raised from a progress callback to stop a scan or a validation the user cancelled."""
+
+
 @dataclass
 class FinetuneOptions:
     name: str

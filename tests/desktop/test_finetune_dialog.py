@@ -17,34 +17,48 @@ class FakeRun:
     """Behaves like trainer.finetune.Finetune, without the cost of training."""
 
     instances = []
+    starting_delay_s = 0.0
+    finish_error: Exception | None = None
 
     def __init__(self, folder_scan, options):
         self.options = options
         self.gate = finetune.PauseGate()
-        self.trainer = type("T", (), {"step": 0, "save_checkpoint": lambda self: None})()
+        run = self
+        self.saved_checkpoints = 0
+
+        def save_checkpoint(trainer):
+            run.saved_checkpoints += 1
+
+        self.trainer = type("T", (), {"step": 0, "save_checkpoint": save_checkpoint})()
         self.checkpoint = "checkpoint.ckpt"
         self.base = type("B", (), {"colorize": lambda self, image, settings=None: type("R", (), {
-            "rgb": np.zeros((8, 8, 3), np.float32)})()})()
+            "rgb": np.zeros(image.lightness.shape + (3,), np.float32)})()})()
         self.finished = False
+        self.preview_sizes = []
         FakeRun.instances.append(self)
+        if FakeRun.starting_delay_s:
+            time.sleep(FakeRun.starting_delay_s)
 
     def steps(self, should_stop=lambda: False):
         total = self.options.total_steps
         for step in range(1, total + 1):
-            time.sleep(0.01)
-            self.trainer.step = step
-            # The shipped model is a classifier: its loss is cross-entropy ("ce"), not L1.
-            yield Progress(1, step, total, {"ce": 1.0 / step}, 50.0, step * 0.01)
             while not self.gate.wait(0.05):
                 if should_stop():
                     return
             if should_stop():
                 return
+            time.sleep(0.01)
+            self.trainer.step = step
+            # The shipped model is a classifier: its loss is cross-entropy ("ce"), not L1.
+            yield Progress(1, step, total, {"ce": 1.0 / step}, 50.0, step * 0.01)
 
     def preview(self, image, settings=None):
-        return np.ones((8, 8, 3), np.float32) * 0.5
+        self.preview_sizes.append(image.size)
+        return np.ones(image.lightness.shape + (3,), np.float32) * 0.5
 
-    def finish(self):
+    def finish(self, progress=None):
+        if FakeRun.finish_error is not None:
+            raise FakeRun.finish_error
         self.finished = True
         return "/models/Test model.safetensors", {"base": {"ciede2000": 9.0, "psnr": 22.0},
                                                    "new": {"ciede2000": 7.5, "psnr": 22.6}}
@@ -55,6 +69,8 @@ def dialog(qtbot, monkeypatch):
     from desktop import finetune_dialog
 
     FakeRun.instances.clear()
+    monkeypatch.setattr(FakeRun, "starting_delay_s", 0.0)
+    monkeypatch.setattr(FakeRun, "finish_error", None)
     monkeypatch.setattr(finetune, "Finetune", FakeRun)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     widget = finetune_dialog.FinetuneDialog()
@@ -126,8 +142,6 @@ def test_pause_resume_and_cancel(qtbot, dialog, tmp_path):
 
 
 def test_closing_the_app_during_a_fine_tune_asks_first(qtbot, window, tmp_path, monkeypatch):
-    from desktop import finetune_dialog
-
     FakeRun.instances.clear()
     monkeypatch.setattr(finetune, "Finetune", FakeRun)
     window.open_finetune()
@@ -145,7 +159,8 @@ def test_closing_the_app_during_a_fine_tune_asks_first(qtbot, window, tmp_path, 
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     window.close()
     assert not window.isVisible()
-    assert isinstance(dialog, finetune_dialog.FinetuneDialog)
+    assert not dialog.engine.thread.isRunning()  # the run was stopped, not left behind
+    assert FakeRun.instances[-1].saved_checkpoints == 1 and not FakeRun.instances[-1].finished
 
 
 def test_the_step_time_for_estimates_is_measured_once(monkeypatch):
@@ -175,3 +190,94 @@ def test_learning_from_corrected_photos(qtbot, dialog, tmp_path, tiny_model):
     with qtbot.waitSignal(dialog.modelCreated, timeout=TIMEOUT):
         dialog.start()
     assert FakeRun.instances[-1].options.name == "My corrections"
+
+
+def _start_long_run(qtbot, dialog, tmp_path, steps=10_000):
+    scanned(qtbot, dialog, warm_photos(tmp_path / "photos", 12))
+    dialog.advanced.setChecked(True)
+    dialog.steps.setValue(steps)
+    dialog.start()
+
+
+@pytest.mark.parametrize("error", [
+    pytest.param("image", id="an unreadable held-out photo"),
+    pytest.param("bug", id="any other exception"),
+])
+def test_any_failure_while_finishing_reaches_the_dialog(qtbot, dialog, tmp_path, monkeypatch, error):
+    # Finding 7: only FinetuneError was caught around finish(); the dialog stayed "training".
+    from engine.errors import ImageReadError
+
+    FakeRun.finish_error = ImageReadError("held.jpg: damaged") if error == "image" else KeyError("psnr")
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warnings.append(a[2]))
+    _start_long_run(qtbot, dialog, tmp_path, steps=5)
+    qtbot.waitUntil(lambda: not dialog.training, timeout=TIMEOUT)
+    assert len(warnings) == 1 and ("held.jpg" in warnings[0] or "psnr" in warnings[0])
+    assert dialog.start_button.isEnabled()
+
+
+def test_pause_pressed_while_the_run_is_starting_is_kept(qtbot, dialog, tmp_path):
+    # Finding 13: the worker had no run yet, so the pause was dropped.
+    FakeRun.starting_delay_s = 0.5
+    _start_long_run(qtbot, dialog, tmp_path)
+    dialog.pause_button.setChecked(True)
+    qtbot.waitUntil(lambda: len(FakeRun.instances) == 1 and dialog.total_steps > 0, timeout=TIMEOUT)
+    qtbot.wait(300)
+    assert FakeRun.instances[-1].gate.paused and dialog.progress.value() == 0
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: not dialog.training, timeout=TIMEOUT)
+
+
+def test_a_cancel_before_the_run_starts_is_not_lost(qtbot, dialog, tmp_path, monkeypatch):
+    # Finding 13: train() cleared the cancel flag when it began, after the user had cancelled.
+    import threading
+
+    from trainer.finetune_options import FinetuneCancelled
+
+    scanned(qtbot, dialog, warm_photos(tmp_path / "photos", 12))
+    release = threading.Event()
+
+    def busy_scan(*args, **kwargs):
+        release.wait(5)
+        raise FinetuneCancelled
+
+    monkeypatch.setattr(finetune, "scan_folder", busy_scan)
+    dialog.engine._scan.emit("elsewhere", 0.15)  # the worker is now busy; the training request waits in its queue
+    dialog.advanced.setChecked(True)
+    dialog.steps.setValue(10_000)
+    dialog.start()
+    dialog.cancel()
+    release.set()
+    qtbot.waitUntil(lambda: not dialog.training, timeout=TIMEOUT)
+    assert "Cancelled" in dialog.status.text()
+    assert not FakeRun.instances or FakeRun.instances[-1].trainer.step <= 1
+
+
+def test_closing_stops_a_scan_between_photos(qtbot, tmp_path):
+    # Finding 13: closing waited for a whole scan it could not interrupt.
+    from desktop.finetune_worker import FinetuneWorker
+
+    worker = FinetuneWorker()
+    results = []
+    worker.scanned.connect(lambda *a: results.append("scanned"))
+    worker.scanFailed.connect(lambda message: results.append(message))
+    worker.begin()
+    worker.cancel()
+    worker.scan(str(warm_photos(tmp_path / "photos", 12)), 0.15)
+    assert results == []
+
+
+def test_previews_are_made_at_the_size_they_are_shown(qtbot, dialog, tmp_path):
+    # Finding 11: the held-out photo was colorized and converted at full size every 4 s.
+    from desktop.finetune_worker import PREVIEW_SIDE
+
+    folder = warm_photos(tmp_path / "photos", 12, size=900)
+    previews = []
+    dialog.engine.worker.preview.connect(lambda base, new: previews.append((base.shape, new.shape, new.dtype)))
+    scanned(qtbot, dialog, folder)
+    dialog.advanced.setChecked(True)
+    dialog.steps.setValue(5)
+    with qtbot.waitSignal(dialog.modelCreated, timeout=TIMEOUT):
+        dialog.start()
+    assert previews and all(max(base[:2]) <= PREVIEW_SIDE and max(new[:2]) <= PREVIEW_SIDE and dtype == np.uint8
+                            for base, new, dtype in previews)

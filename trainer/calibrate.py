@@ -13,6 +13,8 @@ because a model colours a whole photo differently from a crop of it.
 
 from __future__ import annotations
 
+import contextlib
+
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -64,7 +66,7 @@ def calibrate_strength(generator: torch.nn.Module, config: GeneratorConfig, phot
                        knob: str = "ab_gain") -> Calibration:
     """Match `share` of the photos' mean colourfulness with the output gain (a classifier keeps
     its temperature), or, for a classifier with knob="temperature", with the annealed-mean
-    temperature. `generator` runs at gain 1."""
+    temperature. A gain the generator already has is replaced, not multiplied."""
     generator = generator.eval()
     pairs = list(_readable(photos))
     if not pairs:
@@ -74,10 +76,11 @@ def calibrate_strength(generator: torch.nn.Module, config: GeneratorConfig, phot
     if config.ab_classes and knob == "temperature":
         return _calibrate_temperature(generator, config, pairs, choice, target, truth, settings or ColorizeSettings())
     lightness, ab = [], []
-    for image, _ in pairs:
-        result = colorize(image, generator, config.stride, choice, settings)
-        lightness.append(result.lab[..., 0])
-        ab.append(result.lab[..., 1:])
+    with _at_gain_one(generator):
+        for image, _ in pairs:
+            result = colorize(image, generator, config.stride, choice, settings)
+            lightness.append(result.lab[..., 0])
+            ab.append(result.lab[..., 1:])
     # The pipeline is linear in ab, so scaling its output is scaling the model's; colourfulness
     # grows with the gain (up to gamut clipping), so bisection finds the match.
     low, high = 0.3, 2.0
@@ -90,6 +93,17 @@ def calibrate_strength(generator: torch.nn.Module, config: GeneratorConfig, phot
     gain = round(0.5 * (low + high), 3)
     return Calibration(replace(config, ab_gain=gain), "ab_gain", gain, mean_colourfulness(lightness, ab, gain), truth,
                        len(pairs))
+
+
+@contextlib.contextmanager
+def _at_gain_one(generator):
+    """A generator made from a calibrated model carries its gain; the new one replaces it."""
+    calibrated = generator.config
+    generator.config = replace(calibrated, ab_gain=1.0)
+    try:
+        yield
+    finally:
+        generator.config = calibrated
 
 
 def _calibrate_temperature(generator, config, pairs, choice, target, truth, settings) -> Calibration:

@@ -113,14 +113,19 @@ def build_initialised_generator(config: GeneratorConfig, encoder_init: str) -> t
     return model
 
 
-def generator_from_model_file(path: Path, config: GeneratorConfig) -> torch.nn.Module:
-    """A trainable generator holding a model file's weights; its output gain is reset to 1."""
+def generator_from_model_file(path: Path, config: GeneratorConfig) -> tuple[torch.nn.Module, GeneratorConfig]:
+    """A trainable generator holding a model file's weights, and the config to save it with.
+
+    One rule for `train --init` and fine-tuning: training compares outputs before the output
+    calibration (gain, temperature), and the new model keeps the old one's calibration unless
+    it is calibrated again."""
     loaded, info = load_generator(path)
-    if replace(info.config, ab_gain=1.0, temperature=config.temperature) != config:
+    calibration = {"ab_gain": config.ab_gain, "temperature": config.temperature}
+    if replace(info.config, **calibration) != config:
         raise ValueError(f"{path.name} has another architecture than the one asked for ({info.config})")
-    model = build_generator(config)
+    model = build_generator(info.config)
     model.load_state_dict(loaded.state_dict())
-    return model
+    return model, info.config
 
 
 def check_run_spec(spec: RunSpec) -> None:
@@ -157,7 +162,7 @@ class TrainingSession:
         if len(photos) == 0:
             raise ValueError(f"no usable colour photos in {spec.data} ({self.scan.summary()})")
         if spec.init_model is not None:
-            generator = generator_from_model_file(spec.init_model, self.config)
+            generator, self.config = generator_from_model_file(spec.init_model, self.config)
         else:
             generator = build_initialised_generator(self.config, spec.encoder_init)
         centres = generator.ab_centres if self.config.ab_classes else None

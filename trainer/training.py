@@ -223,7 +223,7 @@ class Trainer:
         hints = self.objective.hints(ab)
         with self._autocast():
             raw = self.g_model(lightness, hints, raw=True)
-            fake = self.generator.to_ab(raw)
+            fake = self.generator.to_ab(raw, gain=False)  # the discriminator compares before calibration too
             real_logits = self.d_model(lightness, ab)
             fake_logits = self.d_model(lightness, fake.detach())
         loss_d = 0.5 * (

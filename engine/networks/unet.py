@@ -100,13 +100,15 @@ class UNetGenerator(nn.Module):
             return self.head(x)
         return self.head(torch.cat([x, lightness], dim=1))
 
-    def to_ab(self, decoded: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+    def to_ab(self, decoded: torch.Tensor, temperature: float | None = None, gain: bool = True) -> torch.Tensor:
+        """ab from the decoder's output; `gain=False` leaves out the output calibration (training
+        compares outputs before it, so training never learns the calibration away)."""
         ab = decoded
         if self.config.ab_classes:
             ab = annealed_mean(decoded, self.ab_centres, self.config.temperature if temperature is None else temperature)
         if self.config.output_stride > 1:
             ab = F.interpolate(ab, scale_factor=self.config.output_stride, mode="bilinear", align_corners=False)
-        return ab * self.config.ab_gain if self.config.ab_gain != 1.0 else ab
+        return ab * self.config.ab_gain if gain and self.config.ab_gain != 1.0 else ab
 
     def forward(self, lightness: torch.Tensor, hints: torch.Tensor | None = None,
                 temperature: float | None = None, raw: bool = False) -> torch.Tensor:

@@ -144,3 +144,41 @@ def test_train_can_start_from_a_model_file_and_calibrate_its_gain(tmp_path, caps
     resnet = ["--arch", "unet-resnet18", "--stage1-steps", "1", "--batch-size", "2", "--crop", "32", "--device", "cpu"]
     assert main(["train", str(data), "--out", str(tmp_path / "x.safetensors"), "--init", str(first), *resnet]) == 2
     assert "another architecture" in capsys.readouterr().err
+
+
+def test_a_model_made_from_another_keeps_its_calibration_unless_calibrated_again(tmp_path):
+    # Finding 8: train --init reset the gain to 1 while fine-tuning kept it; one rule for both.
+    from dataclasses import replace
+
+    from engine.weights import save_generator
+
+    data = photo_folder(tmp_path, size=(48, 48))
+    first, second, third = (tmp_path / f"{n}.safetensors" for n in ("first", "second", "third"))
+    common = ["--arch", "unet-lite0", "--encoder-init", "scratch", "--batch-size", "2", "--crop", "32",
+              "--square", "40", "--device", "cpu", "--stage1-steps", "1"]
+    assert main(["train", str(data), "--out", str(first), *common]) == 0
+    model, info = load_generator(first)
+    save_generator(first, model, replace(info.config, ab_gain=1.4))
+    assert main(["train", str(data), "--out", str(second), "--init", str(first), *common]) == 0
+    assert load_generator(second)[1].config.ab_gain == 1.4
+    # Calibrating again replaces the gain rather than multiplying it: from 1.4 and from 1.0
+    # the same weights calibrate to the same gain.
+    assert main(["train", str(data), "--out", str(third), "--init", str(first), "--lr", "0", "--calibrate",
+                 *common]) == 0
+    model, info = load_generator(first)
+    save_generator(first, model, replace(info.config, ab_gain=1.0))
+    fourth = tmp_path / "fourth.safetensors"
+    assert main(["train", str(data), "--out", str(fourth), "--init", str(first), "--lr", "0", "--calibrate",
+                 *common]) == 0
+    assert load_generator(third)[1].config.ab_gain == pytest.approx(load_generator(fourth)[1].config.ab_gain, abs=0.02)
+
+
+def test_the_discriminator_sees_outputs_before_the_gain():
+    from dataclasses import replace
+
+    from trainer.session import PRESET_CONFIGS
+
+    generator = build_generator(replace(PRESET_CONFIGS["unet-lite0"], ab_gain=1.5)).eval()
+    raw = torch.randn(1, 2, 8, 8)
+    assert torch.equal(generator.to_ab(raw, gain=False), raw)
+    assert torch.allclose(generator.to_ab(raw), raw * 1.5)

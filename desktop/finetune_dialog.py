@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt, Signal
@@ -207,6 +208,7 @@ class FinetuneDialog(QDialog):
         worker.started.connect(self._on_started)
         worker.progress.connect(self._on_progress)
         worker.preview.connect(self._on_preview)
+        worker.staleRun.connect(self._on_stale_run)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         worker.stopped.connect(self._on_stopped)
@@ -386,6 +388,19 @@ class FinetuneDialog(QDialog):
         self._finish()
         self.status.setText("Stopped")
         QMessageBox.warning(self, "Fine-tune failed", message)
+
+    def _on_stale_run(self, message):
+        answer = QMessageBox.question(
+            self, "Start afresh?",
+            f"An unfinished fine-tune named '{self.name.text().strip()}' was started with other photos, another base "
+            "model or other options, so it cannot continue with these.\n\nStart this one afresh? The earlier run's "
+            "progress is discarded. (No: keep it, and choose another name.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes and self.training:
+            self.engine.train(self.folder_scan, replace(self.options(), fresh_start=True))
+            return
+        self._finish()
+        self.status.setText("Not started: the earlier run of this name is kept")
 
     def _on_stopped(self, checkpoint):
         self._finish()

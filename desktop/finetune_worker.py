@@ -29,6 +29,7 @@ class FinetuneWorker(QObject):
     finished = Signal(str, dict)  # model path, validation figures
     failed = Signal(str)
     stopped = Signal(str)  # where the resumable checkpoint is ("" if nothing was kept)
+    staleRun = Signal(str)  # an unfinished run of this name cannot continue with these photos or options
 
     def __init__(self):
         super().__init__()
@@ -127,12 +128,14 @@ class FinetuneWorker(QObject):
     @Slot(object, object)
     def train(self, folder_scan, options) -> None:
         from engine.errors import AutochromeError
-        from trainer.finetune_options import FinetuneCancelled, FinetuneError
+        from trainer.finetune_options import FinetuneCancelled, FinetuneError, StaleRunError
 
         try:
             self._train(folder_scan, options)
         except FinetuneCancelled:
             self._keep_and_stop()
+        except StaleRunError as exc:
+            self.staleRun.emit(str(exc))
         except (FinetuneError, AutochromeError, ValueError, OSError) as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # any failure must reach the dialog, or it would wait forever

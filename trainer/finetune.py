@@ -9,6 +9,8 @@ to the models folder until the run has finished and been validated, and then ato
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
 import random
 import shutil
@@ -35,11 +37,12 @@ from .finetune_options import (  # noqa: F401  (re-exported: the options live wi
     FinetuneCancelled,
     FinetuneError,
     FinetuneOptions,
+    StaleRunError,
     scan_square,
 )
 from .objective import Objective
 from .photos import PhotoScan, find_photos, load_photo_set
-from .training import Trainer, TrainSettings
+from .training import StaleCheckpointError, Trainer, TrainSettings
 
 VALID_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_ .")
 
@@ -87,6 +90,21 @@ def scan_corrections(name: str, base_model: str | None, device: str, search_fold
         render_targets(corrected, Colorizer(weights.resolve_model(base_model), device), targets, progress=progress)
     return scan_folder(targets, holdout_share=holdout_share, seed=seed, progress=progress, min_photos=MIN_CORRECTED,
                        source="corrections")
+
+
+def run_fingerprint(folder: FolderScan, base_path: Path, options: FinetuneOptions) -> str:
+    """What an unfinished run must match to be continued: the same photos (name, size, time),
+    the same base model file and the same options (the device aside)."""
+    parts = [folder.source, str(folder.folder.resolve())]
+    for path in [*folder.train_paths, *folder.holdout_paths, base_path]:
+        try:
+            stat = path.stat()
+            parts.append(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{path}:missing")
+    chosen = {k: v for k, v in asdict(options).items() if k not in ("device", "fresh_start")}
+    parts.append(json.dumps(chosen, sort_keys=True))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def check_models_folder() -> Path:
@@ -172,6 +190,8 @@ class Finetune:
         if self.output.exists():
             raise FinetuneError(f"a model named '{self.name}' exists already; choose another name or delete it")
         self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        if options.fresh_start:
+            self.checkpoint.unlink(missing_ok=True)
         base_path = weights.resolve_model(options.base_model)
         self.base = Colorizer(base_path, options.device)
         self.base_info: ModelInfo = self.base.info
@@ -192,8 +212,15 @@ class Finetune:
         config = self.base_info.config
         centres = generator.ab_centres if config.ab_classes else None
         objective = Objective(config, device, folder.photos, centres, seed=options.seed)
-        self.trainer = Trainer(generator.train(), config, sampler, settings, options.crop, device, objective,
-                               self.checkpoint, freeze_encoder=not options.train_encoder)
+        try:
+            self.trainer = Trainer(generator.train(), config, sampler, settings, options.crop, device, objective,
+                                   self.checkpoint, freeze_encoder=not options.train_encoder,
+                                   run_key=run_fingerprint(folder, base_path, options))
+        except StaleCheckpointError:
+            raise StaleRunError(
+                f"an unfinished fine-tune named '{self.name}' was started with other photos, another base model or "
+                f"other options, so it cannot continue with these; start it afresh (its progress in "
+                f"{self.checkpoint} is discarded) or choose another name") from None
         self.gate = PauseGate()
         self.began = time.time()
 

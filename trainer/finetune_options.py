@@ -23,6 +23,10 @@ class FinetuneError(Exception):
     """A problem with the folder, the name or the models folder; the text is for the user."""
 
 
+class StaleRunError(FinetuneError):
+    """An unfinished run of this name was started with other photos, base model or options."""
+
+
 class FinetuneCancelled(Exception):  # noqa: N818  (not an error: the user asked for it)
     """Raised from a progress callback to stop a scan or a validation the user cancelled."""
 
@@ -41,6 +45,7 @@ class FinetuneOptions:
     train_encoder: bool = False
     device: str = "auto"
     seed: int = 0
+    fresh_start: bool = False  # discard an unfinished run of this name instead of resuming it
 
     @property
     def total_steps(self) -> int:

@@ -92,11 +92,18 @@ def write_checkpoint(path: Path, state: dict) -> None:
         torch.save(state, temp)
 
 
-def read_checkpoint(path: Path, device: torch.device, config: GeneratorConfig) -> dict:
-    """A checkpoint's state (no code runs), refused if it was trained with another architecture."""
+class StaleCheckpointError(ValueError):
+    """The checkpoint belongs to another run (other photos, base model or options)."""
+
+
+def read_checkpoint(path: Path, device: torch.device, config: GeneratorConfig, run_key: str | None = None) -> dict:
+    """A checkpoint's state (no code runs), refused if it was trained with another architecture
+    or, when `run_key` is given, for another run."""
     state = torch.load(path, map_location=device, weights_only=True)
     if GeneratorConfig.from_json(state["config"]) != config:
         raise ValueError(f"{path} was trained with another architecture; use a new checkpoint path")
+    if run_key is not None and state.get("run_key") != run_key:
+        raise StaleCheckpointError(f"{path} belongs to another run")
     return state
 
 
@@ -116,10 +123,11 @@ class Trainer:
         objective: Objective,
         checkpoint: Path | None = None,
         freeze_encoder: bool = False,
+        run_key: str | None = None,
     ):
         self.config, self.settings, self.sampler, self.crop = config, settings, sampler, crop
         self.freeze_encoder, self.objective = freeze_encoder, objective
-        self.device, self.checkpoint = device, checkpoint
+        self.device, self.checkpoint, self.run_key = device, checkpoint, run_key
         memory_format = torch.channels_last if settings.channels_last else torch.preserve_format
         self.generator = generator.to(device, memory_format=memory_format).train()
         if freeze_encoder:
@@ -161,6 +169,10 @@ class Trainer:
             "settings": asdict(self.settings),
             "step": self.step,
             "metrics": self.metrics,
+            "run_key": self.run_key,
+            # A resumed run continues the random sequence instead of replaying its first batches.
+            "sampler_rng": self.sampler.generator.get_state(),
+            "hint_rng": self.objective.generator.get_state(),
         }
 
     def save_checkpoint(self) -> None:
@@ -168,7 +180,7 @@ class Trainer:
             write_checkpoint(self.checkpoint, self.state())
 
     def _load(self, path: Path) -> None:
-        state = read_checkpoint(path, self.device, self.config)
+        state = read_checkpoint(path, self.device, self.config, self.run_key)
         self.generator.load_state_dict(state["generator"])
         self.ema.load_state_dict(state["ema"])
         self.discriminator.load_state_dict(state["discriminator"])
@@ -176,6 +188,9 @@ class Trainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.step = int(state["step"])
         self.metrics = dict(state.get("metrics", {}))
+        if "sampler_rng" in state:
+            self.sampler.generator.set_state(state["sampler_rng"].cpu())
+            self.objective.generator.set_state(state["hint_rng"].cpu())
 
     def export_model(self) -> torch.nn.Module:
         """The generator to ship: the EMA weights once the adversarial stage has run."""

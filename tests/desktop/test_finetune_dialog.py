@@ -281,3 +281,26 @@ def test_previews_are_made_at_the_size_they_are_shown(qtbot, dialog, tmp_path):
         dialog.start()
     assert previews and all(max(base[:2]) <= PREVIEW_SIDE and max(new[:2]) <= PREVIEW_SIDE and dtype == np.uint8
                             for base, new, dtype in previews)
+
+
+@pytest.mark.parametrize("answer", [QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No])
+def test_a_stale_run_of_the_same_name_asks_before_starting_afresh(qtbot, dialog, tmp_path, monkeypatch, answer):
+    # Finding 6: the dialog silently continued an older run of the same name.
+    from trainer.finetune_options import StaleRunError
+
+    class StaleOnce(FakeRun):
+        def __init__(self, folder_scan, options):
+            if not options.fresh_start:
+                raise StaleRunError("an unfinished fine-tune named 'x' was started with other photos")
+            super().__init__(folder_scan, options)
+
+    monkeypatch.setattr(finetune, "Finetune", StaleOnce)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or answer)
+    _start_long_run(qtbot, dialog, tmp_path, steps=5)
+    qtbot.waitUntil(lambda: not dialog.training, timeout=TIMEOUT)
+    assert len(asked) == 1 and "afresh" in asked[0]
+    if answer == QMessageBox.StandardButton.Yes:
+        assert FakeRun.instances[-1].options.fresh_start and FakeRun.instances[-1].finished
+    else:
+        assert not FakeRun.instances and "kept" in dialog.status.text()

@@ -155,3 +155,48 @@ def test_a_diverging_run_is_an_error_not_a_traceback(tmp_path, base_model, capsy
     folder = warm_photos(tmp_path / "archive", 12)
     code = main(["finetune", str(folder), "--name", "x", "--base", str(base_model), "--device", "cpu", "--crop", "64"])
     assert code == 1 and "diverged" in capsys.readouterr().err
+
+
+def test_a_stale_checkpoint_is_refused_not_resumed(tmp_path, base_model, capsys):
+    # Finding 6: checkpoints were keyed by name alone, so another folder continued the old weights.
+    from trainer import finetune
+
+    def stopped_run(folder, **changes):
+        options = finetune.FinetuneOptions(name="archive", base_model=str(base_model), steps=50, crop=64,
+                                           device="cpu", **changes)
+        run = finetune.Finetune(finetune.scan_folder(folder, holdout_share=0.2), options)
+        first_step = run.resumed_from
+        for record in run.steps():
+            if record.step >= first_step + 3:
+                break
+        run.trainer.save_checkpoint()
+        return first_step
+
+    first_folder = warm_photos(tmp_path / "first", 12)
+    stopped_run(first_folder)
+    # The same photos and options continue where the run stopped, and its random sequence goes on.
+    assert stopped_run(first_folder) == 3
+    other_folder = warm_photos(tmp_path / "other", 12, seed=5)
+    for folder, changes in ((other_folder, {}), (first_folder, {"learning_rate": 1e-4})):
+        with pytest.raises(finetune.StaleRunError, match="start it afresh"):
+            stopped_run(folder, **changes)
+    assert stopped_run(other_folder, fresh_start=True) == 0
+    # The command line says so too, with --resume.
+    assert main(["finetune", str(first_folder), "--name", "archive", "--base", str(base_model), "--steps", "50",
+                 "--crop", "64", "--holdout", "0.2", "--device", "cpu", "--resume"]) == 2
+    assert "other photos" in capsys.readouterr().err
+
+
+def test_a_resumed_run_does_not_replay_its_first_batches(tmp_path, base_model):
+    # Finding 15: the crop sampler's random state was not in the checkpoint.
+    import torch
+
+    from trainer import finetune
+
+    folder = finetune.scan_folder(warm_photos(tmp_path / "photos", 12), holdout_share=0.2)
+    options = finetune.FinetuneOptions(name="rng", base_model=str(base_model), steps=50, crop=64, device="cpu")
+    run = finetune.Finetune(folder, options)
+    first_batch = run.trainer.sampler.batch(2)[1]
+    run.trainer.save_checkpoint()
+    resumed = finetune.Finetune(folder, options)
+    assert not torch.equal(resumed.trainer.sampler.batch(2)[1], first_batch)

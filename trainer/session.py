@@ -69,8 +69,21 @@ class RunSpec:
     min_colourfulness: float = 0.0  # leave out training views less colourful than this (cached training)
 
 
+def start_distributed(device_name: str, cuda_available: bool | None = None) -> str:
+    """Under torchrun: bind this process to its own GPU before the process group starts (NCCL
+    needs it, and without it every rank piles onto GPU 0), NCCL on GPUs, gloo on CPUs."""
+    if cuda_available is None:
+        cuda_available = torch.cuda.is_available()
+    on_gpu = cuda_available and device_name in ("auto", "cuda")
+    if on_gpu:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    backend = "nccl" if on_gpu else "gloo"
+    dist.init_process_group(backend)
+    return backend
+
+
 def training_device(name: str) -> torch.device:
-    if dist.is_initialized() and torch.cuda.is_available():
+    if dist.is_initialized() and torch.cuda.is_available() and name in ("auto", "cuda"):
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     from engine.device import choose_device
 

@@ -18,11 +18,11 @@ LOG_FIELDS = ["step", "stage", "images_per_s", "loss_l1", "loss_ce", "loss_d", "
 def run_train(args) -> int:
     import torch.distributed as dist
 
-    from trainer.session import RunSpec, TrainingSession
+    from trainer.session import RunSpec, TrainingSession, start_distributed
     from trainer.training import TrainSettings, is_main_process
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if args.device == "cuda" else "gloo")
+        start_distributed(args.device)
     settings = TrainSettings(
         stage1_steps=args.stage1_steps, stage2_steps=args.stage2_steps, batch_size=args.batch_size,
         learning_rate=args.lr, checkpoint_every=args.checkpoint_every, compile=args.compile,

@@ -190,11 +190,10 @@ class ReferencePicker(QDialog):
 
     @classmethod
     def ask(cls, path: Path, parent=None) -> tuple[float, float] | None:
-        from PIL import Image, ImageOps
+        from engine.image_io import load_colour
 
         try:
-            with Image.open(path) as opened:
-                rgb = np.asarray(ImageOps.exif_transpose(opened).convert("RGB"), np.float32) / 255.0
+            rgb = load_colour(path)  # the colours as the app shows them: profile applied
         except Exception as exc:  # any decoder failure: say so, keep the popover
             from PySide6.QtWidgets import QMessageBox
 

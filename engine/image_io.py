@@ -150,6 +150,8 @@ def _decode(image: Image.Image, path: Path | None) -> LoadedImage:
         values, alpha = pixels16
         lightness = color.lightness_of_srgb(values)
         was_colour, bit_depth = True, 16
+        if not _is_srgb(image.info.get("icc_profile")):
+            notes.append("its embedded colour profile cannot be applied to 16-bit pixels; they were read as sRGB")
     else:
         lightness, alpha, was_colour, bit_depth = _lightness_from_pillow(image, notes)
 
@@ -173,6 +175,36 @@ def _decode(image: Image.Image, path: Path | None) -> LoadedImage:
         exif=exif_bytes,
         notes=notes,
     )
+
+
+def load_colour(path: str | Path) -> np.ndarray:
+    """A colour photo as float sRGB (H, W, 3) in [0, 1], upright, read the way `load_image`
+    reads it (embedded profile applied, 16-bit precision kept): the truth that training,
+    calibration and evaluation compare the model with."""
+    path = Path(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(path) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise ImageReadError(f"{path}: {_too_large(width, height)}")
+            if getattr(image, "n_frames", 1) > 1:
+                image.seek(0)
+            orientation = _orientation(_portable_exif(image), [])
+            image.load()
+            pixels16 = _read_16bit_colour(path, image)
+            rgb = pixels16[0] / 65535.0 if pixels16 is not None else _srgb_pixels(image)
+    return np.ascontiguousarray(_orient(rgb, orientation), dtype=np.float32)
+
+
+def _srgb_pixels(image: Image.Image) -> np.ndarray:
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        lightness = _lightness_from_pillow(image, [])[0]
+        zeros = np.zeros_like(lightness)
+        return color.lab_to_rgb(np.dstack([lightness, zeros, zeros]))
+    if image.mode not in ("RGB", "CMYK", "L"):
+        image = image.convert("RGB")  # palette, alpha and bilevel images; alpha is not colour
+    return np.asarray(_to_srgb(image, []).convert("RGB"), np.float32) / 255.0
 
 
 def _portable_exif(image: Image.Image) -> Image.Exif:
@@ -255,8 +287,18 @@ def _to_srgb(image: Image.Image, notes: list[str]) -> Image.Image:
     return image
 
 
+def _is_srgb(profile: bytes | None) -> bool:
+    """No profile (sRGB by convention) or one that names itself sRGB."""
+    if not profile:
+        return True
+    try:
+        return "srgb" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(profile))).lower()
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return False
+
+
 def _read_16bit_colour(path: Path, image: Image.Image):
-    """(rgb float in [0, 1], alpha or None) for 16-bit colour PNG/TIFF, else None."""
+    """(rgb uint16, alpha float in [0, 1] or None) for 16-bit colour PNG/TIFF, else None."""
     if image.format not in ("PNG", "TIFF") or image.mode not in ("RGB", "RGBA"):
         return None
     if image.format == "PNG":

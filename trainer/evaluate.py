@@ -11,7 +11,7 @@ from PIL import Image
 from engine import color
 from engine.colorize import ColorizeSettings
 from engine.errors import AutochromeError
-from engine.image_io import load_image
+from engine.image_io import load_colour, load_image
 
 from . import metrics
 from .photos import find_photos
@@ -32,11 +32,8 @@ class EvalResult:
 
 
 def truth_rgb(path: Path) -> np.ndarray:
-    """A colour photo as float RGB in [0, 1], upright as the engine loads it."""
-    from PIL import ImageOps
-
-    with Image.open(path) as image:
-        return np.asarray(ImageOps.exif_transpose(image).convert("RGB"), np.float32) / 255.0
+    """A colour photo as float sRGB in [0, 1], upright, read as the engine reads photos."""
+    return load_colour(path)
 
 
 def evaluate(colorizer, folder: str | Path | list, settings: ColorizeSettings | None = None, sheet_rows: int = 0,

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from engine.image_io import load_colour
+
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
 # Mean chroma (Lab ab distance, approximated in YCbCr) below which a photo counts as monochrome.
 MIN_CHROMA = 3.0
@@ -40,10 +42,11 @@ def is_monochrome(rgb: np.ndarray) -> bool:
 
 
 def load_square(path: Path, size: int) -> np.ndarray:
-    """Decode, apply EXIF orientation, scale the short side to `size` and centre-crop a square."""
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image).convert("RGB")
-        return np.asarray(ImageOps.fit(image, (size, size), Image.Resampling.BICUBIC))
+    """Decode as the app does (EXIF orientation and colour profile applied), scale the short
+    side to `size` and centre-crop a square."""
+    rgb = load_colour(path)
+    image = Image.fromarray(np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    return np.asarray(ImageOps.fit(image, (size, size), Image.Resampling.BICUBIC))
 
 
 def load_photo_set(folder: str | Path, size: int, min_side: int = 64, progress=None) -> tuple[np.ndarray, PhotoScan]:

@@ -237,3 +237,17 @@ def test_output_format_choice():
     assert image_io.output_format("PNG", "tiff") == "TIFF"
     with pytest.raises(ValueError):
         image_io.output_format("PNG", "exr")
+
+
+def test_a_profile_left_unapplied_at_16_bits_is_noted(tmp_path):
+    import cv2
+
+    rgb16 = (np.random.default_rng(0).random((10, 12, 3)) * 65535).astype(np.uint16)
+    png = cv2.imencode(".png", rgb16)[1].tobytes()
+    from engine import png_chunks
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for name, profile, noted in (("srgb.png", srgb, False), ("other.png", b"not sRGB" * 40, True)):
+        (tmp_path / name).write_bytes(png_chunks.with_metadata(png, profile))
+        loaded = image_io.load_image(tmp_path / name)
+        assert loaded.bit_depth == 16 and any("profile" in note for note in loaded.notes) == noted

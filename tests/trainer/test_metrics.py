@@ -40,3 +40,26 @@ def test_colourfulness_is_zero_for_grey_and_grows_with_colour():
 def test_lightness_error_is_zero_for_the_truth():
     _, truth = _pair()
     assert metrics.all_metrics(truth, truth)["l_error"] < 1e-3
+
+
+def test_training_and_evaluation_read_photos_as_the_app_does(tmp_path, monkeypatch):
+    # Finding 9: training and evaluation read pixels as 8-bit sRGB, ignoring colour profiles
+    # and 16-bit precision, while the app converted them.
+    import cv2
+    from PIL import Image
+
+    from engine import image_io
+    from trainer.evaluate import truth_rgb
+    from trainer.photos import load_square
+
+    rgb16 = (np.random.default_rng(0).random((20, 24, 3)) * 65535).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "deep.png"), rgb16[..., ::-1])
+    np.testing.assert_allclose(truth_rgb(tmp_path / "deep.png"), rgb16 / 65535.0, atol=1e-5)
+
+    profiles_applied = []
+    real = image_io._to_srgb
+    monkeypatch.setattr(image_io, "_to_srgb", lambda image, notes: profiles_applied.append(image.mode) or real(image, notes))
+    Image.fromarray((rgb16 >> 8).astype(np.uint8)).save(tmp_path / "icc.jpg", quality=95, icc_profile=b"x" * 200)
+    assert load_square(tmp_path / "icc.jpg", 16).shape == (16, 16, 3)
+    truth_rgb(tmp_path / "icc.jpg")
+    assert profiles_applied == ["RGB", "RGB"]

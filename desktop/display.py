@@ -56,6 +56,10 @@ class DisplayImage:
         return cls(levels, arrays, scale)
 
     @property
+    def nbytes(self) -> int:
+        return sum(level.sizeInBytes() for level in self.levels)
+
+    @property
     def full(self) -> QImage:
         return self.levels[0]
 

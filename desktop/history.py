@@ -7,9 +7,15 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
-# Full-resolution results are large (a 24 MP photo is ~300 MB as floats); older entries
-# beyond this many drop their pixels and keep their thumbnail and settings.
-KEEP_FULL_RESULTS = 12
+# Full-resolution results are large (a 24 MP photo's result is ~360 MB: float pixels for
+# saving plus 8-bit ones for the screen); once the results kept in memory pass this budget,
+# the oldest drop their pixels and keep their thumbnail, settings and hints. The newest
+# result is always kept, whatever its size.
+HISTORY_BUDGET_BYTES = 1_500_000_000
+
+
+def _nbytes(pixels) -> int:
+    return int(getattr(pixels, "nbytes", 0) or 0)  # numpy arrays and DisplayImage
 
 
 @dataclass
@@ -37,6 +43,17 @@ class HistoryEntry:
     def available(self) -> bool:
         return self.reply is not None
 
+    def pixel_buffers(self) -> list:
+        """What this entry keeps in memory (shared ones, such as the photo, appear in several)."""
+        if self.reply is None:
+            return []
+        reply = self.reply
+        return [reply.rgb, reply.result_display, reply.original_display, getattr(reply.image, "lightness", None),
+                self.base_rgb, self.base_display]
+
+    def release(self) -> None:
+        self.reply = self.base_display = self.base_rgb = None
+
 
 class History(QObject):
     changed = Signal()
@@ -50,11 +67,25 @@ class History(QObject):
     def add(self, entry: HistoryEntry) -> None:
         self.entries.append(entry)
         self.current = len(self.entries) - 1
-        full = [e for e in self.entries if e.available]
-        for old in full[:-KEEP_FULL_RESULTS]:
-            old.reply = old.base_display = old.base_rgb = None
+        self._keep_within_budget()
         self.changed.emit()
         self.currentChanged.emit(self.current)
+
+    def _keep_within_budget(self) -> None:
+        counted, total = set(), 0
+        for entry in reversed(self.entries):
+            fresh = [b for b in entry.pixel_buffers() if b is not None and id(b) not in counted]
+            size = sum(_nbytes(b) for b in fresh)
+            if total and total + size > HISTORY_BUDGET_BYTES:
+                entry.release()
+                continue
+            total += size
+            counted.update(id(b) for b in fresh)
+
+    @property
+    def bytes_kept(self) -> int:
+        buffers = {id(b): b for e in self.entries for b in e.pixel_buffers() if b is not None}
+        return sum(_nbytes(b) for b in buffers.values())
 
     def entry(self) -> HistoryEntry | None:
         return self.entries[self.current] if 0 <= self.current < len(self.entries) else None
@@ -90,5 +121,7 @@ class History(QObject):
         seen = {}
         for entry in self.entries:
             if entry.available:
-                seen[entry.reply.source or entry.title] = entry
+                # A file is one photo however often it was opened; a pasted image is its own
+                # (two pastes of the same size share a title, not a photo).
+                seen[entry.reply.source or id(entry.reply.image)] = entry
         return list(seen.values())

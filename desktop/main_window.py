@@ -511,6 +511,9 @@ class MainWindow(QMainWindow):
 
     def _on_history_current(self, index):
         entry = self.history.entry()
+        if entry is not None and not entry.available:
+            self.statusBar().showMessage(f"The pixels of this older result of {entry.title} were let go to keep memory "
+                                         "in bounds; open the photo again to colorize it anew", 8000)
         if entry is None or not entry.available:
             return
         self.view.set_images(entry.reply.original_display, entry.reply.result_display, keep_view=True)

@@ -295,3 +295,39 @@ def test_vibrance_is_offered_for_classifier_models_only(qtbot):
     assert panel.colorize_settings()["temperature"] == pytest.approx(0.05)
     panel.vibrance.setValue(0)
     assert panel.temperature() == pytest.approx(1.0)
+
+
+def test_two_pasted_images_of_one_size_export_as_two(qtbot, window, tmp_path, monkeypatch):
+    # Finding 14: Export All keyed results by title, so same-size pastes were merged into one.
+    for shade in (Qt.GlobalColor.darkGray, Qt.GlobalColor.lightGray):
+        image = QImage(80, 60, QImage.Format.Format_RGB32)
+        image.fill(shade)
+        QApplication.clipboard().setImage(image)
+        with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT):
+            window.paste_action.trigger()
+    assert len({e.title for e in window.history.entries}) == 1
+    out = tmp_path / "export"
+    out.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
+    with qtbot.waitSignals([window.fileSaved, window.fileSaved], timeout=TIMEOUT):
+        window.export_all_action.trigger()
+    assert len(list(out.iterdir())) == 2
+
+
+def test_history_keeps_full_results_within_a_byte_budget(qtbot, window, tmp_path, monkeypatch):
+    # Finding 10: twelve full results were kept whatever their size (4.7 GB for a 24 MP photo).
+    from desktop import history
+
+    photo = write_grey_png(tmp_path / "a.png", 200, 150)
+    open_and_wait(qtbot, window, [photo])
+    one_result = window.history.bytes_kept
+    monkeypatch.setattr(history, "HISTORY_BUDGET_BYTES", int(one_result * 2.5))
+    for _ in range(4):
+        with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT):
+            window.recolorize()
+    entries = window.history.entries
+    assert len(entries) == 5 and window.history.bytes_kept <= history.HISTORY_BUDGET_BYTES
+    assert entries[-1].available and not entries[0].available
+    assert entries[0].thumbnail is not None and entries[0].settings  # what is listed stays
+    window.history.select(0)
+    assert "let go" in window.statusBar().currentMessage()

@@ -132,11 +132,13 @@ class Trainer:
         run_key: str | None = None,
     ):
         self.config, self.settings, self.sampler, self.crop = config, settings, sampler, crop
-        self.freeze_encoder, self.objective = freeze_encoder, objective
+        # pix2pix has no separate encoder: the whole network trains.
+        self.freeze_encoder = freeze_encoder and hasattr(generator, "encoder")
+        self.objective = objective
         self.device, self.checkpoint, self.run_key = device, checkpoint, run_key
         memory_format = torch.channels_last if settings.channels_last else torch.preserve_format
         self.generator = generator.to(device, memory_format=memory_format).train()
-        if freeze_encoder:
+        if self.freeze_encoder:
             # Fine-tuning the decoder alone: half the backward pass, and the features stay general.
             for parameter in self.generator.encoder.parameters():
                 parameter.requires_grad_(False)

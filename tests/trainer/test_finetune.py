@@ -200,3 +200,15 @@ def test_a_resumed_run_does_not_replay_its_first_batches(tmp_path, base_model):
     run.trainer.save_checkpoint()
     resumed = finetune.Finetune(folder, options)
     assert not torch.equal(resumed.trainer.sampler.batch(2)[1], first_batch)
+
+
+def test_a_pix2pix_base_fine_tunes(tmp_path, capsys):
+    # Finding 14: fine-tuning a pix2pix base raised AttributeError on `.encoder`.
+    from tests.conftest import TINY_PIX2PIX
+
+    base = make_model_file(tmp_path / "p2p.safetensors", TINY_PIX2PIX)
+    folder = warm_photos(tmp_path / "archive", 12, size=160)
+    code = main(["finetune", str(folder), "--name", "p2p tuned", "--base", str(base), "--steps", "2",
+                 "--crop", "128", "--holdout", "0.2", "--device", "cpu"])
+    assert code == 0, capsys.readouterr().err
+    assert (paths.user_models_dir() / "p2p tuned.safetensors").is_file()

@@ -26,6 +26,7 @@ def run_gui(files: list[Path], smoke_test: tuple[Path, Path] | None = None, exit
 
     from engine import paths
 
+    from .file_open import relay_file_open_events
     from .main_window import MainWindow
 
     app = QApplication.instance() or _start_qt(QApplication)
@@ -35,6 +36,7 @@ def run_gui(files: list[Path], smoke_test: tuple[Path, Path] | None = None, exit
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
     window = MainWindow(quiet=smoke_test is not None or exit_when_shown)
+    relay_file_open_events(app, window)
     window.show()
     if exit_when_shown:
         import time

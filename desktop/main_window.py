@@ -100,6 +100,8 @@ class MainWindow(QMainWindow):
         self._create_menus()
         self._connect()
         self._restore_settings()
+        if self.settings.problem:
+            self.statusBar().showMessage(self.settings.problem, 15000)
         self._update_actions()
         # The engine starts after the window is up: torch loads on the worker thread.
         QTimer.singleShot(0, self._start_engine)

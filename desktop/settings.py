@@ -46,6 +46,17 @@ def default_store() -> QSettings:
 class Settings:
     def __init__(self, store: QSettings | None = None):
         self.store = store or default_store()
+        self.unreadable: set[Key] = set()  # entries that were damaged and read as their defaults
+
+    @property
+    def problem(self) -> str | None:
+        """One line for the user when the settings file could not be read as written."""
+        if self.store.status() != QSettings.Status.NoError:
+            return f"The settings file {self.store.fileName()} could not be read; Autochrome started with default settings"
+        if self.unreadable:
+            names = ", ".join(sorted(key.value for key in self.unreadable))
+            return f"Some settings were damaged and were reset to their defaults ({names})"
+        return None
 
     def get(self, key: Key):
         """The stored value as the default's type; a damaged or hand-edited entry reads as
@@ -57,7 +68,9 @@ class Settings:
                 return value in (True, "true", "1", 1)
             if isinstance(default, float):
                 number = float(value)
-                return number if number == number and abs(number) != float("inf") else default
+                if number != number or abs(number) == float("inf"):
+                    raise ValueError(value)
+                return number
             if isinstance(default, int):
                 return int(value)
             if isinstance(default, list):
@@ -65,8 +78,11 @@ class Settings:
                     return []
                 return [str(v) for v in ([value] if isinstance(value, str) else list(value))]
             if isinstance(default, str):
-                return value if isinstance(value, str) else default
+                if not isinstance(value, str):
+                    raise TypeError(value)
+                return value
         except (TypeError, ValueError):
+            self.unreadable.add(key)
             return default
         return value
 

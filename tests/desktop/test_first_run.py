@@ -78,3 +78,15 @@ def test_a_broken_settings_file_reads_as_defaults(qapp):
         settings.set(key, junk)
     assert settings.get(Key.SATURATION) == 1.0 and settings.get(Key.RENDER_SIZE) == 256
     assert settings.get(Key.MODEL) == "" and settings.get(Key.RECENT) == []
+
+
+def test_the_window_says_when_it_started_with_default_settings(qtbot):
+    # Finding 14: start with defaults, and say so.
+    from desktop.main_window import MainWindow
+
+    settings = Settings()
+    settings.set(Key.SATURATION, "lots")
+    window = MainWindow(settings=Settings(), quiet=True)
+    qtbot.addWidget(window)
+    assert "reset to their defaults" in window.statusBar().currentMessage()
+    window.close()

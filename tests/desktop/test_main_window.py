@@ -331,3 +331,19 @@ def test_history_keeps_full_results_within_a_byte_budget(qtbot, window, tmp_path
     assert entries[0].thumbnail is not None and entries[0].settings  # what is listed stays
     window.history.select(0)
     assert "let go" in window.statusBar().currentMessage()
+
+
+def test_a_photo_the_os_asks_to_open_is_opened(qtbot, window, tmp_path):
+    # Finding 14: macOS sends "Open with Autochrome" as a QFileOpenEvent, which nothing handled.
+    from PySide6.QtGui import QFileOpenEvent
+
+    from desktop.file_open import relay_file_open_events
+
+    photo = write_grey_png(tmp_path / "scan.png", 64, 48)
+    relay = relay_file_open_events(QApplication.instance(), window)
+    try:
+        with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
+            QApplication.sendEvent(QApplication.instance(), QFileOpenEvent(str(photo)))
+        assert blocker.args[0].reply.source == photo
+    finally:
+        QApplication.instance().removeEventFilter(relay)

@@ -117,9 +117,17 @@ def test_settings_change_recolorizes_and_undo_redo_walk_history(qtbot, window, t
 
 def test_newest_request_wins(qtbot, window, tmp_path):
     open_and_wait(qtbot, window, [write_grey_png(tmp_path / "a.png", 1200, 900)])
+    # What the worker itself reports (a direct connection, in its thread): the superseded
+    # request must be cancelled there, not computed in full and then dropped by the window.
+    worker = window.engine.worker
+    computed, cancelled = [], []
+    direct = Qt.ConnectionType.DirectConnection
+    worker.finished.connect(lambda reply: computed.append(reply.request_id), direct)
+    worker.cancelled.connect(cancelled.append, direct)
     window.adjust.saturation.blockSignals(True)
     window.adjust.saturation.setValue(50)
     window.recolorize()
+    superseded = window._active.request_id
     window.adjust.saturation.setValue(150)
     window.adjust.saturation.blockSignals(False)
     with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
@@ -127,6 +135,7 @@ def test_newest_request_wins(qtbot, window, tmp_path):
     assert blocker.args[0].settings["saturation"] == 1.5
     qtbot.wait(300)
     assert [e.settings["saturation"] for e in window.history.entries] == [1.0, 1.5]
+    assert superseded in cancelled and superseded not in computed
 
 
 def test_cancel_stops_the_queue(qtbot, window, tmp_path):

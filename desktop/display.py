@@ -11,7 +11,6 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from engine import color
 
 
 def qimage_from_rgb(rgb: np.ndarray) -> QImage:
@@ -21,12 +20,6 @@ def qimage_from_rgb(rgb: np.ndarray) -> QImage:
     rgb = np.ascontiguousarray(rgb)
     height, width, _ = rgb.shape
     return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
-
-
-def grey_rgb_from_lightness(lightness: np.ndarray) -> np.ndarray:
-    """The original as the model sees it: its lightness, no colour."""
-    zeros = np.zeros_like(lightness)
-    return color.lab_to_rgb(np.dstack([lightness, zeros, zeros]))
 
 
 class DisplayImage:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import __version__
-from engine.formats import READABLE_SUFFIXES
+from engine.batch import expand_inputs
 
 from .empty_state import EmptyState, sample_photo
 from .hint_controller import PREVIEW_SIZE, HintController
@@ -304,8 +304,13 @@ class MainWindow(QMainWindow):
         queued = 0
         for path in map(Path, paths):
             if path.is_dir():
-                files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in READABLE_SUFFIXES)
-                if not files:
+                # The command line's rule for folders: photos in subfolders too, hidden ones left out.
+                found, unreadable = expand_inputs([path], recursive=True, report_unreadable=True)
+                files = [file for file, _ in found]
+                if unreadable:
+                    self.show_error("Some folders could not be read",
+                                    "\n".join(f"{folder}: {reason}" for folder, reason in unreadable[:15]))
+                elif not files:
                     self.show_error("No photos found", f"{path} holds no photos Autochrome can open.")
                 for file in files:
                     self._enqueue(QueueItem(file.name, self.queue_panel.add(file.name), source=file))

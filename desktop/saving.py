@@ -48,7 +48,6 @@ def comparison_rgb(lightness: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     """Original (as grey) on the left, result on the right, a white gap between."""
     from engine import color
 
-    zeros = np.zeros_like(lightness)
-    grey = color.lab_to_rgb(np.dstack([lightness, zeros, zeros]))
+    grey = color.lightness_to_grey_rgb(lightness)
     gap = np.ones((rgb.shape[0], COMPARISON_GAP, 3), np.float32)
     return np.hstack([grey, gap, rgb.astype(np.float32)])

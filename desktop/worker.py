@@ -122,7 +122,9 @@ class EngineWorker(QObject):
         from engine.errors import AutochromeError, Cancelled
         from engine.image_io import load_image, load_image_bytes
 
-        from .display import DisplayImage, grey_rgb_from_lightness
+        from engine.color import lightness_to_grey_rgb
+
+        from .display import DisplayImage
 
         rid = request.request_id
         if self._should_stop(rid):
@@ -153,7 +155,7 @@ class EngineWorker(QObject):
                 hints=hints,
             )
             self.progress.emit(rid, 0.9, "preparing display")
-            original = request.original_display or DisplayImage.from_rgb(grey_rgb_from_lightness(image.lightness))
+            original = request.original_display or DisplayImage.from_rgb(lightness_to_grey_rgb(image.lightness))
             if self._should_stop(rid):
                 raise Cancelled()
             shown = DisplayImage.from_rgb(result.rgb, scale=scale)

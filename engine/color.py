@@ -100,6 +100,12 @@ def luminance_to_lightness(y: np.ndarray) -> np.ndarray:
     return (116.0 * f - 16.0).astype(np.float32)
 
 
+def lightness_to_grey_rgb(lightness: np.ndarray) -> np.ndarray:
+    """L (H, W) -> the sRGB grey image of that lightness, (H, W, 3) floats: a photo without colour."""
+    zeros = np.zeros_like(lightness)
+    return lab_to_rgb(np.dstack([lightness, zeros, zeros]))
+
+
 def grey_to_lightness(grey: np.ndarray) -> np.ndarray:
     """sRGB-encoded grey (a grey pixel has R = G = B) -> L. Floats are in [0, 1];
     uint8 and uint16 levels go through a lookup table."""

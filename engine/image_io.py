@@ -199,9 +199,7 @@ def load_colour(path: str | Path) -> np.ndarray:
 
 def _srgb_pixels(image: Image.Image) -> np.ndarray:
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        lightness = _lightness_from_pillow(image, [])[0]
-        zeros = np.zeros_like(lightness)
-        return color.lab_to_rgb(np.dstack([lightness, zeros, zeros]))
+        return color.lightness_to_grey_rgb(_lightness_from_pillow(image, [])[0])
     if image.mode not in ("RGB", "CMYK", "L"):
         image = image.convert("RGB")  # palette, alpha and bilevel images; alpha is not colour
     return np.asarray(_to_srgb(image, []).convert("RGB"), np.float32) / 255.0

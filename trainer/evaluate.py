@@ -54,7 +54,7 @@ def evaluate(colorizer, folder: str | Path | list, settings: ColorizeSettings | 
             grey.skipped.append((path, str(exc)))  # one bad photo is named, never ends the evaluation
             ours.skipped.append((path, str(exc)))
             continue
-        grey_rgb = color.lab_to_rgb(np.dstack([image.lightness, np.zeros_like(image.lightness), np.zeros_like(image.lightness)]))
+        grey_rgb = color.lightness_to_grey_rgb(image.lightness)
         grey.per_photo.append({"photo": path.name, **metrics.all_metrics(grey_rgb, truth)})
         if colorizer is not None:
             output = colorizer.colorize(image, settings).rgb

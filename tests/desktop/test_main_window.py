@@ -356,3 +356,14 @@ def test_a_photo_the_os_asks_to_open_is_opened(qtbot, window, tmp_path):
         assert blocker.args[0].reply.source == photo
     finally:
         QApplication.instance().removeEventFilter(relay)
+
+
+def test_a_folder_opens_as_the_command_line_reads_it(qtbot, window, tmp_path):
+    # One owner for folder expansion: the window recursed into hidden folders, the CLI did not.
+    folder = tmp_path / "archive"
+    for sub in ("sub", ".thumbnails"):
+        (folder / sub).mkdir(parents=True)
+        write_grey_png(folder / sub / "a.png", 40, 30)
+    write_grey_png(folder / "b.png", 40, 30)
+    assert window.open_paths([folder]) == 2
+    assert window.queue_panel.count() == 2

@@ -34,9 +34,10 @@ colorizer.colorize(load_image(folder + "/in.png"), ColorizeSettings(render_size=
 t0 = time.perf_counter(); image = load_image(folder + "/in.png"); t_load = time.perf_counter() - t0
 t0 = time.perf_counter(); result = colorizer.colorize(image, ColorizeSettings(render_size=render)); t_color = time.perf_counter() - t0
 t0 = time.perf_counter(); save_image(folder + "/out.png", result.rgb, "PNG"); t_save = time.perf_counter() - t0
+t0 = time.perf_counter(); save_image(folder + "/out.jpg", result.rgb, "JPEG"); t_jpeg = time.perf_counter() - t0
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(dict(size=f"{{width}}x{{height}}", render=render, device=colorizer.choice.describe(), model_load_s=t_model,
-                      decode_s=t_load, colorize_s=t_color, save_png_s=t_save, peak_rss_mb=peak_mb)))
+                      decode_s=t_load, colorize_s=t_color, save_png_s=t_save, save_jpeg_s=t_jpeg, peak_rss_mb=peak_mb)))
 """
 
 
@@ -46,8 +47,9 @@ def main() -> int:
     parser.add_argument("--megapixels", type=float, nargs="+", default=[12, 24])
     parser.add_argument("--render-size", type=int, nargs="+", default=[256, 512])
     args = parser.parse_args()
-    print("| photo | render size | device | decode s | colorize s | save PNG s | peak memory MB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| photo | render size | device | decode s | colorize s | save PNG s | save JPEG s | total to PNG / JPEG s "
+          "| peak memory MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for megapixels in args.megapixels:
         for render in args.render_size:
             with tempfile.TemporaryDirectory() as folder:
@@ -57,8 +59,10 @@ def main() -> int:
                     print(done.stderr, file=sys.stderr)
                     return 1
                 r = json.loads(done.stdout.strip().splitlines()[-1])
+                work = r["decode_s"] + r["colorize_s"]
                 print(f"| {r['size']} | {r['render']} | {r['device']} | {r['decode_s']:.2f} | {r['colorize_s']:.2f} | "
-                      f"{r['save_png_s']:.2f} | {r['peak_rss_mb']:.0f} |")
+                      f"{r['save_png_s']:.2f} | {r['save_jpeg_s']:.2f} | {work + r['save_png_s']:.2f} / "
+                      f"{work + r['save_jpeg_s']:.2f} | {r['peak_rss_mb']:.0f} |")
     return 0
 
 

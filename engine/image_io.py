@@ -32,6 +32,7 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # JPEG keeps EXIF in one APP1 segment of at most 64 KB.
 MAX_JPEG_EXIF = 65_000
 MAX_WEBP_SIDE = 16_383
+PNG_COMPRESS_LEVEL = 1
 
 # Tags that describe how a TIFF's own pixels are stored. Pillow reports them as EXIF for TIFF
 # inputs; copied into an output they make it unreadable (an RGB file tagged CMYK or CIELab).
@@ -394,11 +395,17 @@ def save_image(
     return notes
 
 
+def _to_8bit(values: np.ndarray) -> np.ndarray:
+    """[0, 1] floats -> rounded, saturated uint8; OpenCV does it five times faster than numpy
+    (0.04 s for a 12 MP result) and without its temporaries. Negatives would come back as
+    their absolute value, so they are clamped first."""
+    return cv2.convertScaleAbs(np.maximum(values, 0.0, dtype=np.float32), alpha=255.0)
+
+
 def _write_8bit(temp: Path, rgb, alpha, image_format, exif, quality):
-    pixels = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+    pixels = _to_8bit(rgb)
     if alpha is not None:
-        alpha8 = np.clip(np.rint(alpha * 255.0), 0, 255).astype(np.uint8)
-        pixels = np.dstack([pixels, alpha8])
+        pixels = np.dstack([pixels, _to_8bit(alpha)])
     image = Image.fromarray(pixels, "RGBA" if alpha is not None else "RGB")
     options = {"icc_profile": _SRGB_PROFILE.tobytes()}
     if exif and image_format in ("JPEG", "PNG", "TIFF", "WEBP"):
@@ -407,6 +414,10 @@ def _write_8bit(temp: Path, rgb, alpha, image_format, exif, quality):
         options["quality"] = quality
     if image_format == "JPEG":
         options["subsampling"] = 0 if quality >= 90 else 2
+    if image_format == "PNG":
+        # zlib level 1: a 12 MP result saves in about half the time of Pillow's default 6, for
+        # files about a fifth larger (PNG stays lossless either way).
+        options["compress_level"] = PNG_COMPRESS_LEVEL
     if image_format == "TIFF":
         options["compression"] = "tiff_deflate"
     if image_format == "BMP":
@@ -419,7 +430,8 @@ def _write_16bit(temp: Path, rgb, alpha, image_format, exif):
     if alpha is not None:
         pixels = np.dstack([pixels, np.clip(np.rint(alpha * 65535.0), 0, 65535).astype(np.uint16)])
     extension = ".png" if image_format == "PNG" else ".tif"
-    ok, encoded = cv2.imencode(extension, np.ascontiguousarray(pixels))
+    params = [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESS_LEVEL] if image_format == "PNG" else []
+    ok, encoded = cv2.imencode(extension, np.ascontiguousarray(pixels), params)
     if not ok:
         raise ImageWriteError(f"could not encode a 16-bit {image_format}")
     data = encoded.tobytes()

@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 
-
 def qimage_from_rgb(rgb: np.ndarray) -> QImage:
     """float (H, W, 3) in [0, 1] or uint8 -> a QImage that owns its pixels."""
     if rgb.dtype != np.uint8:

@@ -128,7 +128,11 @@ class FinetuneWorker(QObject):
     @Slot(object, object)
     def train(self, folder_scan, options) -> None:
         from engine.errors import AutochromeError
-        from trainer.finetune_options import FinetuneCancelled, FinetuneError, StaleRunError
+        from trainer.finetune_options import (
+            FinetuneCancelled,
+            FinetuneError,
+            StaleRunError,
+        )
 
         try:
             self._train(folder_scan, options)

@@ -9,8 +9,8 @@ from PySide6.QtCore import QObject, Signal
 
 # Full-resolution results are large (a 24 MP photo's result is ~360 MB: float pixels for
 # saving plus 8-bit ones for the screen); once the results kept in memory pass this budget,
-# the oldest drop their pixels and keep their thumbnail, settings and hints. The newest
-# result is always kept, whatever its size.
+# the oldest drop their pixels and keep their thumbnail, settings, hints and their colour at
+# render size, from which choosing them rebuilds them. The shown result is always kept.
 HISTORY_BUDGET_BYTES = 1_500_000_000
 
 
@@ -31,6 +31,11 @@ class HistoryEntry:
     # The same photo's latest result without hints (for "compare without hints").
     base_display: object = None
     base_rgb: object = None
+    # What brings the result back once its pixels were let go: its colour at render size, and
+    # the photo (its file, or the decoded image when it has none, such as a pasted one).
+    ab_small: object = None
+    source: object = None
+    pasted_image: object = None
 
     @property
     def summary(self) -> str:
@@ -39,19 +44,31 @@ class HistoryEntry:
         size = self.settings.get("render_size", 0)
         return f"{self.title}\n{self.model_name}, saturation {saturation:.0%}, render {size}px, {stamp}"
 
+    @classmethod
+    def of(cls, reply, title: str, thumbnail=None) -> "HistoryEntry":
+        return cls(reply, title, reply.model_name, reply.settings, thumbnail=thumbnail, hints=list(reply.hints),
+                   ab_small=reply.ab_small, source=reply.source)
+
     @property
     def available(self) -> bool:
         return self.reply is not None
 
+    @property
+    def restorable(self) -> bool:
+        return self.reply is None and self.ab_small is not None and (self.source is not None
+                                                                     or self.pasted_image is not None)
+
     def pixel_buffers(self) -> list:
         """What this entry keeps in memory (shared ones, such as the photo, appear in several)."""
         if self.reply is None:
-            return []
+            return [self.ab_small, getattr(self.pasted_image, "lightness", None)]
         reply = self.reply
         return [reply.rgb, reply.result_display, reply.original_display, getattr(reply.image, "lightness", None),
-                self.base_rgb, self.base_display]
+                self.base_rgb, self.base_display, self.ab_small]
 
     def release(self) -> None:
+        if self.reply is not None and self.reply.source is None:
+            self.pasted_image = self.reply.image  # no file to read it again from
         self.reply = self.base_display = self.base_rgb = None
 
 
@@ -71,9 +88,21 @@ class History(QObject):
         self.changed.emit()
         self.currentChanged.emit(self.current)
 
+    def restored(self, entry: HistoryEntry, reply) -> None:
+        """An entry's pixels are back (see HistoryEntry.restorable)."""
+        entry.reply, entry.pasted_image = reply, None
+        self._keep_within_budget()
+        if self.entry() is entry:
+            self.currentChanged.emit(self.current)
+
     def _keep_within_budget(self) -> None:
+        """Newest first; the shown entry is counted first and always kept."""
         counted, total = set(), 0
-        for entry in reversed(self.entries):
+        shown = self.entry()
+        order = ([shown] if shown is not None else []) + [e for e in reversed(self.entries) if e is not shown]
+        for entry in order:
+            if not entry.available:
+                continue  # its kept colour is small (350 KB at render size 256)
             fresh = [b for b in entry.pixel_buffers() if b is not None and id(b) not in counted]
             size = sum(_nbytes(b) for b in fresh)
             if total and total + size > HISTORY_BUDGET_BYTES:
@@ -84,7 +113,8 @@ class History(QObject):
 
     @property
     def bytes_kept(self) -> int:
-        buffers = {id(b): b for e in self.entries for b in e.pixel_buffers() if b is not None}
+        """What the full results hold (the budget's measure)."""
+        buffers = {id(b): b for e in self.entries if e.available for b in e.pixel_buffers() if b is not None}
         return sum(_nbytes(b) for b in buffers.values())
 
     def entry(self) -> HistoryEntry | None:

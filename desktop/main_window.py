@@ -401,6 +401,20 @@ class MainWindow(QMainWindow):
                                         hints=list(self.hint_tool.hints.hints))
         self._start_progress(ActiveRequest(request_id, None), entry.title)
 
+    def _restore(self, entry) -> None:
+        """Rebuild a result whose pixels were let go, from its kept colour and the photo's L
+        (no model run, so it is the same result whatever model is chosen now)."""
+        if self._active is not None and self._active.item is not None:
+            return  # a batch is running; choosing the entry again later restores it
+        # The same photo may still be open in a newer result: share its decoded pixels.
+        same_photo = next((e.reply for e in reversed(self.history.entries)
+                           if e.available and entry.source is not None and e.reply.source == entry.source), None)
+        image = same_photo.image if same_photo is not None else entry.pasted_image
+        request_id = self.engine.submit(entry.settings, source=entry.source, image=image, label=entry.title,
+                                        original_display=same_photo.original_display if same_photo else None,
+                                        hints=entry.hints, ab_small=entry.ab_small, restores=entry)
+        self._start_progress(ActiveRequest(request_id, None), entry.title)
+
     def render_hints(self, hints: list, preview: bool) -> None:
         """Colorize the shown photo with these hints: a quick preview or the full result."""
         entry = self.history.entry()
@@ -454,9 +468,15 @@ class MainWindow(QMainWindow):
         if item is not None:
             item.status = "done"
             QueuePanel.set_status(item.row, "done")
+        if reply.restores is not None:
+            self._finish_progress()
+            if reply.restores in self.history.entries:
+                self.history.restored(reply.restores, reply)
+            self._update_actions()
+            self._pump()
+            return
         title = reply.label or (reply.source.name if reply.source else "image")
-        entry = HistoryEntry(reply, title, reply.model_name, reply.settings,
-                             thumbnail=reply.result_display.thumbnail(), hints=list(reply.hints))
+        entry = HistoryEntry.of(reply, title, thumbnail=reply.result_display.thumbnail())
         base = self.history.base_for(reply.image) if reply.hints else None
         if base is not None:
             entry.base_display, entry.base_rgb = base.reply.result_display, base.reply.rgb
@@ -518,9 +538,11 @@ class MainWindow(QMainWindow):
 
     def _on_history_current(self, index):
         entry = self.history.entry()
-        if entry is not None and not entry.available:
-            self.statusBar().showMessage(f"The pixels of this older result of {entry.title} were let go to keep memory "
-                                         "in bounds; open the photo again to colorize it anew", 8000)
+        if entry is not None and entry.restorable:
+            self._restore(entry)
+        elif entry is not None and not entry.available:
+            self.statusBar().showMessage(f"This older result of {entry.title} was let go to keep memory in bounds; "
+                                         "open the photo again to colorize it anew", 8000)
         if entry is None or not entry.available:
             return
         self.view.set_images(entry.reply.original_display, entry.reply.result_display, keep_view=True)

@@ -29,6 +29,8 @@ class ColorizeRequest:
     hints: list = field(default_factory=list)  # engine.hints.Hint, in the photo's pixels
     preview_size: int = 0  # > 0: a quick result at most this many pixels on the long side
     use_sidecar: bool = False  # a newly opened photo: apply its hint file, if it has one
+    ab_small: object | None = None  # an earlier result's colour: rebuild it without the model
+    restores: object | None = None  # the history entry that result belongs to
 
 
 @dataclass
@@ -46,6 +48,8 @@ class ColorizeReply:
     notes: list = field(default_factory=list)
     hints: list = field(default_factory=list)
     preview: bool = False  # rgb is a reduced copy, for the screen only
+    ab_small: object | None = None  # the colour at render size (engine.colorize.ColorizedImage)
+    restores: object | None = None  # a history entry whose pixels this brings back
 
 
 @dataclass
@@ -118,11 +122,10 @@ class EngineWorker(QObject):
 
     @Slot(object)
     def colorize(self, request: ColorizeRequest) -> None:
+        from engine.color import lightness_to_grey_rgb
         from engine.colorize import ColorizeSettings
         from engine.errors import AutochromeError, Cancelled
         from engine.image_io import load_image, load_image_bytes
-
-        from engine.color import lightness_to_grey_rgb
 
         from .display import DisplayImage
 
@@ -141,7 +144,7 @@ class EngineWorker(QObject):
             else:
                 image = load_image(request.source)
             settings, hints, sidecar_notes = dict(request.settings), list(request.hints), []
-            if request.use_sidecar and request.source is not None:
+            if request.use_sidecar and request.source is not None and request.ab_small is None:
                 hints, settings, sidecar_notes = self._apply_sidecar(request.source, image, hints, settings)
             target, scale = image, 1.0
             if request.preview_size:
@@ -153,6 +156,7 @@ class EngineWorker(QObject):
                 progress=lambda fraction, message: self.progress.emit(rid, fraction * 0.85, message),
                 cancel=lambda: self._should_stop(rid),
                 hints=hints,
+                ab_small=request.ab_small,
             )
             self.progress.emit(rid, 0.9, "preparing display")
             original = request.original_display or DisplayImage.from_rgb(lightness_to_grey_rgb(image.lightness))
@@ -175,7 +179,8 @@ class EngineWorker(QObject):
         self.finished.emit(
             ColorizeReply(rid, request.source, request.label, image, result.rgb, original, shown, settings,
                           self._colorizer.info.name, self._colorizer.choice.describe(),
-                          image.notes + sidecar_notes + result.notes, hints, bool(request.preview_size))
+                          image.notes + sidecar_notes + result.notes, hints, bool(request.preview_size),
+                          result.ab_small, request.restores)
         )
 
     @staticmethod
@@ -245,11 +250,11 @@ class EngineThread(QObject):
 
     def submit(self, settings: dict, source: Path | None = None, data: bytes | None = None, image=None,
                label: str = "", original_display=None, hints=(), preview_size: int = 0,
-               use_sidecar: bool = False) -> int:
+               use_sidecar: bool = False, ab_small=None, restores=None) -> int:
         request_id = self._new_id()
         self.worker.mark_latest(request_id)
         self._colorize.emit(ColorizeRequest(request_id, dict(settings), source, data, image, label, original_display,
-                                            list(hints), preview_size, use_sidecar))
+                                            list(hints), preview_size, use_sidecar, ab_small, restores))
         return request_id
 
     def save(self, path: Path, image_format: str, rgb, image, quality: int = 95) -> int:

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from . import color
 from .device import DeviceChoice, cpu_choice, is_out_of_memory
-from .errors import Cancelled
+from .errors import Cancelled, ImageReadError
 from .hints import Hint, check_inside, hint_map, patch_slices, render_position
 from .image_io import LoadedImage
 from .propagation import propagate
@@ -61,6 +61,9 @@ class ColorizedImage:
     render_size: int
     device: str
     notes: list[str] = field(default_factory=list)
+    # The colour at render size, hints applied, before saturation: with the photo's L it
+    # rebuilds this result without the model (a history entry keeps only this and a thumbnail).
+    ab_small: np.ndarray | None = None
 
 
 def render_shape(width: int, height: int, render_size: int) -> tuple[int, int]:
@@ -174,12 +177,15 @@ def colorize(
     cancel: CancelCheck | None = None,
     hints: list[Hint] | None = None,
     memo: EncoderMemo | None = None,
+    ab_small: np.ndarray | None = None,
 ) -> ColorizedImage:
     """Colorize one photo, honouring the user's colour hints (pixels of the upright photo).
 
     A model with hint inputs sees them; for any model, what difference remains at each hint
     is then spread edge-aware (engine.propagation), so every model honours every hint.
-    On GPU out-of-memory retries at half the render size, then on CPU."""
+    On GPU out-of-memory retries at half the render size, then on CPU.
+    With `ab_small` (an earlier result's), the model and hints are skipped: only the
+    upsampling to this photo's L runs."""
     settings = settings or ColorizeSettings()
     notes: list[str] = []
     report = progress or (lambda fraction, message: None)
@@ -195,6 +201,13 @@ def colorize(
     render_size = settings.render_size
     report(0.05, "preparing")
     check_cancel()
+    if ab_small is not None:
+        small_h, small_w = ab_small.shape[:2]
+        if abs(small_w / small_h - width / height) > 0.02 or max(small_w, small_h) > max(width, height):
+            raise ImageReadError(f"{image.path or 'the photo'}: it changed since this result was made")
+        l_small = cv2.resize(l_full, (small_w, small_h), interpolation=cv2.INTER_AREA) if (small_w, small_h) != (width, height) else l_full
+        return _at_full_size(l_full, l_small, ab_small, image, settings, render_size, choice.device.type, notes,
+                             report, check_cancel)
     while True:
         small_w, small_h = render_shape(width, height, render_size)
         l_small = cv2.resize(l_full, (small_w, small_h), interpolation=cv2.INTER_AREA) if (small_w, small_h) != (width, height) else l_full
@@ -226,6 +239,14 @@ def colorize(
         # for hint-taking models was tried: the CPU-trained decoder barely spreads hints itself,
         # so it cost 0.8 dB at 5 hints; see the model card.)
         ab_small = ab_small + propagate(l_small, _remaining_corrections(hints, ab_small, (width, height)))
+    return _at_full_size(l_full, l_small, ab_small, image, settings, render_size, choice.device.type, notes, report,
+                         check_cancel)
+
+
+def _at_full_size(l_full, l_small, ab_small, image, settings, render_size, device, notes, report, check_cancel):
+    """Render-size colour joined with the photo's own full-resolution L."""
+    height, width = l_full.shape
+    small_h, small_w = ab_small.shape[:2]
     report(0.6, "upsampling colour")
     if (small_w, small_h) == (width, height):
         ab_full = ab_small
@@ -242,4 +263,4 @@ def colorize(
     lab[..., 1:] = ab_full
     rgb = color.lab_to_rgb(lab)
     report(1.0, "done")
-    return ColorizedImage(rgb, lab, image.alpha, render_size, choice.device.type, notes)
+    return ColorizedImage(rgb, lab, image.alpha, render_size, device, notes, np.ascontiguousarray(ab_small))

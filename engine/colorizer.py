@@ -39,8 +39,10 @@ class Colorizer:
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
         hints: list[Hint] | None = None,
+        ab_small=None,
     ) -> ColorizedImage:
-        result = colorize(image, self.model, self.stride, self.choice, settings, progress, cancel, hints, self.memo)
+        result = colorize(image, self.model, self.stride, self.choice, settings, progress, cancel, hints, self.memo,
+                          ab_small)
         if result.device == "cpu" and self.choice.device.type != "cpu":
             # The pipeline moved the model to the CPU after running out of GPU memory.
             self.choice = cpu_choice()

@@ -14,7 +14,6 @@ because a model colours a whole photo differently from a crop of it.
 from __future__ import annotations
 
 import contextlib
-
 from dataclasses import dataclass, replace
 from pathlib import Path
 

@@ -338,8 +338,13 @@ def test_history_keeps_full_results_within_a_byte_budget(qtbot, window, tmp_path
     assert len(entries) == 5 and window.history.bytes_kept <= history.HISTORY_BUDGET_BYTES
     assert entries[-1].available and not entries[0].available
     assert entries[0].thumbnail is not None and entries[0].settings  # what is listed stays
-    window.history.select(0)
-    assert "let go" in window.statusBar().currentMessage()
+    # Choosing it rebuilds it from its colour at render size and the photo's L, with no model run.
+    monkeypatch.setattr(window.engine.worker._colorizer, "model", None)
+    with qtbot.waitSignal(window.history.currentChanged, timeout=TIMEOUT):
+        window.history.select(0)
+    qtbot.waitUntil(lambda: entries[0].available, timeout=TIMEOUT)
+    np.testing.assert_allclose(entries[0].reply.rgb, entries[-1].reply.rgb, atol=1e-6)
+    assert window.history.bytes_kept <= history.HISTORY_BUDGET_BYTES and len(entries) == 5
 
 
 def test_a_photo_the_os_asks_to_open_is_opened(qtbot, window, tmp_path):

@@ -404,7 +404,8 @@ class FinetuneDialog(QDialog):
 
     def _on_stopped(self, checkpoint):
         self._finish()
-        self.status.setText("Cancelled. Its progress is kept: start again with the same name to resume.")
+        self.status.setText("Cancelled. Its progress is kept: start again with the same name to resume."
+                            if checkpoint else "Cancelled before it started.")
 
     def _update_buttons(self):
         self.start_button.setEnabled(self.folder_scan is not None and not self.training)

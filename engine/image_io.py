@@ -383,7 +383,7 @@ def save_image(
             if sixteen:
                 _write_16bit(temp, rgb, alpha, image_format, exif)
                 if image_format == "TIFF":
-                    notes.append("16-bit TIFF output carries no EXIF or ICC profile")
+                    notes.append(f"16-bit TIFF output carries no {'EXIF or ' if exif else ''}ICC profile")
             else:
                 _write_8bit(temp, rgb, alpha, image_format, exif, quality)
     except ImageWriteError:

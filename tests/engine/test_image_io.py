@@ -204,6 +204,8 @@ def test_16bit_png_keeps_the_profile_and_exif_of_8bit_output(tmp_path):
 def test_16bit_tiff_says_it_carries_no_metadata(tmp_path):
     notes = image_io.save_image(tmp_path / "o.tif", np.zeros((4, 4, 3)), "TIFF", bit_depth=16, exif=b"Exif\0\0")
     assert notes == ["16-bit TIFF output carries no EXIF or ICC profile"]
+    notes = image_io.save_image(tmp_path / "p.tif", np.zeros((4, 4, 3)), "TIFF", bit_depth=16)
+    assert notes == ["16-bit TIFF output carries no ICC profile"]  # no EXIF to lose: none mentioned
 
 
 def test_jpeg_drops_alpha_with_a_note(tmp_path):

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import color
+from engine.image_io import to_8bit
 
 AB_RANGE = 110.0
 
@@ -44,7 +45,7 @@ def ab_plane_image(lightness: float, size: int) -> QImage:
     back = color.rgb_to_lab(rgb)
     outside = np.hypot(back[..., 1] - a, back[..., 2] - b) > 3.0
     rgb[outside] = rgb[outside] * 0.35 + 0.15
-    pixels = np.ascontiguousarray((rgb * 255 + 0.5).astype(np.uint8))
+    pixels = to_8bit(rgb)
     return QImage(pixels.data, size, size, 3 * size, QImage.Format.Format_RGB888).copy()
 
 
@@ -167,7 +168,7 @@ class ReferencePicker(QDialog):
         self.ab: tuple[float, float] | None = None
         height, width, _ = rgb.shape
         self.scale = min(1.0, 640 / max(width, height))
-        shown = np.ascontiguousarray((rgb * 255 + 0.5).astype(np.uint8))
+        shown = to_8bit(rgb)
         image = QImage(shown.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
         self.picture = QLabel()
         self.picture.setPixmap(QPixmap.fromImage(

@@ -11,11 +11,13 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
+from engine.image_io import to_8bit
+
 
 def qimage_from_rgb(rgb: np.ndarray) -> QImage:
     """float (H, W, 3) in [0, 1] or uint8 -> a QImage that owns its pixels."""
     if rgb.dtype != np.uint8:
-        rgb = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        rgb = to_8bit(rgb)
     rgb = np.ascontiguousarray(rgb)
     height, width, _ = rgb.shape
     return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
@@ -36,7 +38,7 @@ class DisplayImage:
         # OpenCV and numpy release the GIL while they work; Qt's own scaling would hold it
         # and stall the GUI thread for the length of a 24-megapixel resize.
         if rgb.dtype != np.uint8:
-            rgb = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            rgb = to_8bit(rgb)
         arrays = [rgb]
         while min(arrays[-1].shape[:2]) > 2 * min_side:
             height, width = arrays[-1].shape[:2]

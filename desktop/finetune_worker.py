@@ -11,8 +11,9 @@ import time
 import traceback
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
+
+from engine.image_io import to_8bit
 
 from .threads import start_worker_thread, stop_worker_thread
 
@@ -161,7 +162,7 @@ class FinetuneWorker(QObject):
         for record in run.steps(should_stop=self._cancel.is_set):
             self.progress.emit(record)
             if preview_image is not None and time.monotonic() - last_preview > PREVIEW_EVERY_S:
-                self.preview.emit(base_preview, _displayable(run.preview(preview_image)))
+                self.preview.emit(base_preview, to_8bit(run.preview(preview_image)))
                 last_preview = time.monotonic()
             if self._cancel.is_set():
                 break
@@ -169,7 +170,7 @@ class FinetuneWorker(QObject):
             raise FinetuneCancelled
         path, figures = run.finish(progress=self._stop_if_cancelled)
         if preview_image is not None:
-            self.preview.emit(base_preview, _displayable(run.preview(preview_image)))
+            self.preview.emit(base_preview, to_8bit(run.preview(preview_image)))
         self.finished.emit(str(path), figures)
 
     @staticmethod
@@ -184,7 +185,7 @@ class FinetuneWorker(QObject):
             return None, None
         try:
             image, _ = reduced(load_image(folder_scan.holdout_paths[0]), PREVIEW_SIDE)
-            return image, _displayable(run.base.colorize(image, ColorizeSettings()).rgb)
+            return image, to_8bit(run.base.colorize(image, ColorizeSettings()).rgb)
         except AutochromeError:
             return None, None  # no preview; the training itself does not need one
 
@@ -195,10 +196,6 @@ class FinetuneWorker(QObject):
             return
         run.trainer.save_checkpoint()
         self.stopped.emit(str(run.checkpoint))
-
-
-def _displayable(rgb) -> np.ndarray:
-    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 class FinetuneThread(QObject):

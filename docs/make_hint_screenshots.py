@@ -16,32 +16,23 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 
 def main() -> int:
     photo = Path(sys.argv[1])
     specs = [(float(x), float(y), colour) for x, y, colour in (arg.split(",") for arg in sys.argv[2:])]
     os.environ["AUTOCHROME_DATA_DIR"] = tempfile.mkdtemp()
-    from PySide6.QtCore import QEventLoop, QPointF, Qt, QTimer
+    from PySide6.QtCore import QPointF, Qt
     from PySide6.QtGui import QImage, QPainter
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
+    from qt_waiting import settle, wait_for
 
     from desktop.main_window import MainWindow
     from engine.hints import Hint
 
     app = QApplication(sys.argv[:1])
-
-    def wait_for(signal, timeout_ms=120_000):
-        loop = QEventLoop()
-        signal.connect(loop.quit)
-        QTimer.singleShot(timeout_ms, loop.quit)
-        loop.exec()
-
-    def settle(ms=400):
-        loop = QEventLoop()
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
 
     window = MainWindow(quiet=True)
     window.resize(1360, 860)

@@ -13,29 +13,19 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 
 def main() -> int:
     photo, folder = Path(sys.argv[1]), Path(sys.argv[2])
     os.environ["AUTOCHROME_DATA_DIR"] = tempfile.mkdtemp()
-    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
+    from qt_waiting import settle, wait_for
 
     from desktop.finetune_dialog import FinetuneDialog
     from desktop.main_window import MainWindow
 
     _app = QApplication(sys.argv[:1])  # noqa: F841  must outlive the windows
-
-    def wait_for(signal, timeout_ms=120_000):
-        loop = QEventLoop()
-        signal.connect(loop.quit)
-        QTimer.singleShot(timeout_ms, loop.quit)
-        loop.exec()
-
-    def settle(ms=500):
-        loop = QEventLoop()
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
 
     window = MainWindow(quiet=True)
     window.resize(1360, 860)
@@ -44,7 +34,7 @@ def main() -> int:
     window.open_paths([photo])
     wait_for(window.resultShown)
     window.view.set_divider(0.5)
-    settle()
+    settle(500)
     window.grab().save(str(HERE / "screenshot.png"))
 
     dialog = FinetuneDialog(window, window.model_name)

@@ -167,6 +167,12 @@ def _remaining_corrections(hints: list[Hint], ab_small: np.ndarray, full_size) -
     return targets
 
 
+def _resized(l_full: np.ndarray, width: int, height: int) -> np.ndarray:
+    if l_full.shape == (height, width):
+        return l_full
+    return cv2.resize(l_full, (width, height), interpolation=cv2.INTER_AREA)
+
+
 def colorize(
     image: LoadedImage,
     model: torch.nn.Module,
@@ -205,48 +211,39 @@ def colorize(
         small_h, small_w = ab_small.shape[:2]
         if abs(small_w / small_h - width / height) > 0.02 or max(small_w, small_h) > max(width, height):
             raise ImageReadError(f"{image.path or 'the photo'}: it changed since this result was made")
-        l_small = cv2.resize(l_full, (small_w, small_h), interpolation=cv2.INTER_AREA) if (small_w, small_h) != (width, height) else l_full
-        return _at_full_size(l_full, l_small, ab_small, image, settings, render_size, choice.device.type, notes,
-                             report, check_cancel)
-    while True:
-        small_w, small_h = render_shape(width, height, render_size)
-        l_small = cv2.resize(l_full, (small_w, small_h), interpolation=cv2.INTER_AREA) if (small_w, small_h) != (width, height) else l_full
-        report(0.15, "running the model")
-        hint_input = hint_map(hints, (width, height), (small_w, small_h)) if hints else None
-        try:
-            ab_small = predict_ab(model, l_small, stride, choice, hint_input, settings.temperature,
-                                  settings.flip_average, memo, image)
-            break
-        except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
-            if choice.device.type == "cuda":
-                torch.cuda.empty_cache()
-            if render_size // 2 >= MIN_RENDER_SIZE and choice.device.type != "cpu":
-                render_size //= 2
-                notes.append(f"out of GPU memory: retried at render size {render_size}")
-            elif choice.device.type != "cpu":
-                notes.append("out of GPU memory: fell back to the CPU")
-                model = model.to("cpu")
-                choice = cpu_choice()
-            else:
-                raise MemoryError("not enough memory to colorize this photo; try a smaller render size") from None
+        l_small = _resized(l_full, small_w, small_h)
+    else:
+        while True:
+            small_w, small_h = render_shape(width, height, render_size)
+            l_small = _resized(l_full, small_w, small_h)
+            report(0.15, "running the model")
+            hint_input = hint_map(hints, (width, height), (small_w, small_h)) if hints else None
+            try:
+                ab_small = predict_ab(model, l_small, stride, choice, hint_input, settings.temperature,
+                                      settings.flip_average, memo, image)
+                break
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                if choice.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                if render_size // 2 >= MIN_RENDER_SIZE and choice.device.type != "cpu":
+                    render_size //= 2
+                    notes.append(f"out of GPU memory: retried at render size {render_size}")
+                elif choice.device.type != "cpu":
+                    notes.append("out of GPU memory: fell back to the CPU")
+                    model = model.to("cpu")
+                    choice = cpu_choice()
+                else:
+                    raise MemoryError("not enough memory to colorize this photo; try a smaller render size") from None
 
-    check_cancel()
-    if hints:
-        report(0.5, "spreading the hints")
-        # Whatever difference a model leaves at each hint is spread edge-aware. (A carry shorter
-        # for hint-taking models was tried: the CPU-trained decoder barely spreads hints itself,
-        # so it cost 0.8 dB at 5 hints; see the model card.)
-        ab_small = ab_small + propagate(l_small, _remaining_corrections(hints, ab_small, (width, height)))
-    return _at_full_size(l_full, l_small, ab_small, image, settings, render_size, choice.device.type, notes, report,
-                         check_cancel)
-
-
-def _at_full_size(l_full, l_small, ab_small, image, settings, render_size, device, notes, report, check_cancel):
-    """Render-size colour joined with the photo's own full-resolution L."""
-    height, width = l_full.shape
-    small_h, small_w = ab_small.shape[:2]
+        check_cancel()
+        if hints:
+            report(0.5, "spreading the hints")
+            # Whatever difference a model leaves at each hint is spread edge-aware. (A carry shorter
+            # for hint-taking models was tried: the CPU-trained decoder barely spreads hints itself,
+            # so it cost 0.8 dB at 5 hints; see the model card.)
+            ab_small = ab_small + propagate(l_small, _remaining_corrections(hints, ab_small, (width, height)))
     report(0.6, "upsampling colour")
     if (small_w, small_h) == (width, height):
         ab_full = ab_small
@@ -263,4 +260,4 @@ def _at_full_size(l_full, l_small, ab_small, image, settings, render_size, devic
     lab[..., 1:] = ab_full
     rgb = color.lab_to_rgb(lab)
     report(1.0, "done")
-    return ColorizedImage(rgb, lab, image.alpha, render_size, device, notes, np.ascontiguousarray(ab_small))
+    return ColorizedImage(rgb, lab, image.alpha, render_size, choice.device.type, notes, np.ascontiguousarray(ab_small))

@@ -395,7 +395,7 @@ def save_image(
     return notes
 
 
-def _to_8bit(values: np.ndarray) -> np.ndarray:
+def to_8bit(values: np.ndarray) -> np.ndarray:
     """[0, 1] floats -> rounded, saturated uint8; OpenCV does it five times faster than numpy
     (0.04 s for a 12 MP result) and without its temporaries. Negatives would come back as
     their absolute value, so they are clamped first."""
@@ -403,9 +403,9 @@ def _to_8bit(values: np.ndarray) -> np.ndarray:
 
 
 def _write_8bit(temp: Path, rgb, alpha, image_format, exif, quality):
-    pixels = _to_8bit(rgb)
+    pixels = to_8bit(rgb)
     if alpha is not None:
-        pixels = np.dstack([pixels, _to_8bit(alpha)])
+        pixels = np.dstack([pixels, to_8bit(alpha)])
     image = Image.fromarray(pixels, "RGBA" if alpha is not None else "RGB")
     options = {"icc_profile": _SRGB_PROFILE.tobytes()}
     if exif and image_format in ("JPEG", "PNG", "TIFF", "WEBP"):
@@ -415,8 +415,8 @@ def _write_8bit(temp: Path, rgb, alpha, image_format, exif, quality):
     if image_format == "JPEG":
         options["subsampling"] = 0 if quality >= 90 else 2
     if image_format == "PNG":
-        # zlib level 1: a 12 MP result saves in about half the time of Pillow's default 6, for
-        # files about a fifth larger (PNG stays lossless either way).
+        # zlib level 1: a 12 MP image saves in a half to a third of the time of Pillow's default
+        # 6, for files 17 % (grainy) to 96 % (smooth) larger; PNG stays lossless either way.
         options["compress_level"] = PNG_COMPRESS_LEVEL
     if image_format == "TIFF":
         options["compression"] = "tiff_deflate"

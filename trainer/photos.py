@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from engine.image_io import load_colour
+from engine.image_io import load_colour, to_8bit
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
 # Mean chroma (Lab ab distance, approximated in YCbCr) below which a photo counts as monochrome.
@@ -45,7 +45,7 @@ def load_square(path: Path, size: int) -> np.ndarray:
     """Decode as the app does (EXIF orientation and colour profile applied), scale the short
     side to `size` and centre-crop a square."""
     rgb = load_colour(path)
-    image = Image.fromarray(np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    image = Image.fromarray(to_8bit(rgb))
     return np.asarray(ImageOps.fit(image, (size, size), Image.Resampling.BICUBIC))
 
 

@@ -81,7 +81,8 @@ def smoke_test(executable: Path) -> None:
 
 
 def folder_size_mb(path: Path) -> float:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+    # Symlinks (Qt's library aliases) point at files already counted.
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink()) / 2**20
 
 
 def main() -> int:

@@ -94,6 +94,18 @@ def calibrate_strength(generator: torch.nn.Module, config: GeneratorConfig, phot
                        len(pairs))
 
 
+def colourfulness_share(generator: torch.nn.Module, config: GeneratorConfig, photos: list[Path],
+                        choice: DeviceChoice) -> float:
+    """The model's mean colourfulness on these photos, through the app's pipeline, as a share
+    of the photos' own."""
+    pairs = list(_readable(photos))
+    if not pairs:
+        raise ValueError("no readable photos to measure on")
+    generator = generator.eval()
+    ours = np.mean([colourfulness(colorize(image, generator, config.stride, choice).rgb) for image, _ in pairs])
+    return float(ours / np.mean([colourfulness(rgb) for _, rgb in pairs]))
+
+
 @contextlib.contextmanager
 def _at_gain_one(generator):
     """A generator made from a calibrated model carries its gain; the new one replaces it."""

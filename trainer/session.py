@@ -129,9 +129,9 @@ def build_initialised_generator(config: GeneratorConfig, encoder_init: str) -> t
 def generator_from_model_file(path: Path, config: GeneratorConfig) -> tuple[torch.nn.Module, GeneratorConfig]:
     """A trainable generator holding a model file's weights, and the config to save it with.
 
-    One rule for `train --init` and fine-tuning: training compares outputs before the output
-    calibration (gain, temperature), and the new model keeps the old one's calibration unless
-    it is calibrated again."""
+    Training compares outputs before the output calibration (gain, temperature), for `train
+    --init` and fine-tuning alike; the new model keeps the old one's calibration unless it is
+    calibrated again (fine-tuning re-measures it, trainer.finetune.Finetune._calibration)."""
     loaded, info = load_generator(path)
     calibration = {"ab_gain": config.ab_gain, "temperature": config.temperature}
     if replace(info.config, **calibration) != config:

@@ -3,7 +3,7 @@
 import multiprocessing
 import sys
 
-from desktop.cli import main
+from autochrome.desktop.cli import main
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()

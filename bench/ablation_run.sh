@@ -39,13 +39,13 @@ for variant in "${variants[@]}"; do
   if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
   start=$(date +%s)
   # shellcheck disable=SC2086
-  python -m desktop train "$PACK" --out "$OUT/$name.safetensors" --batch-size "$BATCH" --crop "$CROP" \
+  python -m autochrome.desktop train "$PACK" --out "$OUT/$name.safetensors" --batch-size "$BATCH" --crop "$CROP" \
       --d-warmup "$D_WARMUP" --device "$DEVICE" $COMPILE --checkpoint "$OUT/$name.ckpt" --log "$OUT/$name.csv" \
       $EXTRA $args 2> "$OUT/$name.train.log"
   echo "$name: $(( $(date +%s) - start )) s" >> "$OUT/times.txt"
   rm -f "$OUT/$name.ckpt"
   for set in kodak24 bsds500-test; do
-    python -m desktop eval "$OUT/$name.safetensors" "$EVAL/$set" --device "$DEVICE" --no-default --json "$OUT/$name.$set.json" \
+    python -m autochrome.desktop eval "$OUT/$name.safetensors" "$EVAL/$set" --device "$DEVICE" --no-default --json "$OUT/$name.$set.json" \
         2>/dev/null | tee -a "$OUT/ablation.md"
   done
 done

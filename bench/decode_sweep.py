@@ -18,13 +18,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.colorize import ColorizeSettings, EncoderMemo, colorize  # noqa: E402
-from engine.device import cpu_choice  # noqa: E402
-from engine.image_io import load_image  # noqa: E402
-from engine.weights import load_generator  # noqa: E402
-from trainer.evaluate import truth_rgb  # noqa: E402
-from trainer.metrics import all_metrics  # noqa: E402
-from trainer.photos import find_photos  # noqa: E402
+from autochrome.engine.colorize import ColorizeSettings, EncoderMemo, colorize  # noqa: E402
+from autochrome.engine.device import cpu_choice  # noqa: E402
+from autochrome.engine.image_io import load_image  # noqa: E402
+from autochrome.engine.weights import load_generator  # noqa: E402
+from autochrome.trainer.evaluate import truth_rgb  # noqa: E402
+from autochrome.trainer.metrics import all_metrics  # noqa: E402
+from autochrome.trainer.photos import find_photos  # noqa: E402
 
 
 def main() -> int:

@@ -22,12 +22,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desktop.cli import main as autochrome  # noqa: E402
-from engine import color  # noqa: E402
-from engine.sidecar import SUFFIX  # noqa: E402
-from trainer.evaluate import truth_rgb  # noqa: E402
-from trainer.metrics import all_metrics  # noqa: E402
-from trainer.photos import find_photos  # noqa: E402
+from autochrome.desktop.cli import main as autochrome  # noqa: E402
+from autochrome.engine import color  # noqa: E402
+from autochrome.engine.sidecar import SUFFIX  # noqa: E402
+from autochrome.trainer.evaluate import truth_rgb  # noqa: E402
+from autochrome.trainer.metrics import all_metrics  # noqa: E402
+from autochrome.trainer.photos import find_photos  # noqa: E402
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
 PATCH = 5

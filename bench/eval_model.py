@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.colorize import ColorizeSettings  # noqa: E402
-from engine.colorizer import Colorizer  # noqa: E402
-from trainer.evaluate import contact_sheet, evaluate, format_table  # noqa: E402
+from autochrome.engine.colorize import ColorizeSettings  # noqa: E402
+from autochrome.engine.colorizer import Colorizer  # noqa: E402
+from autochrome.trainer.evaluate import contact_sheet, evaluate, format_table  # noqa: E402
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
 

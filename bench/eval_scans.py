@@ -16,14 +16,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import color  # noqa: E402
-from engine.colorize import ColorizeSettings  # noqa: E402
-from engine.colorizer import Colorizer  # noqa: E402
-from engine.image_io import load_image  # noqa: E402
-from trainer.degrade import degrade_lightness  # noqa: E402
-from trainer.evaluate import truth_rgb  # noqa: E402
-from trainer.metrics import all_metrics  # noqa: E402
-from trainer.photos import find_photos  # noqa: E402
+from autochrome.engine import color  # noqa: E402
+from autochrome.engine.colorize import ColorizeSettings  # noqa: E402
+from autochrome.engine.colorizer import Colorizer  # noqa: E402
+from autochrome.engine.image_io import load_image  # noqa: E402
+from autochrome.trainer.degrade import degrade_lightness  # noqa: E402
+from autochrome.trainer.evaluate import truth_rgb  # noqa: E402
+from autochrome.trainer.metrics import all_metrics  # noqa: E402
+from autochrome.trainer.photos import find_photos  # noqa: E402
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
 

@@ -43,7 +43,7 @@ def main() -> int:
     for path in photos[:: max(1, len(photos) // args.count)][: args.count]:
         shutil.copy(path, folder / path.name)
 
-    from trainer.finetune import Finetune, FinetuneOptions, scan_folder
+    from autochrome.trainer.finetune import Finetune, FinetuneOptions, scan_folder
 
     began = time.perf_counter()
     scanned = scan_folder(folder)

@@ -21,7 +21,7 @@ fi
 export PYTHONPATH=$PWD:${PYTHONPATH:-} PYTHONUNBUFFERED=1
 mkdir -p "$OUT" /tmp/autochrome-cache
 start=$(date +%s)
-python3 -m desktop train "$PACK" --arch hints-lite2-classes --no-rebalance --feature-cache /tmp/autochrome-cache/lite2-128 \
+python3 -m autochrome.desktop train "$PACK" --arch hints-lite2-classes --no-rebalance --feature-cache /tmp/autochrome-cache/lite2-128 \
     --stage1-steps "$STEPS" --batch-size "$BATCH" --lr 1e-3 --device cuda --calibrate --calibrate-share 0.75 \
     --out "$OUT/default.safetensors" --checkpoint /tmp/autochrome-cache/default.ckpt --log "$OUT/default.csv" \
     --checkpoint-every 2000 2> "$OUT/train.log"

@@ -42,7 +42,7 @@ def longest_stall(megapixels: float) -> dict:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from desktop.main_window import MainWindow
+    from autochrome.desktop.main_window import MainWindow
 
     width = int((megapixels * 1e6 * 4 / 3) ** 0.5)
     height = int(width * 3 / 4)
@@ -162,12 +162,12 @@ def paint_times(view) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megapixels", type=float, default=12.0)
-    parser.add_argument("--executable", help="a built app to time instead of `python -m desktop`")
+    parser.add_argument("--executable", help="a built app to time instead of `python -m autochrome.desktop`")
     parser.add_argument("--startup-only", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("AUTOCHROME_DATA_DIR", tempfile.mkdtemp())
-    command = [args.executable] if args.executable else [sys.executable, "-m", "desktop"]
+    command = [args.executable] if args.executable else [sys.executable, "-m", "autochrome.desktop"]
     times = startup_seconds(command)
     print(f"launch to visible window: median {sorted(times)[len(times) // 2]:.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)})")
     if args.startup_only:

@@ -33,7 +33,7 @@ for variant in "${variants[@]}"; do
   if [ -f "$OUT/$name.json" ]; then continue; fi  # done in an earlier call
   start=$(date +%s)
   # shellcheck disable=SC2086
-  python -m desktop train "$TRAIN" --out "$OUT/$name.safetensors" --checkpoint "$OUT/$name.ckpt" --resume \
+  python -m autochrome.desktop train "$TRAIN" --out "$OUT/$name.safetensors" --checkpoint "$OUT/$name.ckpt" --resume \
       --log "$OUT/$name.csv" "${common[@]}" $args 2> "$OUT/$name.train.log"
   echo "$name: $(( $(date +%s) - start )) s" >> "$OUT/times.txt"
   python bench/eval_model.py "$OUT/$name.safetensors" --json "$OUT/$name.json" --eval "$EVAL" | tee -a "$OUT/ablation.md"

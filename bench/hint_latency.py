@@ -23,10 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.colorize import ColorizeSettings, predict_ab, render_shape  # noqa: E402
-from engine.colorizer import Colorizer  # noqa: E402
-from engine.hints import Hint, hint_map  # noqa: E402
-from engine.image_io import LoadedImage  # noqa: E402
+from autochrome.engine.colorize import ColorizeSettings, predict_ab, render_shape  # noqa: E402
+from autochrome.engine.colorizer import Colorizer  # noqa: E402
+from autochrome.engine.hints import Hint, hint_map  # noqa: E402
+from autochrome.engine.image_io import LoadedImage  # noqa: E402
 
 
 def photo(megapixels: float) -> LoadedImage:

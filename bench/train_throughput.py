@@ -18,11 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from engine.device import choose_device  # noqa: E402
-from trainer.batches import CropSampler  # noqa: E402
-from trainer.objective import Objective  # noqa: E402
-from trainer.session import PRESET_CONFIGS, build_initialised_generator  # noqa: E402
-from trainer.training import Trainer, TrainSettings  # noqa: E402
+from autochrome.engine.device import choose_device  # noqa: E402
+from autochrome.trainer.batches import CropSampler  # noqa: E402
+from autochrome.trainer.objective import Objective  # noqa: E402
+from autochrome.trainer.session import PRESET_CONFIGS, build_initialised_generator  # noqa: E402
+from autochrome.trainer.training import Trainer, TrainSettings  # noqa: E402
 
 
 def measure(arch: str, stage: int, device, batch: int, steps: int, warmup: int, compile_: bool) -> float:

@@ -1,5 +1,5 @@
 import sys
 
-from desktop.cli import main
+from autochrome.desktop.cli import main
 
 sys.exit(main())

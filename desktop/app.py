@@ -24,7 +24,7 @@ def run_gui(files: list[Path], smoke_test: tuple[Path, Path] | None = None, exit
               "Reinstall with: python -m pip install -e .   The command line works without it.", file=sys.stderr)
         return 2
 
-    from engine import paths
+    from autochrome.engine import paths
 
     from .file_open import relay_file_open_events
     from .main_window import MainWindow

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine import __version__
+from autochrome.engine import __version__
 
 
 def _folder_name(text: str) -> Path:
@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .commands.finetune import add_parser as add_finetune_parser
 
     add_finetune_parser(commands)
+    from .commands.data import add_parser as add_data_parser
+
+    add_data_parser(commands)
 
     models = commands.add_parser("models", help="list the shipped and your own models", description="List models.")
     models.add_argument("--verbose", "-v", action="store_true", help="show full provenance")
@@ -101,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         from .commands.finetune import run_finetune
 
         return run_finetune(args)
+    if args.command == "data":
+        from .commands.data import run_data_build
+
+        return run_data_build(args)
     if args.command == "models":
         from .commands.models import run_models
 

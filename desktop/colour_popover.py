@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import color
-from engine.image_io import to_8bit
+from autochrome.engine import color
+from autochrome.engine.image_io import to_8bit
 
 AB_RANGE = 110.0
 
@@ -191,7 +191,7 @@ class ReferencePicker(QDialog):
 
     @classmethod
     def ask(cls, path: Path, parent=None) -> tuple[float, float] | None:
-        from engine.image_io import load_colour
+        from autochrome.engine.image_io import load_colour
 
         try:
             rgb = load_colour(path)  # the colours as the app shows them: profile applied

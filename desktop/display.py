@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from engine.image_io import to_8bit
+from autochrome.engine.image_io import to_8bit
 
 
 def qimage_from_rgb(rgb: np.ndarray) -> QImage:

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from engine import paths
+from autochrome.engine import paths
 
 SAMPLE_NAME = "mountain-stream.jpg"
 

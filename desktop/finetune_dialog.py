@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trainer.finetune_options import (
+from autochrome.trainer.finetune_options import (
     CROP_STEP,
     DEFAULT_CROP,
     MAX_CROP,
@@ -35,7 +35,7 @@ from trainer.finetune_options import (
     MIN_CROP,
     FinetuneOptions,
 )
-from trainer.finetune_options import PRESETS as PRESET_STEPS
+from autochrome.trainer.finetune_options import PRESETS as PRESET_STEPS
 
 from .display import qimage_from_rgb
 from .finetune_worker import FinetuneThread

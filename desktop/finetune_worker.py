@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.image_io import to_8bit
+from autochrome.engine.image_io import to_8bit
 
 from .threads import start_worker_thread, stop_worker_thread
 
@@ -57,28 +57,28 @@ class FinetuneWorker(QObject):
             (run.gate.pause if paused else run.gate.resume)()
 
     def _stop_if_cancelled(self, *_progress) -> None:
-        from trainer.finetune_options import FinetuneCancelled
+        from autochrome.trainer.finetune_options import FinetuneCancelled
 
         if self._cancel.is_set():
             raise FinetuneCancelled
 
     @Slot(str, float)
     def scan(self, folder: str, holdout_share: float) -> None:
-        from trainer.finetune import scan_folder
+        from autochrome.trainer.finetune import scan_folder
 
         self._scan(lambda: scan_folder(folder, holdout_share=holdout_share, progress=self._stop_if_cancelled),
                    f"could not scan {folder}")
 
     @Slot(str, str, str, float)
     def scan_corrections(self, name: str, base_model: str, folder: str, holdout_share: float) -> None:
-        from trainer.finetune import scan_corrections
+        from autochrome.trainer.finetune import scan_corrections
 
         self._scan(lambda: scan_corrections(name, base_model or None, "auto", Path(folder) if folder else None,
                                             holdout_share, progress=self._stop_if_cancelled),
                    "could not prepare the corrected photos")
 
     def _scan(self, scan, failure: str) -> None:
-        from trainer.finetune_options import FinetuneCancelled, FinetuneError
+        from autochrome.trainer.finetune_options import FinetuneCancelled, FinetuneError
 
         try:
             result = scan()
@@ -103,8 +103,8 @@ class FinetuneWorker(QObject):
         """Time three decoder-only steps of the default model on this device, for the presets' estimates."""
         import torch
 
-        from engine import weights
-        from engine.device import choose_device
+        from autochrome.engine import weights
+        from autochrome.engine.device import choose_device
 
         try:
             device = choose_device("auto").device
@@ -128,8 +128,8 @@ class FinetuneWorker(QObject):
 
     @Slot(object, object)
     def train(self, folder_scan, options) -> None:
-        from engine.errors import AutochromeError
-        from trainer.finetune_options import (
+        from autochrome.engine.errors import AutochromeError
+        from autochrome.trainer.finetune_options import (
             FinetuneCancelled,
             FinetuneError,
             StaleRunError,
@@ -150,8 +150,8 @@ class FinetuneWorker(QObject):
             self.run = None
 
     def _train(self, folder_scan, options) -> None:
-        from trainer.finetune import Finetune
-        from trainer.finetune_options import FinetuneCancelled
+        from autochrome.trainer.finetune import Finetune
+        from autochrome.trainer.finetune_options import FinetuneCancelled
 
         self.run = run = Finetune(folder_scan, options)
         if self._paused:
@@ -177,9 +177,9 @@ class FinetuneWorker(QObject):
     def _preview_source(run, folder_scan):
         """A held-out photo reduced to preview size, and the base model's result on it; the
         previews are computed here at the size they are shown, not at the photo's."""
-        from engine.colorize import ColorizeSettings
-        from engine.errors import AutochromeError
-        from engine.image_io import load_image, reduced
+        from autochrome.engine.colorize import ColorizeSettings
+        from autochrome.engine.errors import AutochromeError
+        from autochrome.engine.image_io import load_image, reduced
 
         if not folder_scan.holdout_paths:
             return None, None

@@ -201,7 +201,7 @@ class HintController(QObject):
     @staticmethod
     def _ab_at(entry, x: float, y: float, without_hints: bool = False) -> tuple[float, float]:
         """The chroma the shown result has at a point (the un-hinted one's, if asked and known)."""
-        from engine import color
+        from autochrome.engine import color
 
         rgb = entry.base_rgb if without_hints and entry.base_rgb is not None else entry.reply.rgb
         scale = rgb.shape[1] / entry.reply.image.lightness.shape[1]

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.hints import Hint
+from autochrome.engine.hints import Hint
 
 MAX_RECENT_COLOURS = 8
 

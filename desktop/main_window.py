@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
-from engine import __version__
-from engine.batch import expand_inputs
+from autochrome.engine import __version__
+from autochrome.engine.batch import expand_inputs
 
 from .empty_state import EmptyState, sample_photo
 from .hint_controller import PREVIEW_SIZE, HintController
@@ -601,7 +601,7 @@ class MainWindow(QMainWindow):
     def _save_edit(self, entry: HistoryEntry) -> str | None:
         """Keep the photo's hints and settings beside it (its sidecar), so opening it again, or
         `autochrome colorize` on its folder, gives the same result."""
-        from engine import sidecar
+        from autochrome.engine import sidecar
 
         source = entry.reply.source
         if source is None or not source.is_file() or (not entry.hints and sidecar.find(source) is None):
@@ -651,7 +651,7 @@ class MainWindow(QMainWindow):
         if image_format is None or (entry.reply.source and is_same_file(path, entry.reply.source)):
             self.show_error("Cannot export", f"{path.name}: choose a new .png, .jpg, .tif or .webp file")
             return
-        from engine.image_io import LoadedImage
+        from autochrome.engine.image_io import LoadedImage
 
         rgb = comparison_rgb(entry.reply.image.lightness, entry.reply.rgb)
         plain = LoadedImage(None, entry.reply.image.lightness, 8, image_format)

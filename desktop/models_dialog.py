@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from engine import weights
-from engine.errors import ModelError
+from autochrome.engine import weights
+from autochrome.engine.errors import ModelError
 
 FILTER = "Autochrome model (*.safetensors)"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 SAVE_FILTERS = "PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff);;WebP (*.webp)"
-from engine.formats import format_of
+from autochrome.engine.formats import format_of
 
 # The app saves these; BMP is left to the command line.
 SAVE_FORMATS = {"PNG", "JPEG", "TIFF", "WEBP"}
@@ -46,7 +46,7 @@ def is_same_file(a: Path, b: Path) -> bool:
 
 def comparison_rgb(lightness: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     """Original (as grey) on the left, result on the right, a white gap between."""
-    from engine import color
+    from autochrome.engine import color
 
     grey = color.lightness_to_grey_rgb(lightness)
     gap = np.ones((rgb.shape[0], COMPARISON_GAP, 3), np.float32)

@@ -6,7 +6,7 @@ from enum import Enum
 
 from PySide6.QtCore import QSettings
 
-from engine import paths
+from autochrome.engine import paths
 
 
 class Key(str, Enum):

@@ -97,7 +97,7 @@ class EngineWorker(QObject):
     @Slot()
     def list_models(self) -> None:
         try:
-            from engine import weights
+            from autochrome.engine import weights
 
             models = [(i.name, i.origin, i.description) for i in weights.list_models()]
         except Exception:  # a broken install shows up when the model loads; the list stays empty
@@ -108,7 +108,7 @@ class EngineWorker(QObject):
     @Slot(str, str)
     def load_model(self, model: str, device: str) -> None:
         try:
-            from engine.colorizer import Colorizer
+            from autochrome.engine.colorizer import Colorizer
 
             colorizer = Colorizer(model or None, device)
         except Exception as exc:  # includes a torch that fails to import: the window must say so
@@ -122,10 +122,10 @@ class EngineWorker(QObject):
 
     @Slot(object)
     def colorize(self, request: ColorizeRequest) -> None:
-        from engine.color import lightness_to_grey_rgb
-        from engine.colorize import ColorizeSettings
-        from engine.errors import AutochromeError, Cancelled
-        from engine.image_io import load_image, load_image_bytes
+        from autochrome.engine.color import lightness_to_grey_rgb
+        from autochrome.engine.colorize import ColorizeSettings
+        from autochrome.engine.errors import AutochromeError, Cancelled
+        from autochrome.engine.image_io import load_image, load_image_bytes
 
         from .display import DisplayImage
 
@@ -186,7 +186,7 @@ class EngineWorker(QObject):
     @staticmethod
     def _apply_sidecar(source: Path, image, hints: list, settings: dict):
         """The photo's saved edit (hints, render size, saturation, vibrance); a bad file is a note."""
-        from engine import sidecar
+        from autochrome.engine import sidecar
 
         path = sidecar.find(source)
         if path is None:
@@ -202,7 +202,7 @@ class EngineWorker(QObject):
 
     def _reduced(self, image, size: int):
         """The photo at most `size` pixels on its long side (kept for the next edit), and the scale."""
-        from engine.image_io import reduced
+        from autochrome.engine.image_io import reduced
 
         cached = self._preview_source
         if cached is not None and cached[0] is image and cached[1] == size:
@@ -213,8 +213,8 @@ class EngineWorker(QObject):
 
     @Slot(object)
     def save(self, request: SaveRequest) -> None:
-        from engine.errors import AutochromeError
-        from engine.image_io import save_image
+        from autochrome.engine.errors import AutochromeError
+        from autochrome.engine.image_io import save_image
 
         image = request.image
         try:

@@ -29,8 +29,8 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
     from qt_waiting import settle, wait_for
 
-    from desktop.main_window import MainWindow
-    from engine.hints import Hint
+    from autochrome.desktop.main_window import MainWindow
+    from autochrome.engine.hints import Hint
 
     app = QApplication(sys.argv[:1])
 

@@ -22,8 +22,8 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
     from qt_waiting import settle, wait_for
 
-    from desktop.finetune_dialog import FinetuneDialog
-    from desktop.main_window import MainWindow
+    from autochrome.desktop.finetune_dialog import FinetuneDialog
+    from autochrome.desktop.main_window import MainWindow
 
     _app = QApplication(sys.argv[:1])  # noqa: F841  must outlive the windows
 

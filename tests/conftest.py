@@ -13,8 +13,8 @@ from PIL import Image
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
-from engine.networks import GeneratorConfig, build_generator  # noqa: E402
-from engine.weights import save_generator  # noqa: E402
+from autochrome.engine.networks import GeneratorConfig, build_generator  # noqa: E402
+from autochrome.engine.weights import save_generator  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine import color
+from autochrome.engine import color
 
 
 class CropSampler:

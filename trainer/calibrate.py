@@ -20,18 +20,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine import color
-from engine.colorize import (
+from autochrome.engine import color
+from autochrome.engine.colorize import (
     MAX_TEMPERATURE,
     MIN_TEMPERATURE,
     ColorizeSettings,
     EncoderMemo,
     colorize,
 )
-from engine.device import DeviceChoice
-from engine.errors import AutochromeError
-from engine.image_io import load_image
-from engine.networks import GeneratorConfig
+from autochrome.engine.device import DeviceChoice
+from autochrome.engine.errors import AutochromeError
+from autochrome.engine.image_io import load_image
+from autochrome.engine.networks import GeneratorConfig
 
 from .evaluate import truth_rgb
 from .metrics import colourfulness

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine import color
+from autochrome.engine import color
 
 NEIGHBOURS = 5
 SIGMA = 5.0

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import sidecar
-from engine.batch import expand_inputs
-from engine.errors import AutochromeError
-from engine.image_io import load_image, save_image
+from autochrome.engine import sidecar
+from autochrome.engine.batch import expand_inputs
+from autochrome.engine.errors import AutochromeError
+from autochrome.engine.image_io import load_image, save_image
 
 from .finetune_options import FinetuneError
 
@@ -52,8 +52,8 @@ def render_targets(corrected: list[tuple[Path, sidecar.PhotoEdit]], base, out_fo
     at most `long_side` pixels) into `out_folder`; returns the folder. `base`: a Colorizer."""
     import cv2
 
-    from engine.colorize import ColorizeSettings
-    from engine.image_io import LoadedImage
+    from autochrome.engine.colorize import ColorizeSettings
+    from autochrome.engine.image_io import LoadedImage
 
     if len(corrected) < MIN_CORRECTED:
         where = "" if not corrected else f" ({', '.join(p.name for p, _ in corrected[:5])})"

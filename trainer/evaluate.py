@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine import color
-from engine.colorize import ColorizeSettings
-from engine.errors import AutochromeError
-from engine.image_io import load_colour, load_image
+from autochrome.engine import color
+from autochrome.engine.colorize import ColorizeSettings
+from autochrome.engine.errors import AutochromeError
+from autochrome.engine.image_io import load_colour, load_image
 
 from . import metrics
 from .photos import find_photos

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 import torch
 
-from engine import color
-from engine.atomic import atomic_path
+from autochrome.engine import color
+from autochrome.engine.atomic import atomic_path
 
 from .degrade import degrade_lightness
 from .metrics import colourfulness

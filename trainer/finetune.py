@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine import paths, weights
-from engine.colorize import ColorizeSettings
-from engine.colorizer import Colorizer
-from engine.weights import ModelInfo, save_generator
+from autochrome.engine import paths, weights
+from autochrome.engine.colorize import ColorizeSettings
+from autochrome.engine.colorizer import Colorizer
+from autochrome.engine.weights import ModelInfo, save_generator
 
 from .batches import CropSampler
 from .calibrate import calibrate_strength, colourfulness_share
@@ -247,7 +247,7 @@ class Finetune:
 
     def preview(self, image, settings: ColorizeSettings | None = None):
         """The held-out photo colorized by the model being trained (float RGB)."""
-        from engine.colorize import colorize
+        from autochrome.engine.colorize import colorize
 
         model = self.trainer.generator
         was_training = model.training

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from engine.networks.hint_maps import HINT_CHANNELS
+from autochrome.engine.networks.hint_maps import HINT_CHANNELS
 
 MAX_PATCH = 9
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from engine import color
+from autochrome.engine import color
 
 
 def psnr(output: np.ndarray, truth: np.ndarray) -> float:

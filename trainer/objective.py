@@ -12,8 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine import color
-from engine.networks import GeneratorConfig
+from autochrome.engine import color
+from autochrome.engine.networks import GeneratorConfig
 
 from .colour_classes import bin_prior, classification_loss, rebalance_class_weights
 from .hint_simulation import HintPolicy, simulate_hints

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from engine.image_io import load_colour, to_8bit
+from autochrome.engine.image_io import load_colour, to_8bit
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
 # Mean chroma (Lab ab distance, approximated in YCbCr) below which a photo counts as monochrome.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine import color
+from autochrome.engine import color
 
 BIN = 10.0  # ab units per histogram bin
 EDGE = 110.0

@@ -5,6 +5,7 @@ Shared by `autochrome train` and anything else that trains (no Qt, no printing).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import time
@@ -14,19 +15,20 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from engine import __version__
-from engine.device import DeviceChoice
-from engine.networks import GeneratorConfig, build_generator
-from engine.networks.ab_classes import in_gamut_ab_bins
-from engine.networks.efficientnet import load_imagenet_weights
-from engine.networks.encoders import load_torchvision_resnet_state
-from engine.weights import load_generator, save_generator
+from autochrome.engine import __version__
+from autochrome.engine.device import DeviceChoice
+from autochrome.engine.networks import GeneratorConfig, build_generator
+from autochrome.engine.networks.ab_classes import in_gamut_ab_bins
+from autochrome.engine.networks.efficientnet import load_imagenet_weights
+from autochrome.engine.networks.encoders import load_torchvision_resnet_state
+from autochrome.engine.weights import load_generator, save_generator
 
 from .batches import CropSampler
-from .cached_training import CachedDecoderTrainer
+from .cached_training import CachedDecoderTrainer, CachedViews, StreamedViews
 from .calibrate import calibrate_strength
 from .feature_cache import CacheSpec, build_cache, digest
 from .objective import Objective
+from .photo_stream import PhotoStream, StreamSource
 from .photos import PhotoScan, load_photo_set
 from .training import Trainer, TrainSettings, is_main_process
 
@@ -67,6 +69,9 @@ class RunSpec:
     feature_cache: Path | None = None  # decoder-only training on the frozen encoder's cached features here
     degrade: bool = False  # the encoder sees old-photo defects (cached training)
     min_colourfulness: float = 0.0  # leave out training views less colourful than this (cached training)
+    # Decoder-only training on the frozen encoder run on the fly over these folders (`data` is the first),
+    # mixed by weight, every photo in a fresh crop each pass: for sets too large to hold or cache.
+    stream: tuple[StreamSource, ...] | None = None
 
 
 def start_distributed(device_name: str, cuda_available: bool | None = None) -> str:
@@ -85,7 +90,7 @@ def start_distributed(device_name: str, cuda_available: bool | None = None) -> s
 def training_device(name: str) -> torch.device:
     if dist.is_initialized() and torch.cuda.is_available() and name in ("auto", "cuda"):
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    from engine.device import choose_device
+    from autochrome.engine.device import choose_device
 
     return choose_device(name).device
 
@@ -169,6 +174,9 @@ class TrainingSession:
         if spec.crop % self.config.stride:
             raise ValueError(f"--crop must be a multiple of {self.config.stride} for {spec.architecture}")
         self.device = training_device(spec.device)
+        if spec.stream is not None:
+            self._start_stream(spec)
+            return
         # Cached views are the whole square and a crop of it: a square a quarter larger than the crop.
         square = round(spec.crop * 1.25) if spec.feature_cache else spec.square
         photos, self.scan = load_photo_set(spec.data, square, min_side=spec.crop, progress=progress)
@@ -183,13 +191,39 @@ class TrainingSession:
         if spec.feature_cache is not None:
             cache_spec = CacheSpec(self.config.encoder, spec.crop, spec.degrade, spec.seed, len(photos), digest(photos))
             cache = build_cache(spec.feature_cache, photos, generator.encoder, cache_spec, self.device, progress)
-            self.trainer = CachedDecoderTrainer(generator, self.config, cache, objective, spec.settings, self.device,
-                                                spec.checkpoint, spec.seed, spec.min_colourfulness)
+            views = CachedViews(cache, spec.seed, spec.min_colourfulness)
+            self.trainer = CachedDecoderTrainer(generator, self.config, views, objective, spec.settings, self.device,
+                                                spec.checkpoint, spec.seed)
         else:
             rank = dist.get_rank() if dist.is_initialized() else 0
             sampler = CropSampler(photos, spec.crop, self.device, seed=spec.seed + rank)
             self.trainer = Trainer(generator, self.config, sampler, spec.settings, spec.crop, self.device, objective,
                                    spec.checkpoint)
+        self.began = time.time()
+
+    def _start_stream(self, spec: RunSpec) -> None:
+        if spec.rebalance or spec.feature_cache is not None or not self.config.ab_classes:
+            raise ValueError("streamed training takes a classifier, --no-rebalance and no --feature-cache")
+        stream = PhotoStream(list(spec.stream), spec.crop, spec.seed)
+        files = [path for source_files in stream.files for path in source_files]
+        # Calibration and the provenance read the photos as a scan of one folder would list them.
+        self.scan = PhotoScan(usable=files)
+        self.calibration_photos = files[:: max(1, len(files) // 300)]
+        if spec.init_model is not None:
+            generator, self.config = generator_from_model_file(spec.init_model, self.config)
+        else:
+            generator = build_initialised_generator(self.config, spec.encoder_init)
+        objective = Objective(self.config, self.device, None, generator.ab_centres, rebalance=False, seed=spec.seed)
+        settings = spec.settings
+        # The run is what it learns from and how: a checkpoint of another run is refused, while
+        # more steps (a further chunk) continue this one.
+        identity = (self.config.to_json(), stream.identity, spec.crop, spec.seed, settings.batch_size,
+                    settings.learning_rate, settings.lr_schedule, settings.warmup_steps, str(spec.init_model))
+        run_key = hashlib.sha1(repr(identity).encode()).hexdigest()[:16]
+        generator.encoder.to(self.device).eval()
+        views = StreamedViews(stream, generator.encoder)
+        self.trainer = CachedDecoderTrainer(generator, self.config, views, objective, settings, self.device,
+                                            spec.checkpoint, spec.seed, run_key)
         self.began = time.time()
 
     @property
@@ -226,8 +260,13 @@ class TrainingSession:
         if spec.feature_cache is not None:
             provenance.update(frozen_encoder="features cached once", degrade=spec.degrade,
                               min_colourfulness=spec.min_colourfulness)
+        if spec.stream is not None:
+            provenance.update(frozen_encoder="run on the fly", training_data=", ".join(
+                f"{source.folder.name} (weight {source.weight:g})" for source in spec.stream)
+                + f": {len(self.scan.usable)} photos")
         if spec.calibrate:
-            calibration = calibrate_strength(model, config, self.scan.usable[::CALIBRATION_EVERY],
+            photos = getattr(self, "calibration_photos", self.scan.usable[::CALIBRATION_EVERY])
+            calibration = calibrate_strength(model, config, photos,
                                              DeviceChoice(self.device, None), share=spec.calibrate_share,
                                              knob=spec.calibrate_knob)
             config = calibration.config

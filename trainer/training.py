@@ -22,8 +22,8 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from engine.atomic import atomic_path
-from engine.networks import GeneratorConfig
+from autochrome.engine.atomic import atomic_path
+from autochrome.engine.networks import GeneratorConfig
 
 from .batches import CropSampler
 from .discriminator import PatchDiscriminator
@@ -44,6 +44,10 @@ class TrainSettings:
     discriminator_warmup: int = 100  # stage-2 steps that train D alone
     ema_decay: float = 0.999
     checkpoint_every: int = 250
+    # "cosine": to a tenth by the last step. "constant" after the warm-up, for runs trained in
+    # chunks until their curve flattens (the total is not known ahead; the EMA smooths instead).
+    lr_schedule: str = "cosine"
+    decoder_ema: bool = False  # decoder-only training: export an EMA of the weights
     bf16: bool = True  # autocast on CUDA only
     channels_last: bool = True
     compile: bool = False
@@ -77,10 +81,12 @@ class Progress:
         return self.elapsed_s / done * (self.steps - self.step)
 
 
-def stage1_learning_rate(step: int, settings: TrainSettings) -> float:
-    """Linear warm-up, then cosine decay to a tenth."""
+def learning_rate(step: int, settings: TrainSettings) -> float:
+    """Stage 1: linear warm-up, then cosine decay to a tenth (or constant)."""
     if step < settings.warmup_steps:
         return settings.learning_rate * (step + 1) / settings.warmup_steps
+    if settings.lr_schedule == "constant":
+        return settings.learning_rate
     progress = (step - settings.warmup_steps) / max(settings.stage1_steps - settings.warmup_steps, 1)
     return settings.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
@@ -219,7 +225,7 @@ class Trainer:
 
     def _stage1_step(self) -> dict:
         for group in self.opt_g.param_groups:
-            group["lr"] = stage1_learning_rate(self.step, self.settings)
+            group["lr"] = learning_rate(self.step, self.settings)
         lightness, ab = self._batch()
         hints = self.objective.hints(ab)
         with self._autocast():

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from engine import sidecar
-from engine.batch import plan_jobs
-from engine.colorize import DEFAULT_RENDER_SIZE, MIN_RENDER_SIZE, ColorizeSettings
-from engine.errors import AutochromeError
-from engine.formats import format_of
-from engine.image_io import load_image, output_format, save_image
-from engine.sidecar import PhotoEdit, SidecarError
+from autochrome.engine import sidecar
+from autochrome.engine.batch import plan_jobs
+from autochrome.engine.colorize import DEFAULT_RENDER_SIZE, MIN_RENDER_SIZE, ColorizeSettings
+from autochrome.engine.errors import AutochromeError
+from autochrome.engine.formats import format_of
+from autochrome.engine.image_io import load_image, output_format, save_image
+from autochrome.engine.sidecar import PhotoEdit, SidecarError
 
 
 def _say(message: str, bar=None) -> None:
@@ -111,7 +111,7 @@ class ColorizerPool:
     """The command's model, plus any other model a sidecar names (loaded once each)."""
 
     def __init__(self, model: str | None, device: str):
-        from engine.colorizer import Colorizer
+        from autochrome.engine.colorizer import Colorizer
 
         self._make = lambda name: Colorizer(name, device)
         self.explicit = model is not None

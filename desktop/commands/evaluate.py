@@ -7,11 +7,11 @@ import sys
 
 from tqdm import tqdm
 
-from engine import weights
-from engine.colorize import ColorizeSettings
-from engine.colorizer import Colorizer
-from engine.errors import AutochromeError
-from trainer.evaluate import contact_sheet, evaluate, format_table
+from autochrome.engine import weights
+from autochrome.engine.colorize import ColorizeSettings
+from autochrome.engine.colorizer import Colorizer
+from autochrome.engine.errors import AutochromeError
+from autochrome.trainer.evaluate import contact_sheet, evaluate, format_table
 
 
 def run_eval(args) -> int:

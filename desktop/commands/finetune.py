@@ -31,8 +31,8 @@ def add_parser(commands) -> None:
 
 
 def run_finetune(args) -> int:
-    from engine.errors import AutochromeError
-    from trainer.finetune import (
+    from autochrome.engine.errors import AutochromeError
+    from autochrome.trainer.finetune import (
         Finetune,
         FinetuneError,
         FinetuneOptions,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import paths, weights
+from autochrome.engine import paths, weights
 
 
 def run_models(args) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from engine.errors import AutochromeError
+from autochrome.engine.errors import AutochromeError
 
 LOG_FIELDS = ["step", "stage", "images_per_s", "loss_l1", "loss_ce", "loss_d", "loss_gan"]
 
@@ -18,14 +18,15 @@ LOG_FIELDS = ["step", "stage", "images_per_s", "loss_l1", "loss_ce", "loss_d", "
 def run_train(args) -> int:
     import torch.distributed as dist
 
-    from trainer.session import RunSpec, TrainingSession, start_distributed
-    from trainer.training import TrainSettings, is_main_process
+    from autochrome.trainer.session import RunSpec, TrainingSession, start_distributed
+    from autochrome.trainer.training import TrainSettings, is_main_process
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
         start_distributed(args.device)
     settings = TrainSettings(
         stage1_steps=args.stage1_steps, stage2_steps=args.stage2_steps, batch_size=args.batch_size,
         learning_rate=args.lr, checkpoint_every=args.checkpoint_every, compile=args.compile,
+        lr_schedule=args.lr_schedule, decoder_ema=args.stream,
         gan_generator_lr=args.gan_lr, discriminator_warmup=args.d_warmup,
     )
     checkpoint = args.checkpoint or args.out.with_suffix(".ckpt")
@@ -33,12 +34,19 @@ def run_train(args) -> int:
         print(f"error: {checkpoint} exists; pass --resume to continue it, or choose another --checkpoint",
               file=sys.stderr)
         return 2
-    spec = RunSpec(data=args.data, output=args.out, architecture=args.arch, encoder_init=args.encoder_init,
+    from autochrome.trainer.photo_stream import StreamSource
+
+    sources = tuple(StreamSource.parse(text) for text in args.data)
+    if len(sources) > 1 and not args.stream:
+        print("error: several data folders need --stream", file=sys.stderr)
+        return 2
+    spec = RunSpec(data=sources[0].folder, output=args.out, architecture=args.arch, encoder_init=args.encoder_init,
                    settings=settings, crop=args.crop, square=args.square, rebalance=not args.no_rebalance,
                    device=args.device, checkpoint=checkpoint, seed=args.seed, init_model=args.init,
                    calibrate=args.calibrate, calibrate_share=args.calibrate_share, calibrate_knob=args.calibrate_knob,
                    feature_cache=args.feature_cache,
-                   degrade=args.degrade, min_colourfulness=args.min_colourfulness)
+                   degrade=args.degrade, min_colourfulness=args.min_colourfulness,
+                   stream=sources if args.stream else None)
     main = is_main_process()
     try:
         session = TrainingSession(spec)
@@ -96,7 +104,7 @@ def run_pack(args) -> int:
     """Square crops as WebP: a training set that is cheap to move to borrowed hardware."""
     from PIL import Image
 
-    from trainer.photos import load_photo_set
+    from autochrome.trainer.photos import load_photo_set
 
     photos, scan = load_photo_set(args.data, args.size, min_side=min(args.size, 64))
     print(scan.summary(), file=sys.stderr)
@@ -119,7 +127,8 @@ def add_parsers(commands) -> None:
         "train", help="train a model on a folder of colour photos",
         description="Two-stage training: L1, then (with --stage2-steps) the conditional GAN. Ctrl+C stops and "
                     "keeps the last checkpoint; --resume continues it. Runs under torchrun for several GPUs.")
-    train.add_argument("data", type=Path, metavar="DATA_DIR")
+    train.add_argument("data", nargs="+", metavar="DATA_DIR",
+                       help="a folder of colour photos; with --stream several, each FOLDER or FOLDER:WEIGHT")
     train.add_argument("--out", type=Path, required=True, metavar="MODEL", help="model file to write (.safetensors)")
     train.add_argument("--arch", default="hints-lite2-classes",
                        help="hints-lite2-classes (default), hints-lite2-l1, hints-lite0-classes, unet-lite0, "
@@ -129,6 +138,12 @@ def add_parsers(commands) -> None:
     train.add_argument("--feature-cache", type=Path, metavar="DIR",
                        help="train the decoder alone on the frozen encoder's features, computed once into DIR "
                             "(reused and resumed when DIR already holds them)")
+    train.add_argument("--stream", action="store_true",
+                       help="train the decoder alone, the frozen encoder run on the fly on fresh crops of every photo "
+                            "(for large sets; mixes several folders by weight; exports an EMA of the weights)")
+    train.add_argument("--lr-schedule", default="cosine", choices=["cosine", "constant"],
+                       help="cosine decay to a tenth by the last step, or constant after the warm-up (for runs "
+                            "extended in chunks)")
     train.add_argument("--degrade", action="store_true",
                        help="with --feature-cache: the encoder sees old-photo defects (grain, blur, fading, JPEG)")
     train.add_argument("--min-colourfulness", type=float, default=0.0, metavar="C",

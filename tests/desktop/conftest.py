@@ -1,7 +1,7 @@
 import pytest
 
-from desktop.settings import Key, Settings
-from desktop.threads import LIVE_THREADS
+from autochrome.desktop.settings import Key, Settings
+from autochrome.desktop.threads import LIVE_THREADS
 
 
 @pytest.fixture(autouse=True)
@@ -16,7 +16,7 @@ def window(qtbot, tiny_model, monkeypatch):
     """The real main window with a tiny model; dialogs fail the test unless a test expects them."""
     from PySide6.QtWidgets import QMessageBox
 
-    from desktop.main_window import MainWindow
+    from autochrome.desktop.main_window import MainWindow
 
     Settings().set(Key.MODEL, str(tiny_model))
     shown = []

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from desktop.cli import main
-from engine import color
-from engine.image_io import load_image
+from autochrome.desktop.cli import main
+from autochrome.engine import color
+from autochrome.engine.image_io import load_image
 from tests.conftest import write_colour_jpeg, write_grey_png
-from trainer.metrics import colourfulness
+from autochrome.trainer.metrics import colourfulness
 
 
 def run(capsys, *args):

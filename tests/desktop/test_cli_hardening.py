@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from desktop.cli import main
-from desktop.commands import colorize as colorize_command
-from engine import batch
+from autochrome.desktop.cli import main
+from autochrome.desktop.commands import colorize as colorize_command
+from autochrome.engine import batch
 from tests.conftest import write_grey_png
 
 

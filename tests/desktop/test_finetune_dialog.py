@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from tests.trainer.test_finetune import warm_photos
-from trainer import finetune
-from trainer.training import Progress
+from autochrome.trainer import finetune
+from autochrome.trainer.training import Progress
 
 TIMEOUT = 30000
 
@@ -66,7 +66,7 @@ class FakeRun:
 
 @pytest.fixture
 def dialog(qtbot, monkeypatch):
-    from desktop import finetune_dialog
+    from autochrome.desktop import finetune_dialog
 
     FakeRun.instances.clear()
     monkeypatch.setattr(FakeRun, "starting_delay_s", 0.0)
@@ -164,7 +164,7 @@ def test_closing_the_app_during_a_fine_tune_asks_first(qtbot, window, tmp_path, 
 
 
 def test_the_step_time_for_estimates_is_measured_once(monkeypatch):
-    from desktop.finetune_worker import FinetuneWorker
+    from autochrome.desktop.finetune_worker import FinetuneWorker
 
     calls = []
     monkeypatch.setattr(FinetuneWorker, "_time_three_steps", staticmethod(lambda: calls.append(1) or 0.25))
@@ -205,7 +205,7 @@ def _start_long_run(qtbot, dialog, tmp_path, steps=10_000):
 ])
 def test_any_failure_while_finishing_reaches_the_dialog(qtbot, dialog, tmp_path, monkeypatch, error):
     # Finding 7: only FinetuneError was caught around finish(); the dialog stayed "training".
-    from engine.errors import ImageReadError
+    from autochrome.engine.errors import ImageReadError
 
     FakeRun.finish_error = ImageReadError("held.jpg: damaged") if error == "image" else KeyError("psnr")
     warnings = []
@@ -232,7 +232,7 @@ def test_a_cancel_before_the_run_starts_is_not_lost(qtbot, dialog, tmp_path, mon
     # Finding 13: train() cleared the cancel flag when it began, after the user had cancelled.
     import threading
 
-    from trainer.finetune_options import FinetuneCancelled
+    from autochrome.trainer.finetune_options import FinetuneCancelled
 
     scanned(qtbot, dialog, warm_photos(tmp_path / "photos", 12))
     release = threading.Event()
@@ -255,7 +255,7 @@ def test_a_cancel_before_the_run_starts_is_not_lost(qtbot, dialog, tmp_path, mon
 
 def test_closing_stops_a_scan_between_photos(qtbot, tmp_path):
     # Finding 13: closing waited for a whole scan it could not interrupt.
-    from desktop.finetune_worker import FinetuneWorker
+    from autochrome.desktop.finetune_worker import FinetuneWorker
 
     worker = FinetuneWorker()
     results = []
@@ -269,7 +269,7 @@ def test_closing_stops_a_scan_between_photos(qtbot, tmp_path):
 
 def test_previews_are_made_at_the_size_they_are_shown(qtbot, dialog, tmp_path):
     # Finding 11: the held-out photo was colorized and converted at full size every 4 s.
-    from desktop.finetune_worker import PREVIEW_SIDE
+    from autochrome.desktop.finetune_worker import PREVIEW_SIDE
 
     folder = warm_photos(tmp_path / "photos", 12, size=900)
     previews = []
@@ -286,7 +286,7 @@ def test_previews_are_made_at_the_size_they_are_shown(qtbot, dialog, tmp_path):
 @pytest.mark.parametrize("answer", [QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No])
 def test_a_stale_run_of_the_same_name_asks_before_starting_afresh(qtbot, dialog, tmp_path, monkeypatch, answer):
     # Finding 6: the dialog silently continued an older run of the same name.
-    from trainer.finetune_options import StaleRunError
+    from autochrome.trainer.finetune_options import StaleRunError
 
     class StaleOnce(FakeRun):
         def __init__(self, folder_scan, options):

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from desktop import display_check
-from desktop.settings import Key, Settings
+from autochrome.desktop import display_check
+from autochrome.desktop.settings import Key, Settings
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the checks are Linux's")
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="th
 def _run(args, **env_changes):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env.update(env_changes)
-    return subprocess.run([sys.executable, "-m", "desktop", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "autochrome.desktop", *args], env=env, capture_output=True, text=True,
                           timeout=120)
 
 
@@ -82,7 +82,7 @@ def test_a_broken_settings_file_reads_as_defaults(qapp):
 
 def test_the_window_says_when_it_started_with_default_settings(qtbot):
     # Finding 14: start with defaults, and say so.
-    from desktop.main_window import MainWindow
+    from autochrome.desktop.main_window import MainWindow
 
     settings = Settings()
     settings.set(Key.SATURATION, "lots")

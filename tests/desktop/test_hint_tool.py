@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from engine import sidecar
+from autochrome.engine import sidecar
 from tests.conftest import write_grey_png
 
 TIMEOUT = 30000
@@ -46,7 +46,7 @@ def test_placing_and_recolouring_a_hint_renders_with_it(qtbot, shown):
     hint = entry.hints[0]
     assert abs(hint.x - 40) <= 1 and abs(hint.y - 30) <= 1 and (hint.a, hint.b) == (50.0, -20.0)
     assert not entry.reply.preview and entry.reply.rgb.shape == (120, 160, 3)
-    from engine import color
+    from autochrome.engine import color
 
     ab = color.rgb_to_lab(entry.reply.rgb[29:32, 39:42]).reshape(-1, 3)[:, 1:].mean(axis=0)
     assert ab == pytest.approx([50.0, -20.0], abs=10.0)
@@ -159,7 +159,7 @@ def test_popover_offers_the_model_colour_and_recent_colours(qtbot, shown):
 
 
 def test_ab_plane_picks_chroma_at_the_points_lightness():
-    from desktop.colour_popover import AbPlane
+    from autochrome.desktop.colour_popover import AbPlane
 
     plane = AbPlane(60.0, (0.0, 0.0), size=100)
     assert plane.ab_at(QPointF(50, 50)) == pytest.approx((0.0, 0.0), abs=2.5)

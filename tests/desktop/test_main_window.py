@@ -7,7 +7,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-from desktop.settings import Key, Settings
+from autochrome.desktop.settings import Key, Settings
 from tests.conftest import write_grey_png
 
 TIMEOUT = 30000
@@ -207,7 +207,7 @@ def test_save_errors_show_a_message(qtbot, window, tmp_path):
 
 
 def test_engine_errors_never_crash_the_window(qtbot, window, tmp_path, monkeypatch):
-    from engine import colorizer
+    from autochrome.engine import colorizer
 
     def out_of_memory(*args, **kwargs):
         raise MemoryError("not enough memory to colorize this photo; try a smaller render size")
@@ -223,7 +223,7 @@ def test_settings_persist_across_runs(qtbot, window):
     window.adjust.saturation.setValue(140)
     window.adjust.render_size.setCurrentIndex(2)
     window.close()
-    from desktop.main_window import MainWindow
+    from autochrome.desktop.main_window import MainWindow
 
     again = MainWindow()
     qtbot.addWidget(again)
@@ -235,8 +235,8 @@ def test_settings_persist_across_runs(qtbot, window):
 def test_manage_models_dialog_renames_and_deletes_user_models(qtbot, window, monkeypatch):
     from PySide6.QtWidgets import QInputDialog
 
-    from desktop.models_dialog import ModelsDialog
-    from engine import paths, weights
+    from autochrome.desktop.models_dialog import ModelsDialog
+    from autochrome.engine import paths, weights
     from tests.conftest import make_model_file
 
     make_model_file(paths.user_models_dir() / "mine.safetensors")
@@ -291,7 +291,7 @@ def test_saves_still_queued_when_the_window_closes_are_finished(qtbot, window, t
 
 
 def test_vibrance_is_offered_for_classifier_models_only(qtbot):
-    from desktop.panels import AdjustPanel
+    from autochrome.desktop.panels import AdjustPanel
 
     panel = AdjustPanel()
     qtbot.addWidget(panel)
@@ -325,7 +325,7 @@ def test_two_pasted_images_of_one_size_export_as_two(qtbot, window, tmp_path, mo
 
 def test_history_keeps_full_results_within_a_byte_budget(qtbot, window, tmp_path, monkeypatch):
     # Finding 10: twelve full results were kept whatever their size (4.7 GB for a 24 MP photo).
-    from desktop import history
+    from autochrome.desktop import history
 
     photo = write_grey_png(tmp_path / "a.png", 200, 150)
     open_and_wait(qtbot, window, [photo])
@@ -351,7 +351,7 @@ def test_a_photo_the_os_asks_to_open_is_opened(qtbot, window, tmp_path):
     # Finding 14: macOS sends "Open with Autochrome" as a QFileOpenEvent, which nothing handled.
     from PySide6.QtGui import QFileOpenEvent
 
-    from desktop.file_open import relay_file_open_events
+    from autochrome.desktop.file_open import relay_file_open_events
 
     photo = write_grey_png(tmp_path / "scan.png", 64, 48)
     relay = relay_file_open_events(QApplication.instance(), window)

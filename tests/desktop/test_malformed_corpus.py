@@ -11,7 +11,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from desktop.cli import main
+from autochrome.desktop.cli import main
 
 SUFFIX_OF_FORMAT = {"JPEG": {".jpg", ".jpeg"}, "PNG": {".png"}, "TIFF": {".tif", ".tiff"}, "WEBP": {".webp"},
                     "BMP": {".bmp"}}

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from engine import color
+from autochrome.engine import color
 
 skimage_color = pytest.importorskip("skimage.color")
 

@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from engine import colorize as pipeline
-from engine.colorize import ColorizeSettings, guided_upsample, render_shape
-from engine.colorizer import Colorizer
-from engine.device import DeviceChoice, choose_device, cpu_choice
-from engine.errors import Cancelled
-from engine.image_io import LoadedImage
+from autochrome.engine import colorize as pipeline
+from autochrome.engine.colorize import ColorizeSettings, guided_upsample, render_shape
+from autochrome.engine.colorizer import Colorizer
+from autochrome.engine.device import DeviceChoice, choose_device, cpu_choice
+from autochrome.engine.errors import Cancelled
+from autochrome.engine.image_io import LoadedImage
 from tests.conftest import gradient_grey
 
 

@@ -3,14 +3,14 @@ import pytest
 import torch
 from PIL import Image
 
-from engine import color
-from engine.colorize import ColorizeSettings, EncoderMemo, predict_ab
-from engine.colorizer import Colorizer
-from engine.device import cpu_choice
-from engine.hints import HINT_PATCH, Hint, HintError, hint_map, render_position
-from engine.image_io import LoadedImage, load_image
-from engine.networks import GeneratorConfig, build_generator
-from engine.propagation import propagate
+from autochrome.engine import color
+from autochrome.engine.colorize import ColorizeSettings, EncoderMemo, predict_ab
+from autochrome.engine.colorizer import Colorizer
+from autochrome.engine.device import cpu_choice
+from autochrome.engine.hints import HINT_PATCH, Hint, HintError, hint_map, render_position
+from autochrome.engine.image_io import LoadedImage, load_image
+from autochrome.engine.networks import GeneratorConfig, build_generator
+from autochrome.engine.propagation import propagate
 from tests.conftest import make_model_file
 
 TINY_HINTED = GeneratorConfig(encoder="efficientnet_lite0", decoder_channels=(16, 16, 8), tf_compat=True,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps
 
-from engine import color, image_io
-from engine.errors import ImageReadError, ImageWriteError
+from autochrome.engine import color, image_io
+from autochrome.engine.errors import ImageReadError, ImageWriteError
 from tests.conftest import gradient_grey
 
 
@@ -181,7 +181,7 @@ def test_save_16bit_png_and_tiff(tmp_path):
 def test_16bit_png_keeps_the_profile_and_exif_of_8bit_output(tmp_path):
     import cv2
 
-    from engine import png_chunks
+    from autochrome.engine import png_chunks
 
     exif = Image.Exif()
     exif[0x010F] = "Test camera"
@@ -246,7 +246,7 @@ def test_a_profile_left_unapplied_at_16_bits_is_noted(tmp_path):
 
     rgb16 = (np.random.default_rng(0).random((10, 12, 3)) * 65535).astype(np.uint16)
     png = cv2.imencode(".png", rgb16)[1].tobytes()
-    from engine import png_chunks
+    from autochrome.engine import png_chunks
 
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     for name, profile, noted in (("srgb.png", srgb, False), ("other.png", b"not sRGB" * 40, True)):

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import image_io
-from engine.atomic import atomic_path
-from engine.errors import ImageReadError, ImageWriteError
-from engine.image_io import load_image, save_image
+from autochrome.engine import image_io
+from autochrome.engine.atomic import atomic_path
+from autochrome.engine.errors import ImageReadError, ImageWriteError
+from autochrome.engine.image_io import load_image, save_image
 
 
 def test_photos_between_pillows_warning_and_the_120_mp_limit_open(tmp_path):
@@ -142,7 +142,7 @@ def test_saving_never_changes_the_process_umask(tmp_path, monkeypatch):
     # Finding 12: setting the umask to 0 for a moment gave files other threads created then 0666.
     import os
 
-    from engine import atomic
+    from autochrome.engine import atomic
 
     def forbidden(mask):
         raise AssertionError("os.umask called while saving")

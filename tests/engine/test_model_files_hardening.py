@@ -6,9 +6,9 @@ import pickle
 import pytest
 from safetensors.torch import save_file
 
-from desktop.cli import main
-from engine import paths, weights
-from engine.errors import ModelError
+from autochrome.desktop.cli import main
+from autochrome.engine import paths, weights
+from autochrome.engine.errors import ModelError
 from tests.conftest import TINY_PIX2PIX, make_model_file, write_grey_png
 
 

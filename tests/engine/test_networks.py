@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from engine import color
-from engine.networks import GeneratorConfig, build_generator
-from engine.networks.efficientnet import EfficientNetLiteEncoder, load_imagenet_weights
-from engine.networks.encoders import ResNetEncoder, load_torchvision_resnet_state
+from autochrome.engine import color
+from autochrome.engine.networks import GeneratorConfig, build_generator
+from autochrome.engine.networks.efficientnet import EfficientNetLiteEncoder, load_imagenet_weights
+from autochrome.engine.networks.encoders import ResNetEncoder, load_torchvision_resnet_state
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_grey_lite_encoder_equals_the_packages_own_network_on_a_grey_photo(varia
 
 
 def test_tf_same_padding_puts_the_extra_pixel_after():
-    from engine.networks.efficientnet import _same_pad
+    from autochrome.engine.networks.efficientnet import _same_pad
 
     x = torch.ones(1, 1, 8, 8)
     padded = _same_pad(x, kernel=5, stride=2)  # total 3: one before, two after

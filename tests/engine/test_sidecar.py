@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from engine import sidecar
-from engine.hints import Hint
-from engine.sidecar import PhotoEdit, SidecarError
+from autochrome.engine import sidecar
+from autochrome.engine.hints import Hint
+from autochrome.engine.sidecar import PhotoEdit, SidecarError
 
 
 def test_round_trip_keeps_hints_and_settings(tmp_path):

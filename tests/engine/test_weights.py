@@ -2,9 +2,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from engine import paths, weights
-from engine.errors import ModelError
-from engine.networks import build_generator
+from autochrome.engine import paths, weights
+from autochrome.engine.errors import ModelError
+from autochrome.engine.networks import build_generator
 from tests.conftest import TINY_PIX2PIX, TINY_UNET, make_model_file
 
 
@@ -105,10 +105,10 @@ def test_the_shipped_default_takes_hints_and_they_change_its_colours():
     bins travel in the file, and a hint that moves the colour where it lies."""
     import numpy as np
 
-    from engine.colorize import ColorizeSettings
-    from engine.colorizer import Colorizer
-    from engine.hints import Hint
-    from engine.image_io import LoadedImage
+    from autochrome.engine.colorize import ColorizeSettings
+    from autochrome.engine.colorizer import Colorizer
+    from autochrome.engine.hints import Hint
+    from autochrome.engine.image_io import LoadedImage
 
     colorizer = Colorizer(None, "cpu")
     config = colorizer.info.config

@@ -2,12 +2,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine import color
-from engine.colorize import ColorizeSettings, colorize
-from engine.device import cpu_choice
-from engine.networks import GeneratorConfig
-from trainer.calibrate import calibrate_strength
-from trainer.metrics import colourfulness
+from autochrome.engine import color
+from autochrome.engine.colorize import ColorizeSettings, colorize
+from autochrome.engine.device import cpu_choice
+from autochrome.engine.networks import GeneratorConfig
+from autochrome.trainer.calibrate import calibrate_strength
+from autochrome.trainer.metrics import colourfulness
 
 REGRESSION = GeneratorConfig(architecture="pix2pix", pix2pix_downs=5, pix2pix_filters=4)  # stride 32
 CLASSIFIER = GeneratorConfig(encoder="efficientnet_lite0", decoder_channels=(8, 8, 8), ab_classes=4, output_stride=4)
@@ -73,7 +73,7 @@ class FixedBeliefs(torch.nn.Module):
         return logits
 
     def to_ab(self, decoded, temperature=None):
-        from engine.networks.ab_classes import annealed_mean
+        from autochrome.engine.networks.ab_classes import annealed_mean
 
         ab = annealed_mean(decoded, self.ab_centres, temperature or self.config.temperature)
         return torch.nn.functional.interpolate(ab, scale_factor=4)
@@ -83,7 +83,7 @@ def test_temperature_is_calibrated_for_a_classifier(tmp_path):
     _, paths = colour_photos(tmp_path)
     model = FixedBeliefs()
     truth = np.mean([colourfulness(np.asarray(Image.open(p), np.float32) / 255) for p in paths[:-1]])
-    from engine.image_io import load_image
+    from autochrome.engine.image_io import load_image
 
     at_half = np.mean([colourfulness(colorize(load_image(p), model, 32, cpu_choice(),
                                               ColorizeSettings(temperature=0.5)).rgb) for p in paths[:-1]])

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from desktop.cli import main
-from engine import paths, sidecar, weights
-from engine.hints import Hint
+from autochrome.desktop.cli import main
+from autochrome.engine import paths, sidecar, weights
+from autochrome.engine.hints import Hint
 from tests.conftest import TINY_UNET, make_model_file, write_grey_png
-from trainer.corrections import find_corrected
+from autochrome.trainer.corrections import find_corrected
 
 
 def corrected_photos(folder, count, hinted=True):
@@ -55,9 +55,9 @@ def test_too_few_corrections_are_refused_with_the_count(tmp_path, capsys):
 def test_the_targets_are_the_hinted_results(tmp_path):
     from PIL import Image
 
-    from engine import color
-    from engine.colorizer import Colorizer
-    from trainer.corrections import render_targets
+    from autochrome.engine import color
+    from autochrome.engine.colorizer import Colorizer
+    from autochrome.trainer.corrections import render_targets
 
     base = Colorizer(make_model_file(tmp_path / "base.safetensors", TINY_UNET, bias=0.0), "cpu")
     corrected = [(p, sidecar.read(sidecar.beside(p))) for p in corrected_photos(tmp_path / "archive", 5)]

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from desktop.cli import main
-from engine import paths, weights
-from engine.colorize import ColorizeSettings
-from engine.colorizer import Colorizer
-from engine.image_io import LoadedImage
+from autochrome.desktop.cli import main
+from autochrome.engine import paths, weights
+from autochrome.engine.colorize import ColorizeSettings
+from autochrome.engine.colorizer import Colorizer
+from autochrome.engine.image_io import LoadedImage
 from tests.conftest import TINY_UNET, gradient_grey, make_model_file
 
 
@@ -81,7 +81,7 @@ def test_unwritable_models_folder_is_refused(tmp_path, base_model, capsys, monke
 
 
 def test_a_failed_save_leaves_no_model_in_the_picker(tmp_path, base_model, monkeypatch):
-    from trainer import finetune
+    from autochrome.trainer import finetune
 
     folder = finetune.scan_folder(warm_photos(tmp_path / "photos", 12), holdout_share=0.2)
     run = finetune.Finetune(folder, finetune.FinetuneOptions(name="full-disk", base_model=str(base_model), steps=2,
@@ -101,7 +101,7 @@ def test_a_failed_save_leaves_no_model_in_the_picker(tmp_path, base_model, monke
 def test_pause_and_stop_between_steps(tmp_path, base_model):
     import threading
 
-    from trainer import finetune
+    from autochrome.trainer import finetune
 
     folder = finetune.scan_folder(warm_photos(tmp_path / "photos", 12), holdout_share=0.2)
     run = finetune.Finetune(folder, finetune.FinetuneOptions(name="p", base_model=str(base_model), steps=50,
@@ -121,7 +121,7 @@ def test_pause_and_stop_between_steps(tmp_path, base_model):
 
 def test_crops_above_the_scan_size_train(tmp_path, base_model):
     # Finding 3: any crop above 128 crashed at step 1 (photos scanned as 144 px squares).
-    from trainer.finetune import Finetune, FinetuneOptions, scan_folder
+    from autochrome.trainer.finetune import Finetune, FinetuneOptions, scan_folder
 
     folder = scan_folder(warm_photos(tmp_path / "archive", 12, size=200), holdout_share=0.2)
     options = FinetuneOptions(name="wide", base_model=str(base_model), steps=1, crop=160, device="cpu")
@@ -145,7 +145,7 @@ def test_out_of_range_options_are_refused_before_any_work(tmp_path, base_model, 
 
 
 def test_a_diverging_run_is_an_error_not_a_traceback(tmp_path, base_model, capsys, monkeypatch):
-    from trainer import training
+    from autochrome.trainer import training
 
     def diverge(self):
         raise FloatingPointError("l1 loss became nan at step 1")
@@ -159,7 +159,7 @@ def test_a_diverging_run_is_an_error_not_a_traceback(tmp_path, base_model, capsy
 
 def test_a_stale_checkpoint_is_refused_not_resumed(tmp_path, base_model, capsys):
     # Finding 6: checkpoints were keyed by name alone, so another folder continued the old weights.
-    from trainer import finetune
+    from autochrome.trainer import finetune
 
     def stopped_run(folder, **changes):
         options = finetune.FinetuneOptions(name="archive", base_model=str(base_model), steps=50, crop=64,
@@ -191,7 +191,7 @@ def test_a_resumed_run_does_not_replay_its_first_batches(tmp_path, base_model):
     # Finding 15: the crop sampler's random state was not in the checkpoint.
     import torch
 
-    from trainer import finetune
+    from autochrome.trainer import finetune
 
     folder = finetune.scan_folder(warm_photos(tmp_path / "photos", 12), holdout_share=0.2)
     options = finetune.FinetuneOptions(name="rng", base_model=str(base_model), steps=50, crop=64, device="cpu")
@@ -219,10 +219,10 @@ def test_a_calibrated_base_keeps_its_share_of_colour_after_fine_tuning(tmp_path)
     # shipped model: a Quick run on street photos ended 5.5 over the photos' colourfulness).
     from dataclasses import replace
 
-    from engine.device import choose_device
-    from engine.weights import load_generator, save_generator
-    from trainer import finetune
-    from trainer.calibrate import colourfulness_share
+    from autochrome.engine.device import choose_device
+    from autochrome.engine.weights import load_generator, save_generator
+    from autochrome.trainer import finetune
+    from autochrome.trainer.calibrate import colourfulness_share
 
     base_path = make_model_file(tmp_path / "calibrated.safetensors", TINY_UNET, bias=0.3)
     model, info = load_generator(base_path)

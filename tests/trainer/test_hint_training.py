@@ -5,14 +5,14 @@ import pytest
 import torch
 from PIL import Image
 
-from desktop.cli import main
-from engine import color
-from engine.networks.ab_classes import annealed_mean, in_gamut_ab_bins
-from engine.weights import load_generator
-from trainer.colour_classes import rebalance_class_weights, soft_targets
-from trainer.feature_cache import VIEWS_PER_PHOTO, FeatureCache
-from trainer.hint_simulation import HintPolicy, simulate_hints
-from trainer.session import ALL_BINS
+from autochrome.desktop.cli import main
+from autochrome.engine import color
+from autochrome.engine.networks.ab_classes import annealed_mean, in_gamut_ab_bins
+from autochrome.engine.weights import load_generator
+from autochrome.trainer.colour_classes import rebalance_class_weights, soft_targets
+from autochrome.trainer.feature_cache import VIEWS_PER_PHOTO, FeatureCache
+from autochrome.trainer.hint_simulation import HintPolicy, simulate_hints
+from autochrome.trainer.session import ALL_BINS
 
 
 def test_the_ab_bins_cover_the_srgb_gamut():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from engine import color
-from trainer import metrics
+from autochrome.engine import color
+from autochrome.trainer import metrics
 
 skimage = pytest.importorskip("skimage")
 from skimage.color import deltaE_ciede2000  # noqa: E402
@@ -48,9 +48,9 @@ def test_training_and_evaluation_read_photos_as_the_app_does(tmp_path, monkeypat
     import cv2
     from PIL import Image
 
-    from engine import image_io
-    from trainer.evaluate import truth_rgb
-    from trainer.photos import load_square
+    from autochrome.engine import image_io
+    from autochrome.trainer.evaluate import truth_rgb
+    from autochrome.trainer.photos import load_square
 
     rgb16 = (np.random.default_rng(0).random((20, 24, 3)) * 65535).astype(np.uint16)
     cv2.imwrite(str(tmp_path / "deep.png"), rgb16[..., ::-1])

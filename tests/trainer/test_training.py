@@ -8,13 +8,13 @@ import pytest
 import torch
 from PIL import Image
 
-from desktop.cli import main
-from engine.networks import GeneratorConfig, build_generator
-from engine.weights import load_generator
-from trainer.batches import CropSampler
-from trainer.objective import Objective
-from trainer.photos import load_photo_set
-from trainer.training import Trainer, TrainSettings
+from autochrome.desktop.cli import main
+from autochrome.engine.networks import GeneratorConfig, build_generator
+from autochrome.engine.weights import load_generator
+from autochrome.trainer.batches import CropSampler
+from autochrome.trainer.objective import Objective
+from autochrome.trainer.photos import load_photo_set
+from autochrome.trainer.training import Trainer, TrainSettings
 
 TINY = GeneratorConfig(encoder="resnet18", decoder_channels=(16, 16, 8, 8, 8))
 
@@ -116,7 +116,7 @@ def test_distributed_training_with_two_cpu_processes(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     done = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-         "-m", "desktop", "train", str(data), "--out", str(out), "--arch", "unet-lite0", "--encoder-init", "scratch",
+         "-m", "autochrome.desktop", "train", str(data), "--out", str(out), "--arch", "unet-lite0", "--encoder-init", "scratch",
          "--stage1-steps", "2", "--stage2-steps", "2", "--d-warmup", "1", "--batch-size", "2", "--crop", "32",
          "--square", "40", "--device", "cpu"],
         env=env, capture_output=True, text=True, timeout=300)
@@ -150,7 +150,7 @@ def test_a_model_made_from_another_keeps_its_calibration_unless_calibrated_again
     # Finding 8: train --init reset the gain to 1 while fine-tuning kept it; one rule for both.
     from dataclasses import replace
 
-    from engine.weights import save_generator
+    from autochrome.engine.weights import save_generator
 
     data = photo_folder(tmp_path, size=(48, 48))
     first, second, third = (tmp_path / f"{n}.safetensors" for n in ("first", "second", "third"))
@@ -176,7 +176,7 @@ def test_a_model_made_from_another_keeps_its_calibration_unless_calibrated_again
 def test_the_discriminator_sees_outputs_before_the_gain():
     from dataclasses import replace
 
-    from trainer.session import PRESET_CONFIGS
+    from autochrome.trainer.session import PRESET_CONFIGS
 
     generator = build_generator(replace(PRESET_CONFIGS["unet-lite0"], ab_gain=1.5)).eval()
     raw = torch.randn(1, 2, 8, 8)
@@ -188,7 +188,7 @@ def test_the_discriminator_sees_outputs_before_the_gain():
                                                    ("auto", False, "gloo"), ("cpu", True, "gloo")])
 def test_distributed_training_binds_each_rank_to_its_gpu(monkeypatch, device, cuda, backend):
     # Finding 15: DDP picked its backend from --device (auto got gloo on GPUs) and never set the device.
-    from trainer import session
+    from autochrome.trainer import session
 
     bound, started = [], []
     monkeypatch.setenv("LOCAL_RANK", "3")
@@ -200,7 +200,7 @@ def test_distributed_training_binds_each_rank_to_its_gpu(monkeypatch, device, cu
 
 def test_the_ema_of_a_short_adversarial_stage_follows_it():
     # Finding 15: at a fixed 0.999, 100 updates left the EMA about 90 % the stage-1 weights.
-    from trainer.training import ema_decay
+    from autochrome.trainer.training import ema_decay
 
     stage1_share = float(np.prod([ema_decay(n, 0.999) for n in range(100)]))
     assert stage1_share < 0.01

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from autochrome.engine.networks.hint_maps import HINT_CHANNELS
 
@@ -28,8 +27,6 @@ def simulate_hints(ab: torch.Tensor, policy: HintPolicy, generator: torch.Genera
     """Hint maps (N, 3, H, W) for true ab (N, 2, H, W) in the network's scale."""
     n, _, height, width = ab.shape
     hints = ab.new_zeros((n, HINT_CHANNELS, height, width))
-    # The mean ab of every k x k patch, for every k, by box filters: one lookup per hint.
-    patch_means = {k: F.avg_pool2d(ab, k, stride=1) for k in range(1, MAX_PATCH + 1)}
     none = torch.rand(n, generator=generator) < policy.no_hint_share
     uniform = torch.rand(n, generator=generator).clamp(min=1e-6)
     counts = (torch.log(uniform) / torch.log(torch.tensor(1.0 - policy.geometric_p))).floor().long() + 1
@@ -39,7 +36,7 @@ def simulate_hints(ab: torch.Tensor, policy: HintPolicy, generator: torch.Genera
             k = int(torch.randint(1, MAX_PATCH + 1, (1,), generator=generator))
             top = int(torch.randint(0, height - k + 1, (1,), generator=generator))
             left = int(torch.randint(0, width - k + 1, (1,), generator=generator))
-            mean = patch_means[k][index, :, top, left]
+            mean = ab[index, :, top : top + k, left : left + k].mean(dim=(1, 2))
             hints[index, :2, top : top + k, left : left + k] = mean[:, None, None]
             hints[index, 2, top : top + k, left : left + k] = 1.0
     return hints

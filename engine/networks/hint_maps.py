@@ -19,9 +19,20 @@ def empty_hint_map(lightness: torch.Tensor) -> torch.Tensor:
 
 
 def pool_hint_map(hints: torch.Tensor, stride: int) -> torch.Tensor:
-    if stride == 1:
-        return hints
-    coverage = F.avg_pool2d(hints[:, 2:3], stride)
-    ab_sum = F.avg_pool2d(hints[:, :2], stride)
-    present = (coverage > 0).to(hints.dtype)
-    return torch.cat([ab_sum / coverage.clamp(min=1e-6) * present, present], dim=1)
+    return hint_pyramid(hints, (stride,))[stride]
+
+
+def hint_pyramid(hints: torch.Tensor, strides) -> dict[int, torch.Tensor]:
+    """The hint map pooled to each stride (powers of two): each cell the mean colour of the
+    hints in it and a mask of the cells that hold any. Each level is pooled from the next
+    finer one (the means of means are the means: the levels are equal-sized blocks), which
+    costs a fraction of pooling the full map again for every level."""
+    pooled, sums, stride = {}, hints, 1
+    for target in sorted(set(strides)):
+        while stride < target:
+            sums = F.avg_pool2d(sums, 2)
+            stride *= 2
+        coverage = sums[:, 2:3]
+        present = (coverage > 0).to(hints.dtype)
+        pooled[target] = torch.cat([sums[:, :2] / coverage.clamp(min=1e-6) * present, present], dim=1)
+    return pooled

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from .ab_classes import annealed_mean
 from .config import GeneratorConfig
 from .encoders import build_encoder
-from .hint_maps import HINT_CHANNELS, empty_hint_map, pool_hint_map
+from .hint_maps import HINT_CHANNELS, empty_hint_map, hint_pyramid
 
 
 def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
@@ -91,9 +91,10 @@ class UNetGenerator(nn.Module):
             hints = empty_hint_map(lightness)
         x = features[4]
         skips = (features[3], features[2], features[1], features[0], None)
+        strides = [16 >> index for index in range(len(self.decoder))]
+        pooled = hint_pyramid(hints, strides) if self.config.hint_input else {}
         for index, block in enumerate(self.decoder):
-            pooled = pool_hint_map(hints, 16 >> index) if self.config.hint_input else None
-            x = block(x, skips[index], pooled)
+            x = block(x, skips[index], pooled.get(strides[index]))
         if self.config.ab_classes:
             return self.classifier(x)
         if self.config.output_stride > 1:

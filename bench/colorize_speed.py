@@ -22,7 +22,7 @@ sys.path.insert(0, {root!r})
 import numpy as np
 from PIL import Image
 from autochrome.engine.colorizer import Colorizer
-from autochrome.engine.colorize import ColorizeSettings
+from autochrome.engine.edit import ColorizeSettings
 from autochrome.engine.image_io import load_image, save_image
 megapixels, render, device, folder = {megapixels}, {render}, {device!r}, {folder!r}
 width = int((megapixels * 1e6 * 3 / 2) ** 0.5); height = int(width * 2 / 3)

@@ -18,7 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autochrome.engine.colorize import ColorizeSettings, EncoderMemo, colorize  # noqa: E402
+from autochrome.engine.edit import ColorizeSettings
+from autochrome.engine.pipeline import EncoderMemo, ModelPredictor, colorize  # noqa: E402
 from autochrome.engine.device import cpu_choice  # noqa: E402
 from autochrome.engine.image_io import load_image  # noqa: E402
 from autochrome.engine.weights import load_generator  # noqa: E402
@@ -48,8 +49,7 @@ def main() -> int:
             model.config = replace(info.config, ab_gain=gain)
             rows = []
             for image, rgb in pairs:
-                result = colorize(image, model, info.config.stride, cpu_choice(),
-                                  ColorizeSettings(temperature=temperature), memo=memo)
+                result = colorize(image, ModelPredictor(model, cpu_choice(), memo), ColorizeSettings(temperature=temperature))
                 rows.append(all_metrics(result.rgb, rgb))
             mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
             print(f"| {temperature} | {gain} | {mean['psnr']:.2f} | {mean['ciede2000']:.2f} | "

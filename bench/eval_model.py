@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autochrome.engine.colorize import ColorizeSettings  # noqa: E402
+from autochrome.engine.pipeline import ColorizeSettings  # noqa: E402
 from autochrome.engine.colorizer import Colorizer  # noqa: E402
 from autochrome.trainer.evaluate import contact_sheet, evaluate, format_table  # noqa: E402
 

@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from autochrome.engine import color  # noqa: E402
-from autochrome.engine.colorize import ColorizeSettings  # noqa: E402
+from autochrome.engine.pipeline import ColorizeSettings  # noqa: E402
 from autochrome.engine.colorizer import Colorizer  # noqa: E402
 from autochrome.engine.image_io import load_image  # noqa: E402
 from autochrome.trainer.degrade import degrade_lightness  # noqa: E402

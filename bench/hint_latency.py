@@ -23,7 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autochrome.engine.colorize import ColorizeSettings, predict_ab, render_shape  # noqa: E402
+from autochrome.engine.edit import ColorizeSettings
+from autochrome.engine.pipeline import predict_ab, render_shape  # noqa: E402
 from autochrome.engine.colorizer import Colorizer  # noqa: E402
 from autochrome.engine.hints import Hint, hint_map  # noqa: E402
 from autochrome.engine.image_io import LoadedImage  # noqa: E402

@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="ignore the photos' hint files (<photo>.autochrome.json)")
     colorize.add_argument("--hints", type=Path, metavar="FILE",
                           help="use this hint file for the (single) photo instead of its own sidecar")
+    colorize.add_argument("--reference", type=Path, metavar="FILE",
+                          help="a colour photo every photo takes its colours from (instead of its sidecar's)")
     colorize.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality (default 95)")
     colorize.add_argument("--overwrite", action="store_true", help="replace existing results (never an input)")
 

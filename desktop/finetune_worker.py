@@ -177,7 +177,7 @@ class FinetuneWorker(QObject):
     def _preview_source(run, folder_scan):
         """A held-out photo reduced to preview size, and the base model's result on it; the
         previews are computed here at the size they are shown, not at the photo's."""
-        from autochrome.engine.colorize import ColorizeSettings
+        from autochrome.engine.edit import ColorizeSettings
         from autochrome.engine.errors import AutochromeError
         from autochrome.engine.image_io import load_image, reduced
 

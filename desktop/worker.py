@@ -48,7 +48,7 @@ class ColorizeReply:
     notes: list = field(default_factory=list)
     hints: list = field(default_factory=list)
     preview: bool = False  # rgb is a reduced copy, for the screen only
-    ab_small: object | None = None  # the colour at render size (engine.colorize.ColorizedImage)
+    ab_small: object | None = None  # the colour at render size (engine.pipeline.ColorizedImage)
     restores: object | None = None  # a history entry whose pixels this brings back
 
 
@@ -123,7 +123,7 @@ class EngineWorker(QObject):
     @Slot(object)
     def colorize(self, request: ColorizeRequest) -> None:
         from autochrome.engine.color import lightness_to_grey_rgb
-        from autochrome.engine.colorize import ColorizeSettings
+        from autochrome.engine.edit import ColorizeSettings
         from autochrome.engine.errors import AutochromeError, Cancelled
         from autochrome.engine.image_io import load_image, load_image_bytes
 

@@ -1,12 +1,14 @@
 """A photo's edit, kept beside it: `<photo file name>.autochrome.json`.
 
     {"version": 1, "hints": [{"x": 120, "y": 88, "color": "#7a5230", "ab": [12.5, 30.1]}],
-     "model": "autochrome-default", "render_size": 256, "saturation": 1.0, "vibrance": null}
+     "model": "autochrome-default", "render_size": 256, "saturation": 1.0, "vibrance": null,
+     "reach": 0.25, "reference": "beach-1987.jpg"}
 
 x and y are pixels of the upright photo (EXIF orientation applied). "color" is the hint as
 sRGB hex, shown at the photo's own lightness there; only its chroma is used. "ab", when
 present, is that chroma exactly (hex rounding and the sRGB gamut can shift it) and wins.
-Every other field is optional. The app writes these files, `autochrome colorize` reads them,
+"reference" is a colour photo the photo takes its colours from, relative to the sidecar's
+folder or absolute. Every other field is optional. The app writes these files, `autochrome colorize` reads them,
 and fine-tuning learns from the photos that have them. Where the photo's folder cannot be
 written, the edit goes to the user data folder instead, under a name made from the photo's
 full path.
@@ -18,29 +20,38 @@ import hashlib
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
 from . import paths
 from .atomic import atomic_path
+from .edit import (
+    MAX_REACH,
+    MAX_RENDER_SIZE,
+    MAX_SATURATION,
+    MAX_TEMPERATURE,
+    MIN_REACH,
+    MIN_RENDER_SIZE,
+    MIN_SATURATION,
+    MIN_TEMPERATURE,
+    EditError,
+    PhotoEdit,
+    check_range,
+)
 from .hints import Hint, HintError
 
 SUFFIX = ".autochrome.json"
 VERSION = 1
-SETTING_FIELDS = ("model", "render_size", "saturation", "vibrance")
+SETTING_FIELDS = ("model", "render_size", "saturation", "vibrance", "reach", "reference")
+LIMITS = {"render_size": (MIN_RENDER_SIZE, MAX_RENDER_SIZE, True), "saturation": (MIN_SATURATION, MAX_SATURATION, False),
+          "vibrance": (MIN_TEMPERATURE, MAX_TEMPERATURE, False), "reach": (MIN_REACH, MAX_REACH, False)}
 
 
 class SidecarError(ValueError):
     """A sidecar that cannot be used; the text is one line that names the file."""
 
 
-@dataclass
-class PhotoEdit:
-    hints: list[Hint] = field(default_factory=list)
-    model: str | None = None
-    render_size: int | None = None
-    saturation: float | None = None
-    vibrance: float | None = None  # a classifier's temperature; None: the model's own
+NAME_BYTES = 255  # the longest file name most file systems take, in bytes
 
 
 def beside(photo: Path) -> Path:
@@ -48,18 +59,30 @@ def beside(photo: Path) -> Path:
     return photo.with_name(photo.name + SUFFIX)
 
 
+def fits_beside(photo: Path) -> bool:
+    """Whether the photo's name leaves room for the sidecar's suffix (a 240-byte name does not)."""
+    return len(os.fsencode(beside(photo).name)) <= NAME_BYTES
+
+
 def in_user_data(photo: Path) -> Path:
-    """The fallback place for a photo whose folder is read-only: one file per photo path."""
+    """The fallback place for a photo whose folder is read-only (or whose name is too long
+    for a sidecar beside it): one file per photo path, its name cut to whole characters
+    within 80 bytes."""
     resolved = str(Path(photo).resolve())
     digest = hashlib.sha1(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return paths.user_data_dir() / "edits" / f"{Path(photo).name[:80]}.{digest}{SUFFIX}"
+    name = os.fsencode(Path(photo).name)[:80].decode("utf-8", "ignore")
+    return paths.user_data_dir() / "edits" / f"{name}.{digest}{SUFFIX}"
 
 
 def find(photo: Path) -> Path | None:
     """The photo's sidecar: beside it, else in the user data folder; None if it has none."""
-    for candidate in (beside(photo), in_user_data(photo)):
-        if candidate.is_file():
-            return candidate
+    candidates = ([beside(photo)] if fits_beside(photo) else []) + [in_user_data(photo)]
+    for candidate in candidates:
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError:  # a name or path the system cannot look up has no sidecar there
+            continue
     return None
 
 
@@ -104,10 +127,36 @@ def read(path: Path, photo_size: tuple[int, int] | None = None) -> PhotoEdit:
     if model is not None and not isinstance(model, str):
         fail("\"model\" must be a model name")
     edit.model = model or None
-    edit.render_size = _number(raw, "render_size", int, fail, low=64, high=4096)
-    edit.saturation = _number(raw, "saturation", float, fail, low=0.0, high=4.0)
-    edit.vibrance = _number(raw, "vibrance", float, fail, low=0.05, high=1.0)
+    for key, (low, high, whole) in LIMITS.items():
+        value = raw.get(key)
+        if value is not None:
+            try:
+                setattr(edit, key, check_range(f'"{key}"', value, low, high, whole))
+            except EditError as exc:
+                fail(str(exc))
+    reference = raw.get("reference")
+    if reference is not None and (not isinstance(reference, str) or not reference.strip() or "\0" in reference):
+        fail("\"reference\" must be the path of a photo")
+    edit.reference = reference or None
     return edit
+
+
+def reference_path(edit: PhotoEdit, sidecar_path: Path) -> Path | None:
+    """The edit's reference photo: an absolute path, or one relative to the sidecar's folder."""
+    if not edit.reference:
+        return None
+    path = Path(edit.reference).expanduser()
+    return path if path.is_absolute() else Path(sidecar_path).parent / path
+
+
+def portable_reference(reference: Path, sidecar_path: Path) -> str:
+    """How a sidecar names its reference photo: relative to its folder when the reference lies
+    in or under it (the pair moves together), otherwise absolute."""
+    reference, folder = Path(reference).resolve(), Path(sidecar_path).resolve().parent
+    try:
+        return reference.relative_to(folder).as_posix()
+    except ValueError:
+        return str(reference)
 
 
 def _parse_hint(entry) -> Hint:
@@ -131,17 +180,6 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _number(raw: dict, key: str, kind, fail, low: float, high: float):
-    value = raw.get(key)
-    if value is None:
-        return None
-    if not _is_number(value) or (kind is int and float(value) != int(value)):
-        fail(f"\"{key}\" must be a {'whole ' if kind is int else ''}number, not {value!r}")
-    if not low <= value <= high:
-        fail(f"\"{key}\" must be between {low:g} and {high:g}")
-    return kind(value)
-
-
 def to_json(edit: PhotoEdit, lightness_at=None) -> str:
     """`lightness_at(x, y)` gives the photo's L at a hint, so "color" shows what the user sees."""
     hints = []
@@ -159,14 +197,14 @@ def to_json(edit: PhotoEdit, lightness_at=None) -> str:
 
 def write(photo: Path, edit: PhotoEdit, lightness_at=None) -> Path:
     """Save the edit beside the photo, or in the user data folder when that folder is not
-    writable; returns where it went. The photo itself is never touched."""
-    text = to_json(edit, lightness_at)
+    writable; returns where it went. The photo itself is never touched. A reference photo
+    is named relative to the sidecar where it can be (see `portable_reference`)."""
     target = beside(photo)
     _remember(photo)
-    if os.access(Path(photo).resolve().parent, os.W_OK):
+    if fits_beside(photo) and os.access(Path(photo).resolve().parent, os.W_OK):
         try:
             with atomic_path(target) as temp:
-                temp.write_text(text, encoding="utf-8")
+                temp.write_text(_text_for(edit, target, lightness_at), encoding="utf-8")
             _remove_quietly(in_user_data(photo))  # one edit per photo: the fallback copy is stale now
             return target
         except PermissionError:
@@ -174,8 +212,14 @@ def write(photo: Path, edit: PhotoEdit, lightness_at=None) -> Path:
     fallback = in_user_data(photo)
     fallback.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(fallback) as temp:
-        temp.write_text(text, encoding="utf-8")
+        temp.write_text(_text_for(edit, fallback, lightness_at), encoding="utf-8")
     return fallback
+
+
+def _text_for(edit: PhotoEdit, target: Path, lightness_at) -> str:
+    if edit.reference and Path(edit.reference).is_absolute():
+        edit = replace(edit, reference=portable_reference(Path(edit.reference), target))
+    return to_json(edit, lightness_at)
 
 
 def _registry() -> Path:

@@ -20,6 +20,9 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 TINY_PIX2PIX = GeneratorConfig(architecture="pix2pix", pix2pix_downs=5, pix2pix_filters=4)
 TINY_UNET = GeneratorConfig(encoder="resnet18", decoder_channels=(16, 16, 8, 8, 8))
+# The default model's shape, tiny: hint input, ab classes, a decoder that stops at stride 4.
+TINY_HINTED = GeneratorConfig(encoder="efficientnet_lite0", decoder_channels=(16, 16, 8), tf_compat=True,
+                              hint_input=True, ab_classes=4, output_stride=4)
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +48,11 @@ def make_model_file(path: Path, config: GeneratorConfig = TINY_PIX2PIX, seed: in
 @pytest.fixture
 def tiny_model(tmp_path) -> Path:
     return make_model_file(tmp_path / "tiny.safetensors")
+
+
+@pytest.fixture
+def tiny_hint_model(tmp_path) -> Path:
+    return make_model_file(tmp_path / "tiny-hinted.safetensors", TINY_HINTED)
 
 
 def gradient_grey(width: int, height: int, seed: int = 0) -> np.ndarray:

@@ -21,13 +21,8 @@ import numpy as np
 import torch
 
 from autochrome.engine import color
-from autochrome.engine.colorize import (
-    MAX_TEMPERATURE,
-    MIN_TEMPERATURE,
-    ColorizeSettings,
-    EncoderMemo,
-    colorize,
-)
+from autochrome.engine.edit import MAX_TEMPERATURE, MIN_TEMPERATURE, ColorizeSettings
+from autochrome.engine.pipeline import EncoderMemo, ModelPredictor, colorize
 from autochrome.engine.device import DeviceChoice
 from autochrome.engine.errors import AutochromeError
 from autochrome.engine.image_io import load_image
@@ -77,7 +72,7 @@ def calibrate_strength(generator: torch.nn.Module, config: GeneratorConfig, phot
     lightness, ab = [], []
     with _at_gain_one(generator):
         for image, _ in pairs:
-            result = colorize(image, generator, config.stride, choice, settings)
+            result = colorize(image, ModelPredictor(generator, choice), settings)
             lightness.append(result.lab[..., 0])
             ab.append(result.lab[..., 1:])
     # The pipeline is linear in ab, so scaling its output is scaling the model's; colourfulness
@@ -102,7 +97,8 @@ def colourfulness_share(generator: torch.nn.Module, config: GeneratorConfig, pho
     if not pairs:
         raise ValueError("no readable photos to measure on")
     generator = generator.eval()
-    ours = np.mean([colourfulness(colorize(image, generator, config.stride, choice).rgb) for image, _ in pairs])
+    predictor = ModelPredictor(generator, choice)
+    ours = np.mean([colourfulness(colorize(image, predictor).rgb) for image, _ in pairs])
     return float(ours / np.mean([colourfulness(rgb) for _, rgb in pairs]))
 
 
@@ -126,8 +122,7 @@ def _calibrate_temperature(generator, config, pairs, choice, target, truth, sett
     scores = np.zeros(len(grid))
     for image, _ in pairs:
         for index, temperature in enumerate(grid):
-            result = colorize(image, generator, config.stride, choice, replace(settings, temperature=float(temperature)),
-                              memo=memo)
+            result = colorize(image, ModelPredictor(generator, choice, memo), replace(settings, temperature=float(temperature)))
             scores[index] += colourfulness(result.rgb) / len(pairs)
     # scores fall with the temperature; np.interp wants rising x, so read the grid backwards.
     temperature = float(np.interp(target, scores[::-1], grid[::-1]))

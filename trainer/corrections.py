@@ -52,7 +52,7 @@ def render_targets(corrected: list[tuple[Path, sidecar.PhotoEdit]], base, out_fo
     at most `long_side` pixels) into `out_folder`; returns the folder. `base`: a Colorizer."""
     import cv2
 
-    from autochrome.engine.colorize import ColorizeSettings
+    from autochrome.engine.edit import ColorizeSettings
     from autochrome.engine.image_io import LoadedImage
 
     if len(corrected) < MIN_CORRECTED:

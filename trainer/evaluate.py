@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from autochrome.engine import color
-from autochrome.engine.colorize import ColorizeSettings
+from autochrome.engine.edit import ColorizeSettings
 from autochrome.engine.errors import AutochromeError
 from autochrome.engine.image_io import load_colour, load_image
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from autochrome.engine import paths, weights
-from autochrome.engine.colorize import ColorizeSettings
+from autochrome.engine.edit import ColorizeSettings
 from autochrome.engine.colorizer import Colorizer
 from autochrome.engine.weights import ModelInfo, save_generator
 
@@ -247,13 +247,13 @@ class Finetune:
 
     def preview(self, image, settings: ColorizeSettings | None = None):
         """The held-out photo colorized by the model being trained (float RGB)."""
-        from autochrome.engine.colorize import colorize
+        from autochrome.engine.pipeline import ModelPredictor, colorize
 
         model = self.trainer.generator
         was_training = model.training
         model.eval()
         try:
-            return colorize(image, model, self.base_info.config.stride, self.base.choice, settings).rgb
+            return colorize(image, ModelPredictor(model, self.base.choice), settings).rgb
         finally:
             model.train(was_training)
             if self.trainer.freeze_encoder:

@@ -206,9 +206,10 @@ class TrainingSession:
             raise ValueError("streamed training takes a classifier, --no-rebalance and no --feature-cache")
         stream = PhotoStream(list(spec.stream), spec.crop, spec.seed)
         files = [path for source_files in stream.files for path in source_files]
-        # Calibration and the provenance read the photos as a scan of one folder would list them.
         self.scan = PhotoScan(usable=files)
-        self.calibration_photos = files[:: max(1, len(files) // 300)]
+        # Calibrated on the first folder's photos, as a run on that folder alone would be, so
+        # runs on different mixes are compared at one colourfulness.
+        self.calibration_photos = stream.files[0][::CALIBRATION_EVERY]
         if spec.init_model is not None:
             generator, self.config = generator_from_model_file(spec.init_model, self.config)
         else:

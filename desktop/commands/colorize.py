@@ -12,11 +12,19 @@ from tqdm import tqdm
 
 from autochrome.engine import sidecar
 from autochrome.engine.batch import plan_jobs
-from autochrome.engine.colorize import DEFAULT_RENDER_SIZE, MIN_RENDER_SIZE, ColorizeSettings
+from autochrome.engine.edit import (
+    DEFAULT_RENDER_SIZE,
+    MAX_RENDER_SIZE,
+    MIN_RENDER_SIZE,
+    ColorizeSettings,
+    EditError,
+    PhotoEdit,
+    settings_for,
+)
 from autochrome.engine.errors import AutochromeError
 from autochrome.engine.formats import format_of
 from autochrome.engine.image_io import load_image, output_format, save_image
-from autochrome.engine.sidecar import PhotoEdit, SidecarError
+from autochrome.engine.sidecar import SidecarError
 
 
 def _say(message: str, bar=None) -> None:
@@ -43,9 +51,6 @@ def _check_output_dir(folder: Path) -> str | None:
     return None
 
 
-MAX_RENDER_SIZE = 4096
-
-
 def run_colorize(args) -> int:
     if args.render_size is not None and not MIN_RENDER_SIZE <= args.render_size <= MAX_RENDER_SIZE:
         _say(f"error: --render-size must be between {MIN_RENDER_SIZE} and {MAX_RENDER_SIZE} pixels")
@@ -54,9 +59,14 @@ def run_colorize(args) -> int:
         settings = ColorizeSettings(render_size=args.render_size or DEFAULT_RENDER_SIZE,
                                     saturation=1.0 if args.saturation is None else args.saturation,
                                     temperature=args.vibrance)
-    except ValueError as exc:
+    except EditError as exc:
         _say(f"error: {exc}")
         return 2
+    # What the command line sets wins over each photo's sidecar.
+    explicit = frozenset(name for name, value in (("render_size", args.render_size), ("saturation", args.saturation),
+                                                   ("temperature", args.vibrance)) if value is not None)
+    # A reference that cannot be read is named once, and the photos are colorized without it.
+    run_reference = _load_reference(args.reference, None) if args.reference is not None else None
     if args.hints is not None and not args.hints.is_file():
         _say(f"error: --hints: {args.hints} is not a file")
         return 2
@@ -84,14 +94,16 @@ def run_colorize(args) -> int:
     _say(f"using {colorizer.describe()}")
 
     began = time.perf_counter()
-    failures = with_hints = 0
+    failures = with_hints = with_reference = 0
     bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=len(jobs) < 2, dynamic_ncols=True)
     for job in jobs:
         bar.set_postfix_str(job.source.name, refresh=False)
         reason = job.problem
         if not reason:
-            reason, used_hints = _colorize_one(colorizers, job, settings, args, bar)
+            reason, used_hints, used_reference = _colorize_one(colorizers, job, settings, explicit, run_reference,
+                                                               args, bar)
             with_hints += used_hints
+            with_reference += used_reference
         if reason:
             failures += 1
             _say(f"failed: {_one_line(str(job.source))}: {_one_line(reason)}", bar)
@@ -101,6 +113,8 @@ def run_colorize(args) -> int:
     summary = f"colorized {done} of {len(jobs)} photo{'s' if len(jobs) != 1 else ''} in {time.perf_counter() - began:.1f} s"
     if with_hints:
         summary += f" ({with_hints} with the hints of {'its' if with_hints == 1 else 'their'} sidecar)"
+    if with_reference:
+        summary += f" ({with_reference} with colours from a reference photo)"
     if failures:
         summary += f"; {failures} failed"
     print(f"{summary} -> {args.output}")
@@ -116,6 +130,7 @@ class ColorizerPool:
         self._make = lambda name: Colorizer(name, device)
         self.explicit = model is not None
         self._loaded = {None: self._make(model)}
+        self._failed: dict = {}
 
     def get(self, name: str | None):
         if name is None or self.explicit:
@@ -124,64 +139,77 @@ class ColorizerPool:
             self._loaded[name] = self._make(name)
         return self._loaded[name]
 
+    def get_or_default(self, name: str | None, photo: str, bar):
+        """A sidecar's model, or the run's own after a one-line warning when it cannot be had
+        (a model that failed to load is not tried again)."""
+        try:
+            if name in self._failed:
+                raise self._failed[name]
+            return self.get(name)
+        except Exception as exc:  # noqa: BLE001  a sidecar's model never fails the photo
+            self._failed[name] = exc
+            _say(f"warning: {_one_line(photo)}: its sidecar's model {_one_line(repr(name))} is not available "
+                 f"({_one_line(str(exc))}); using {self._loaded[None].info.name}", bar)
+            return self._loaded[None]
 
-def _edit_for(job, image, args, bar) -> PhotoEdit | None:
-    """The photo's sidecar edit (or --hints FILE); a bad one is a one-line warning, not a failure."""
+
+def _edit_for(job, image, args, bar) -> tuple[PhotoEdit | None, Path | None]:
+    """The photo's sidecar edit (or --hints FILE) and where it lies; a bad one is a one-line
+    warning, not a failure."""
     if args.no_sidecar:
-        return None
+        return None, None
     path = args.hints if args.hints is not None else sidecar.find(job.source)
     if path is None:
-        return None
+        return None, None
     try:
-        return sidecar.read(path, image.size)
+        return sidecar.read(path, image.size), path
     except SidecarError as exc:
-        _say(f"warning: {_one_line(str(exc))}; {job.source.name} is colorized without it", bar)
+        _say(f"warning: {_one_line(str(exc))}; {_one_line(job.source.name)} is colorized without it", bar)
+        return None, None
+
+
+def _load_reference(path, bar):
+    """The reference photo, or None after a one-line warning naming it."""
+    from autochrome.engine.reference import ReferencePhoto
+
+    try:
+        return ReferencePhoto.load(path)
+    except (AutochromeError, OSError) as exc:
+        _say(f"warning: reference photo {_one_line(str(exc))}; colorizing without it", bar)
         return None
 
 
-def _colorize_one(colorizers, job, settings, args, bar) -> tuple[str | None, bool]:
-    """(None on success, else the reason as a single line; whether sidecar hints were used)."""
+def _colorize_one(colorizers, job, settings, explicit, run_reference, args, bar) -> tuple[str | None, bool, bool]:
+    """(None on success, else the reason as a single line; whether sidecar hints were used;
+    whether a reference photo was)."""
     edit = None
     try:
         image = load_image(job.source)
-        edit = _edit_for(job, image, args, bar)
+        edit, edit_path = _edit_for(job, image, args, bar)
         colorizer = colorizers.get(None)
+        reference = run_reference
         if edit is not None:
-            settings = _settings_with_edit(settings, edit, args)
-            try:
-                colorizer = colorizers.get(edit.model)
-            except AutochromeError as exc:
-                _say(f"warning: {job.source.name}: its sidecar's model is not available ({exc}); "
-                     f"using {colorizer.info.name}", bar)
-        result = colorizer.colorize(image, settings, hints=edit.hints if edit else None)
+            settings = settings_for(settings, edit, explicit)
+            colorizer = colorizers.get_or_default(edit.model, job.source.name, bar)
+            if reference is None and edit.reference:
+                reference = _load_reference(sidecar.reference_path(edit, edit_path), bar)
+        result = colorizer.colorize(image, settings, hints=edit.hints if edit else None, reference=reference)
         job.output.parent.mkdir(parents=True, exist_ok=True)
         # The encoder follows the result's name, so the bytes always match the suffix (a
         # multi-picture JPEG decodes as "MPO" and must still be written as JPEG).
         image_format = format_of(job.output) or output_format(image.format, args.format)
         notes = save_image(job.output, result.rgb, image_format, result.alpha, image.bit_depth, image.exif, args.quality)
     except AutochromeError as exc:
-        return _strip_path(str(exc), job.source), False
+        return _strip_path(str(exc), job.source), False, False
     except MemoryError as exc:
-        return str(exc) or "not enough memory", False
+        return str(exc) or "not enough memory", False, False
     except OSError as exc:
-        return exc.strerror or str(exc), False
+        return exc.strerror or str(exc), False, False
     except Exception as exc:  # one bad photo never ends the batch: name it and go on
-        return f"unexpected error ({type(exc).__name__}: {exc})", False
+        return f"unexpected error ({type(exc).__name__}: {exc})", False, False
     for note in image.notes + result.notes + notes:
         _say(f"note: {_one_line(job.source.name)}: {_one_line(note)}", bar)
-    return None, bool(edit and edit.hints)
-
-
-def _settings_with_edit(settings: ColorizeSettings, edit: PhotoEdit, args) -> ColorizeSettings:
-    """The sidecar's settings, where the command line did not set them itself."""
-    changes = {}
-    if edit.render_size is not None and args.render_size is None:
-        changes["render_size"] = edit.render_size
-    if edit.saturation is not None and args.saturation is None:
-        changes["saturation"] = edit.saturation
-    if edit.vibrance is not None and args.vibrance is None:
-        changes["temperature"] = edit.vibrance
-    return replace(settings, **changes) if changes else settings
+    return None, bool(edit and edit.hints), reference is not None
 
 
 def _one_line(text: str) -> str:

@@ -8,7 +8,7 @@ import sys
 from tqdm import tqdm
 
 from autochrome.engine import weights
-from autochrome.engine.colorize import ColorizeSettings
+from autochrome.engine.edit import ColorizeSettings
 from autochrome.engine.colorizer import Colorizer
 from autochrome.engine.errors import AutochromeError
 from autochrome.trainer.evaluate import contact_sheet, evaluate, format_table

@@ -4,17 +4,15 @@ import torch
 from PIL import Image
 
 from autochrome.engine import color
-from autochrome.engine.colorize import ColorizeSettings, EncoderMemo, predict_ab
+from autochrome.engine.edit import ColorizeSettings
+from autochrome.engine.pipeline import EncoderMemo, predict_ab
 from autochrome.engine.colorizer import Colorizer
 from autochrome.engine.device import cpu_choice
 from autochrome.engine.hints import HINT_PATCH, Hint, HintError, hint_map, render_position
 from autochrome.engine.image_io import LoadedImage, load_image
 from autochrome.engine.networks import GeneratorConfig, build_generator
 from autochrome.engine.propagation import propagate
-from tests.conftest import make_model_file
-
-TINY_HINTED = GeneratorConfig(encoder="efficientnet_lite0", decoder_channels=(16, 16, 8), tf_compat=True,
-                              hint_input=True, ab_classes=4, output_stride=4)
+from tests.conftest import TINY_HINTED, make_model_file
 
 
 def _two_regions(width=96, height=64):

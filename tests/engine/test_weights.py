@@ -105,7 +105,7 @@ def test_the_shipped_default_takes_hints_and_they_change_its_colours():
     bins travel in the file, and a hint that moves the colour where it lies."""
     import numpy as np
 
-    from autochrome.engine.colorize import ColorizeSettings
+    from autochrome.engine.edit import ColorizeSettings
     from autochrome.engine.colorizer import Colorizer
     from autochrome.engine.hints import Hint
     from autochrome.engine.image_io import LoadedImage

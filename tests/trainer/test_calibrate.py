@@ -3,7 +3,8 @@ import torch
 from PIL import Image
 
 from autochrome.engine import color
-from autochrome.engine.colorize import ColorizeSettings, colorize
+from autochrome.engine.edit import ColorizeSettings
+from autochrome.engine.pipeline import ModelPredictor, colorize
 from autochrome.engine.device import cpu_choice
 from autochrome.engine.networks import GeneratorConfig
 from autochrome.trainer.calibrate import calibrate_strength
@@ -85,7 +86,7 @@ def test_temperature_is_calibrated_for_a_classifier(tmp_path):
     truth = np.mean([colourfulness(np.asarray(Image.open(p), np.float32) / 255) for p in paths[:-1]])
     from autochrome.engine.image_io import load_image
 
-    at_half = np.mean([colourfulness(colorize(load_image(p), model, 32, cpu_choice(),
+    at_half = np.mean([colourfulness(colorize(load_image(p), ModelPredictor(model, cpu_choice()),
                                               ColorizeSettings(temperature=0.5)).rgb) for p in paths[:-1]])
     result = calibrate_strength(model, CLASSIFIER, paths, cpu_choice(), share=at_half / truth, knob="temperature")
     assert result.knob == "temperature" and abs(result.value - 0.5) < 0.03

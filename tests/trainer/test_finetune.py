@@ -4,7 +4,7 @@ from PIL import Image
 
 from autochrome.desktop.cli import main
 from autochrome.engine import paths, weights
-from autochrome.engine.colorize import ColorizeSettings
+from autochrome.engine.edit import ColorizeSettings
 from autochrome.engine.colorizer import Colorizer
 from autochrome.engine.image_io import LoadedImage
 from tests.conftest import TINY_UNET, gradient_grey, make_model_file

@@ -17,40 +17,15 @@ import torch
 import torch.nn.functional as F
 
 from . import color
-from .device import DeviceChoice, cpu_choice, is_out_of_memory
+from .device import DeviceChoice
+from .edit import ColorizeSettings
 from .errors import Cancelled, ImageReadError
 from .hints import Hint, check_inside, hint_map, patch_slices, render_position
 from .image_io import LoadedImage
 from .propagation import propagate
 
-DEFAULT_RENDER_SIZE = 256
-MIN_RENDER_SIZE = 64
-MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 1.0
-UPSAMPLERS = ("guided", "bilinear")
-
 ProgressCallback = Callable[[float, str], None]
 CancelCheck = Callable[[], bool]
-
-
-@dataclass
-class ColorizeSettings:
-    render_size: int = DEFAULT_RENDER_SIZE
-    saturation: float = 1.0
-    upsampler: str = "guided"
-    # Vibrance of a classifier model (its annealed-mean temperature): lower is more vivid.
-    # None uses the temperature the model was calibrated with; regression models ignore it.
-    temperature: float | None = None
-    flip_average: bool = False  # average the prediction with that of the mirrored photo
-
-    def __post_init__(self):
-        if self.render_size < MIN_RENDER_SIZE:
-            raise ValueError(f"render size must be at least {MIN_RENDER_SIZE}")
-        if not 0.0 <= self.saturation <= 4.0:
-            raise ValueError("saturation must be between 0 and 4")
-        if self.upsampler not in UPSAMPLERS:
-            raise ValueError(f"upsampler must be one of {UPSAMPLERS}")
-        if self.temperature is not None and not MIN_TEMPERATURE <= self.temperature <= MAX_TEMPERATURE:
-            raise ValueError(f"vibrance temperature must be between {MIN_TEMPERATURE} and {MAX_TEMPERATURE}")
 
 
 @dataclass
@@ -74,10 +49,10 @@ def render_shape(width: int, height: int, render_size: int) -> tuple[int, int]:
 
 class EncoderMemo:
     """The encoder features of the last photos a hint-taking model saw: a hint edit changes
-    only the decoder's input, so the encoder need not run again for the same photo. Two
+    only the decoder's input, so the encoder need not run again for the same photo. Several
     entries: the app alternates between a photo's quick preview and its full render."""
 
-    SIZE = 2
+    SIZE = 4  # a preview and a full render, each for the model and (for pix2pix) its guide
 
     def __init__(self):
         self._entries: list[tuple[object, object, object, list]] = []  # owner, key, model, features
@@ -173,27 +148,90 @@ def _resized(l_full: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(l_full, (width, height), interpolation=cv2.INTER_AREA)
 
 
+class ModelPredictor:
+    """A generator on a device, with the encoder memo that lets hint edits skip the encoder.
+
+    It also gives the pipeline the photo's look (`guide_features`, the encoder's features)
+    for matching a reference photo; models without an encoder of their own get it from
+    `guide`, another generator (the Colorizer passes the default model)."""
+
+    def __init__(self, model: torch.nn.Module, choice: DeviceChoice, memo: EncoderMemo | None = None,
+                 guide: torch.nn.Module | None = None):
+        self.model, self.choice = model, choice
+        self.memo = memo if memo is not None else EncoderMemo()
+        self.guide = guide if guide is not None or not hasattr(model, "encode") else model
+        self._reference_cache: tuple | None = None
+
+    @property
+    def stride(self) -> int:
+        return self.model.config.stride
+
+    @property
+    def device_name(self) -> str:
+        return self.choice.device.type
+
+    def predict(self, lightness: np.ndarray, hint_input: np.ndarray | None, settings: ColorizeSettings,
+                owner=None) -> np.ndarray:
+        return predict_ab(self.model, lightness, self.stride, self.choice, hint_input, settings.temperature,
+                          settings.flip_average, self.memo, owner)
+
+    @torch.inference_mode()
+    def guide_features(self, lightness: np.ndarray, owner=None) -> list[torch.Tensor]:
+        """The guide encoder's features of L at the render size (memoised with the model's)."""
+        if self.guide is None:
+            raise ValueError("this model has no encoder to compare photos with")
+        tensor = _pad(torch.from_numpy(color.normalize_l(lightness)).to(self.choice.device)[None, None], 32, "reflect")
+        self.guide.to(self.choice.device)
+        if owner is None:
+            return self.guide.encode(tensor)
+        return self.memo.features(self.guide, tensor, owner, (tuple(tensor.shape), False))
+
+    def apply_reference(self, ab_small: np.ndarray, lightness: np.ndarray, reference, settings: ColorizeSettings,
+                        owner=None) -> np.ndarray:
+        """The model's colour where the reference offers none, the reference's where it does."""
+        from . import reference as matching
+
+        key = (id(reference), settings.render_size, self.choice.device.type)
+        if self._reference_cache is None or self._reference_cache[0] != key or self._reference_cache[1] is not reference:
+            reference_lab = matching.reference_lab_at(reference.rgb, settings.render_size)
+            features = self.guide_features(reference_lab[..., 0], None)
+            self._reference_cache = (key, reference, matching.prepare(reference_lab, features))
+        prepared = self._reference_cache[2]
+        ab, confidence = matching.match(self.guide_features(lightness, owner), lightness.shape, prepared)
+        return confidence[..., None] * ab + (1.0 - confidence[..., None]) * ab_small
+
+    def spread(self, lightness: np.ndarray, corrections: list, settings: ColorizeSettings, owner=None) -> np.ndarray:
+        """The hints' remaining corrections spread over the photo (the (h, w, 2) field to add)."""
+        return propagate(lightness, corrections, settings.reach)
+
+
+@dataclass
+class Colouring:
+    """What colours a photo besides its model: the user's hints and a reference photo."""
+
+    hints: list[Hint] = field(default_factory=list)
+    reference: object | None = None  # engine.reference.ReferencePhoto
+
+
 def colorize(
     image: LoadedImage,
-    model: torch.nn.Module,
-    stride: int,
-    choice: DeviceChoice,
+    predictor,
     settings: ColorizeSettings | None = None,
+    colouring: Colouring | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    hints: list[Hint] | None = None,
-    memo: EncoderMemo | None = None,
     ab_small: np.ndarray | None = None,
 ) -> ColorizedImage:
-    """Colorize one photo, honouring the user's colour hints (pixels of the upright photo).
+    """Colorize one photo at its full resolution.
 
-    A model with hint inputs sees them; for any model, what difference remains at each hint
-    is then spread edge-aware (engine.propagation), so every model honours every hint.
-    On GPU out-of-memory retries at half the render size, then on CPU.
-    With `ab_small` (an earlier result's), the model and hints are skipped: only the
-    upsampling to this photo's L runs."""
+    `predictor` gives the model's ab at the render size (ModelPredictor, or the Colorizer,
+    which adds the reference photo and falls back to a smaller size or the CPU when a GPU runs
+    out of memory). A model with hint inputs sees the hints; what difference remains at each
+    hint is then spread over what the photo shows (engine.propagation), so every model honours
+    every hint. With `ab_small` (an earlier result's), the model, reference and hints are
+    skipped: only the upsampling to this photo's L runs."""
     settings = settings or ColorizeSettings()
-    notes: list[str] = []
+    colouring = colouring or Colouring()
     report = progress or (lambda fraction, message: None)
 
     def check_cancel():
@@ -202,9 +240,8 @@ def colorize(
 
     l_full = image.lightness
     height, width = l_full.shape
-    hints = list(hints or [])
+    hints = list(colouring.hints)
     check_inside(hints, width, height)
-    render_size = settings.render_size
     report(0.05, "preparing")
     check_cancel()
     if ab_small is not None:
@@ -213,37 +250,29 @@ def colorize(
             raise ImageReadError(f"{image.path or 'the photo'}: it changed since this result was made")
         l_small = _resized(l_full, small_w, small_h)
     else:
-        while True:
-            small_w, small_h = render_shape(width, height, render_size)
-            l_small = _resized(l_full, small_w, small_h)
-            report(0.15, "running the model")
-            hint_input = hint_map(hints, (width, height), (small_w, small_h)) if hints else None
-            try:
-                ab_small = predict_ab(model, l_small, stride, choice, hint_input, settings.temperature,
-                                      settings.flip_average, memo, image)
-                break
-            except Exception as exc:
-                if not is_out_of_memory(exc):
-                    raise
-                if choice.device.type == "cuda":
-                    torch.cuda.empty_cache()
-                if render_size // 2 >= MIN_RENDER_SIZE and choice.device.type != "cpu":
-                    render_size //= 2
-                    notes.append(f"out of GPU memory: retried at render size {render_size}")
-                elif choice.device.type != "cpu":
-                    notes.append("out of GPU memory: fell back to the CPU")
-                    model = model.to("cpu")
-                    choice = cpu_choice()
-                else:
-                    raise MemoryError("not enough memory to colorize this photo; try a smaller render size") from None
-
+        small_w, small_h = render_shape(width, height, settings.render_size)
+        l_small = _resized(l_full, small_w, small_h)
+        report(0.15, "running the model")
+        hint_input = hint_map(hints, (width, height), (small_w, small_h)) if hints else None
+        ab_small = predictor.predict(l_small, hint_input, settings, image)
         check_cancel()
+        if colouring.reference is not None:
+            report(0.4, "matching the reference photo")
+            ab_small = predictor.apply_reference(ab_small, l_small, colouring.reference, settings, image)
+            check_cancel()
         if hints:
             report(0.5, "spreading the hints")
-            # Whatever difference a model leaves at each hint is spread edge-aware. (A carry shorter
-            # for hint-taking models was tried: the CPU-trained decoder barely spreads hints itself,
-            # so it cost 0.8 dB at 5 hints; see the model card.)
-            ab_small = ab_small + propagate(l_small, _remaining_corrections(hints, ab_small, (width, height)))
+            corrections = _remaining_corrections(hints, ab_small, (width, height))
+            ab_small = ab_small + predictor.spread(l_small, corrections, settings, image)
+    return finish(image, l_small, ab_small, settings, report, check_cancel, predictor.device_name)
+
+
+def finish(image: LoadedImage, l_small: np.ndarray, ab_small: np.ndarray, settings: ColorizeSettings, report,
+           check_cancel, device: str) -> ColorizedImage:
+    """The colour at render size upsampled to the photo's L, saturated and turned into RGB."""
+    l_full = image.lightness
+    height, width = l_full.shape
+    small_h, small_w = ab_small.shape[:2]
     report(0.6, "upsampling colour")
     if (small_w, small_h) == (width, height):
         ab_full = ab_small
@@ -260,4 +289,4 @@ def colorize(
     lab[..., 1:] = ab_full
     rgb = color.lab_to_rgb(lab)
     report(1.0, "done")
-    return ColorizedImage(rgb, lab, image.alpha, render_size, choice.device.type, notes, np.ascontiguousarray(ab_small))
+    return ColorizedImage(rgb, lab, image.alpha, settings.render_size, device, [], np.ascontiguousarray(ab_small))

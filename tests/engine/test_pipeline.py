@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from autochrome.engine import colorize as pipeline
-from autochrome.engine.colorize import ColorizeSettings, guided_upsample, render_shape
+from autochrome.engine import pipeline
+from autochrome.engine.hints import Hint
+from autochrome.engine.edit import ColorizeSettings
+from autochrome.engine.pipeline import guided_upsample, render_shape
 from autochrome.engine.colorizer import Colorizer
 from autochrome.engine.device import DeviceChoice, choose_device, cpu_choice
 from autochrome.engine.errors import Cancelled
@@ -83,6 +85,7 @@ def test_out_of_memory_retries_smaller_then_falls_back_to_cpu(tiny_model, monkey
     # Pretend the model lives on a GPU that runs out of memory twice.
     colorizer.choice = DeviceChoice(torch.device("cpu"), None)
     object.__setattr__(colorizer.choice, "device", torch.device("meta"))
+    colorizer.predictor.choice = colorizer.choice
     real_predict = pipeline.predict_ab
     failures = []
 
@@ -98,6 +101,28 @@ def test_out_of_memory_retries_smaller_then_falls_back_to_cpu(tiny_model, monkey
     assert any("render size 128" in note for note in result.notes)
     assert any("CPU" in note for note in result.notes)
     assert colorizer.choice == cpu_choice()
+
+
+def test_after_falling_back_to_the_cpu_the_same_photo_renders_again(tiny_hint_model, monkeypatch):
+    """The encoder memo held features from the GPU: the next edit of the photo must not use them."""
+    colorizer = Colorizer(tiny_hint_model, "cpu")
+    image = _image(96, 64)
+    colorizer.colorize(image, ColorizeSettings(render_size=64))  # features kept for this photo
+    gpu = DeviceChoice(torch.device("cpu"), None)
+    object.__setattr__(gpu, "device", torch.device("meta"))
+    colorizer.choice = colorizer.predictor.choice = gpu
+    for entry in colorizer.memo._entries:  # as if computed on the GPU
+        entry[3][:] = [feature.to("meta") for feature in entry[3]]
+    real_predict = pipeline.predict_ab
+
+    def oom_off_cpu(model, lightness, stride, choice, *rest):
+        if choice.device.type != "cpu":
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return real_predict(model, lightness, stride, choice, *rest)
+
+    monkeypatch.setattr(pipeline, "predict_ab", oom_off_cpu)
+    result = colorizer.colorize(image, ColorizeSettings(render_size=64), hints=[Hint(10, 10, 30.0, 30.0)])
+    assert any("CPU" in note for note in result.notes) and np.isfinite(result.rgb).all()
 
 
 def test_device_choice():

@@ -1,0 +1,101 @@
+"""What the user asks of a photo, and its limits: one owner for the command line, the app,
+fine-tuning and the sidecar files (no torch here).
+
+`ColorizeSettings` is how a photo is rendered; `PhotoEdit` is what a sidecar holds (hints,
+a reference photo, a model, settings), where every setting is optional; `settings_for`
+merges the two with one rule: what the user set explicitly (a command-line option) wins,
+then the photo's edit, then the defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+DEFAULT_RENDER_SIZE = 256
+MIN_RENDER_SIZE, MAX_RENDER_SIZE = 64, 4096
+MIN_SATURATION, MAX_SATURATION = 0.0, 4.0
+# A classifier's annealed-mean temperature (the app's Vibrance): lower is more vivid.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 1.0
+# How far a hint spreads, as a share of the photo's long side (the Hints menu's Reach).
+DEFAULT_REACH = 0.25
+MIN_REACH, MAX_REACH = 0.05, 1.0
+UPSAMPLERS = ("guided", "bilinear")
+
+
+class EditError(ValueError):
+    """A setting outside its limits; the text says which and what is allowed."""
+
+
+def check_range(name: str, value, low, high, whole: bool = False):
+    """`value` if it is a finite number (whole, if asked) within [low, high], else EditError."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    if not is_number or value in (float("inf"), float("-inf")) or (whole and float(value) != int(value)):
+        raise EditError(f"{name} must be a {'whole ' if whole else ''}number, not {_short(value)}")
+    if not low <= value <= high:
+        raise EditError(f"{name} must be between {low:g} and {high:g}, not {_short(value)}")
+    return int(value) if whole else float(value)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else text[:20] + "..."
+
+
+@dataclass
+class ColorizeSettings:
+    render_size: int = DEFAULT_RENDER_SIZE
+    saturation: float = 1.0
+    upsampler: str = "guided"
+    # Vibrance of a classifier model (its annealed-mean temperature): lower is more vivid.
+    # None uses the temperature the model was calibrated with; regression models ignore it.
+    temperature: float | None = None
+    flip_average: bool = False  # average the prediction with that of the mirrored photo
+    reach: float = DEFAULT_REACH
+
+    def __post_init__(self):
+        self.render_size = check_range("render size", self.render_size, MIN_RENDER_SIZE, MAX_RENDER_SIZE, whole=True)
+        self.saturation = check_range("saturation", self.saturation, MIN_SATURATION, MAX_SATURATION)
+        if self.upsampler not in UPSAMPLERS:
+            raise EditError(f"upsampler must be one of {UPSAMPLERS}")
+        if self.temperature is not None:
+            self.temperature = check_range("vibrance", self.temperature, MIN_TEMPERATURE, MAX_TEMPERATURE)
+        self.reach = check_range("reach", self.reach, MIN_REACH, MAX_REACH)
+
+
+# The edit's settings and the ColorizeSettings field each one sets.
+EDIT_SETTINGS = {"render_size": "render_size", "saturation": "saturation", "vibrance": "temperature",
+                 "reach": "reach"}
+
+
+@dataclass
+class PhotoEdit:
+    hints: list = field(default_factory=list)  # engine.hints.Hint
+    model: str | None = None
+    render_size: int | None = None
+    saturation: float | None = None
+    vibrance: float | None = None  # a classifier's temperature; None: the model's own
+    reach: float | None = None
+    reference: str | None = None  # a colour photo to take colours from: absolute, or relative to the sidecar
+
+    @classmethod
+    def of(cls, settings: ColorizeSettings, hints=(), model: str | None = None,
+           reference: str | None = None) -> "PhotoEdit":
+        """The edit that renders as `settings` do (what the app saves beside a photo)."""
+        return cls(list(hints), model, settings.render_size, settings.saturation, settings.temperature,
+                   settings.reach, reference)
+
+
+def settings_for(base: ColorizeSettings, edit: PhotoEdit | None, explicit: frozenset[str] = frozenset()) -> ColorizeSettings:
+    """`base` with the edit's settings applied, except those named in `explicit` (set by the
+    user for this run, e.g. on the command line), which keep `base`'s value."""
+    if edit is None:
+        return base
+    changes = {}
+    for edit_name, settings_name in EDIT_SETTINGS.items():
+        value = getattr(edit, edit_name)
+        if value is not None and settings_name not in explicit:
+            changes[settings_name] = value
+    return replace(base, **changes) if changes else base
+
+
+SETTING_NAMES = tuple(f.name for f in fields(ColorizeSettings))

@@ -32,10 +32,12 @@ def load_any(path: Path):
     """(generator, config, steps) from a model file or a training checkpoint."""
     if path.suffix == ".ckpt":
         state = torch.load(path, map_location="cpu", weights_only=True)
+        step = int(state["step"])
+        state = state.get("learner:decoder", state)  # frozen-encoder runs keep each learner apart
         config = GeneratorConfig.from_json(state["config"])
         model = build_generator(config)
         model.load_state_dict(state.get("ema", state["generator"]))
-        return model.eval(), config, int(state["step"])
+        return model.eval(), config, step
     model, info = load_generator(path)
     return model, info.config, int(info.provenance.get("steps", 0) or 0)
 

@@ -156,10 +156,11 @@ class ModelPredictor:
     `guide`, another generator (the Colorizer passes the default model)."""
 
     def __init__(self, model: torch.nn.Module, choice: DeviceChoice, memo: EncoderMemo | None = None,
-                 guide: torch.nn.Module | None = None):
+                 guide: torch.nn.Module | None = None, affinity: torch.nn.Module | None = None):
         self.model, self.choice = model, choice
         self.memo = memo if memo is not None else EncoderMemo()
         self.guide = guide if guide is not None or not hasattr(model, "encode") else model
+        self.affinity = affinity  # engine.networks.affinity.AffinityHead on the guide's features
         self._reference_cache: tuple | None = None
 
     @property
@@ -201,8 +202,21 @@ class ModelPredictor:
         return confidence[..., None] * ab + (1.0 - confidence[..., None]) * ab_small
 
     def spread(self, lightness: np.ndarray, corrections: list, settings: ColorizeSettings, owner=None) -> np.ndarray:
-        """The hints' remaining corrections spread over the photo (the (h, w, 2) field to add)."""
-        return propagate(lightness, corrections, settings.reach)
+        """The hints' remaining corrections spread over the photo (the (h, w, 2) field to add),
+        over what the photo shows where an affinity head says which places share a colour."""
+        return propagate(lightness, corrections, settings.reach, self.embedding(lightness, owner))
+
+    @torch.inference_mode()
+    def embedding(self, lightness: np.ndarray, owner=None) -> np.ndarray | None:
+        """The affinity head's (h/4, w/4, D) embedding of the photo, or None without a head."""
+        if self.affinity is None or self.guide is None:
+            return None
+        features = self.guide_features(lightness, owner)
+        tensor = torch.from_numpy(color.normalize_l(lightness)).to(self.choice.device)[None, None]
+        self.affinity.to(self.choice.device)
+        out = self.affinity(features, _pad(tensor, 32, "reflect"))[0]
+        height, width = -(-lightness.shape[0] // 4), -(-lightness.shape[1] // 4)
+        return out[:, :height, :width].permute(1, 2, 0).float().cpu().numpy()
 
 
 @dataclass

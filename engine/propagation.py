@@ -25,6 +25,7 @@ DEFAULT_REACH = 0.25
 EDGE_SIGMA = 5.0  # L units: lightness steps much larger than this between neighbours are edges
 TEXTURE_BLUR = 1.0  # grid pixels
 FULL_STRENGTH = 0.6  # the share of a hint's presence from which its correction applies in full
+EMBEDDING_SCALE = 1.0
 
 
 def _affinities(lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,12 +44,14 @@ def _affinities(lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def propagate(lightness: np.ndarray, targets: list[tuple[slice, slice, np.ndarray]],
-              reach: float = DEFAULT_REACH) -> np.ndarray:
+              reach: float = DEFAULT_REACH, embedding: np.ndarray | None = None) -> np.ndarray:
     """Spread corrections over an image.
 
     lightness: (h, w) L in [0, 100]; targets: (rows, columns, correction (2,)) per hint, in
     that image's pixels; reach: how far a correction carries in a flat region, as a share of
-    the photo's long side. Returns the (h, w, 2) correction field.
+    the photo's long side; embedding: (h', w', D) from the affinity head (any size, resized
+    here), whose distances say which neighbours share a colour (engine.networks.affinity).
+    Returns the (h, w, 2) correction field.
 
     The same system is solved for the corrections and for a plain "1" at every hint: their
     ratio is each pixel's edge-aware mean of the hints' corrections (with several hints, each
@@ -66,6 +69,11 @@ def propagate(lightness: np.ndarray, targets: list[tuple[slice, slice, np.ndarra
     count = grid_w * grid_h
     index = np.arange(count).reshape(grid_h, grid_w)
     horizontal, vertical = _affinities(grid_l.astype(np.float32))
+    if embedding is not None:
+        grid_e = cv2.resize(np.ascontiguousarray(embedding, np.float32), (grid_w, grid_h), interpolation=cv2.INTER_LINEAR)
+        grid_e = grid_e.reshape(grid_h, grid_w, -1)
+        horizontal = horizontal * np.exp(-((grid_e[:, 1:] - grid_e[:, :-1]) ** 2).sum(-1) * EMBEDDING_SCALE)
+        vertical = vertical * np.exp(-((grid_e[1:] - grid_e[:-1]) ** 2).sum(-1) * EMBEDDING_SCALE)
     rows = np.concatenate([index[:, :-1].ravel(), index[:-1].ravel()])
     cols = np.concatenate([index[:, 1:].ravel(), index[1:].ravel()])
     weights = np.concatenate([horizontal.ravel(), vertical.ravel()]).astype(np.float64)

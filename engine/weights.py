@@ -214,3 +214,44 @@ def export_model(name: str, destination: str | Path) -> Path:
     with atomic_path(destination) as temp:
         temp.write_bytes(source.read_bytes())
     return destination
+
+
+# -------------------------------------------------------------- affinity head
+
+AFFINITY_FORMAT = "autochrome-affinity"
+AFFINITY_FILE = "hint-affinity.safetensors"
+
+
+def shipped_affinity_path() -> Path:
+    """The affinity head that ships beside the default model (its own folder: it is not a model)."""
+    return paths.resources_dir() / "guide" / AFFINITY_FILE
+
+
+def save_affinity_head(path: str | Path, head: torch.nn.Module, provenance: dict | None = None) -> None:
+    tensors = {key: value.detach().to("cpu", torch.float16).contiguous() for key, value in head.state_dict().items()}
+    metadata = {"format": AFFINITY_FORMAT, "config": head.config.to_json(),
+                "provenance": json.dumps(provenance or {}, sort_keys=True)}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temp:
+        save_file(tensors, str(temp), metadata=metadata)
+
+
+def load_affinity_head(path: str | Path, device: torch.device | str = "cpu") -> torch.nn.Module:
+    """The head, float32 in eval mode; ModelError naming the file when it cannot be used."""
+    from .networks.affinity import AffinityConfig, AffinityHead
+
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            if metadata.get("format") != AFFINITY_FORMAT:
+                raise ModelError(f"{path.name} is not an Autochrome affinity head")
+            head = AffinityHead(AffinityConfig.from_json(metadata["config"]))
+            state = {key: handle.get_tensor(key).float() for key in handle.keys()}
+        head.load_state_dict(state, strict=True)
+    except ModelError:
+        raise
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise ModelError(f"{path.name} could not be read as an affinity head ({exc})") from None
+    return head.to(device).eval()

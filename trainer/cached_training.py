@@ -1,7 +1,8 @@
-"""Decoder-only training on a frozen encoder's features, cached on disk or computed on the fly.
+"""Training on a frozen encoder's features, cached on disk or computed on the fly.
 
 The encoder stays as initialised (ImageNet). Each step takes a batch of views with their
-encoder features, simulates hints, runs the decoder and its loss. Two sources of views:
+encoder features and hands it to each learner: the generator's decoder (colour), and the
+affinity head that tells the hint spreading which places share a colour. Two sources of views:
 
 - `CachedViews`: a fixed set of views per photo whose features were computed once
   (feature_cache.py); the batch of step s depends only on (seed, s).
@@ -20,19 +21,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from autochrome.engine import color
 from autochrome.engine.networks import GeneratorConfig
+from autochrome.engine.networks.affinity import AffinityHead
 
 from .feature_cache import FIRST_TAP, FeatureCache
 from .objective import Objective
 from .photo_stream import PhotoStream
 from .training import (
     Progress,
+    StaleCheckpointError,
     TrainSettings,
     ema_decay,
     learning_rate,
-    read_checkpoint,
     write_checkpoint,
 )
 
@@ -77,14 +80,25 @@ class StreamedViews:
         self.stream.load_state(state)
 
 
-class CachedDecoderTrainer:
-    def __init__(self, generator: torch.nn.Module, config: GeneratorConfig, views: CachedViews | StreamedViews,
-                 objective: Objective, settings: TrainSettings, device: torch.device, checkpoint: Path | None = None,
-                 seed: int = 0, run_key: str | None = None):
+def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    with torch.no_grad():
+        for ema_value, value in zip(ema.state_dict().values(), model.state_dict().values()):
+            if ema_value.is_floating_point():
+                ema_value.lerp_(value, 1.0 - decay)
+            else:
+                ema_value.copy_(value)
+
+
+class DecoderLearner:
+    """The generator's decoder, trained on the frozen encoder's features (and its EMA)."""
+
+    name = "decoder"
+
+    def __init__(self, generator: torch.nn.Module, config: GeneratorConfig, objective: Objective,
+                 settings: TrainSettings, device: torch.device, seed: int = 0):
         if config.output_stride < 4:
             raise ValueError("decoder-only training serves decoders that stop at stride 4 or coarser")
-        self.config, self.views, self.objective, self.settings = config, views, objective, settings
-        self.device, self.checkpoint, self.seed, self.run_key = device, checkpoint, seed, run_key
+        self.config, self.objective, self.settings, self.seed = config, objective, settings, seed
         self.generator = generator.to(device).train()
         for parameter in self.generator.encoder.parameters():
             parameter.requires_grad_(False)
@@ -92,57 +106,145 @@ class CachedDecoderTrainer:
         trainable = [p for p in self.generator.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay)
         self.ema = copy.deepcopy(self.generator).eval() if settings.decoder_ema else None
-        self.step = 0
-        self.metrics: dict = {}
-        if checkpoint is not None and checkpoint.exists():
-            self._load(checkpoint)
 
-    def state(self) -> dict:
-        state = {"generator": self.generator.state_dict(), "optimizer": self.optimizer.state_dict(),
-                 "config": self.config.to_json(), "step": self.step, "metrics": self.metrics,
-                 "run_key": self.run_key, "views": self.views.state()}
-        if self.ema is not None:
-            state["ema"] = self.ema.state_dict()
-        return state
-
-    def save_checkpoint(self) -> None:
-        if self.checkpoint is not None:
-            write_checkpoint(self.checkpoint, self.state())
-
-    def _load(self, path: Path) -> None:
-        state = read_checkpoint(path, self.device, self.config, self.run_key)
-        self.generator.load_state_dict(state["generator"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.ema is not None:
-            self.ema.load_state_dict(state.get("ema", state["generator"]))
-        self.views.load_state(state.get("views", {}))
-        self.step = int(state["step"])
-        self.metrics = dict(state.get("metrics", {}))
-
-    def export_model(self) -> torch.nn.Module:
-        return (self.ema if self.ema is not None else self.generator).eval()
-
-    def _step(self) -> dict:
+    def step(self, step: int, features, lightness, ab) -> dict:
         for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(self.step, self.settings)
-        self.objective.generator.manual_seed(self.seed * 1_000_003 + self.step)
-        features, rgb = self.views.batch(self.step, self.settings.batch_size, self.device)
-        lab = color.torch_rgb_to_lab(rgb.permute(0, 3, 1, 2).float() / 255.0)
-        lightness, ab = color.normalize_l(lab[:, :1]), color.normalize_ab(lab[:, 1:])
+            group["lr"] = learning_rate(step, self.settings)
+        self.objective.generator.manual_seed(self.seed * 1_000_003 + step)
         raw = self.generator.decode(features, lightness, self.objective.hints(ab))
         loss = self.objective.loss(raw, ab)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         if self.ema is not None:
-            decay = ema_decay(self.step, self.settings.ema_decay)
-            with torch.no_grad():
-                for ema_value, value in zip(self.ema.state_dict().values(), self.generator.state_dict().values()):
-                    if ema_value.is_floating_point():
-                        ema_value.lerp_(value, 1.0 - decay)
-                    else:
-                        ema_value.copy_(value)
+            _ema_update(self.ema, self.generator, ema_decay(step, self.settings.ema_decay))
         return {"ce" if self.config.ab_classes else "l1": loss.item()}
+
+    def state(self) -> dict:
+        state = {"generator": self.generator.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "config": self.config.to_json()}
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        return state
+
+    def load_state(self, state: dict) -> None:
+        if state.get("config") != self.config.to_json():
+            raise ValueError("the checkpoint was trained with another architecture; use a new checkpoint path")
+        self.generator.load_state_dict(state["generator"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state.get("ema", state["generator"]))
+
+    def export(self) -> torch.nn.Module:
+        return (self.ema if self.ema is not None else self.generator).eval()
+
+
+# Two places share a colour when their true ab (averaged over a stride-4 cell) are this close.
+AFFINITY_SIGMA = 6.0
+RANDOM_PAIRS = 2048
+
+
+class AffinityLearner:
+    """The affinity head (engine.networks.affinity): embeddings at stride 4 whose distances
+    predict how alike the true colours of two places are, for neighbours (what the hint
+    spreading ties) and for random pairs across the view (so the embedding is consistent)."""
+
+    name = "affinity"
+
+    def __init__(self, head: AffinityHead, settings: TrainSettings, device: torch.device, seed: int = 0):
+        self.head, self.settings, self.seed = head.to(device).train(), settings, seed
+        self.optimizer = torch.optim.AdamW(self.head.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
+
+    def step(self, step: int, features, lightness, ab) -> dict:
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(step, self.settings)
+        embedding = self.head(features, lightness)  # (N, D, h, w)
+        n, dimensions, height, width = embedding.shape
+        truth = color.denormalize_ab(F.adaptive_avg_pool2d(ab.float(), (height, width)))
+        pairs = [(embedding[..., :, 1:], embedding[..., :, :-1], truth[..., :, 1:], truth[..., :, :-1]),
+                 (embedding[..., 1:, :], embedding[..., :-1, :], truth[..., 1:, :], truth[..., :-1, :]),
+                 (embedding[..., :, 2:], embedding[..., :, :-2], truth[..., :, 2:], truth[..., :, :-2]),
+                 (embedding[..., 2:, :], embedding[..., :-2, :], truth[..., 2:, :], truth[..., :-2, :])]
+        generator = torch.Generator().manual_seed(self.seed * 7_000_003 + step)
+        flat_e, flat_t = embedding.flatten(2), truth.flatten(2)
+        first = torch.randint(height * width, (RANDOM_PAIRS,), generator=generator).to(embedding.device)
+        second = torch.randint(height * width, (RANDOM_PAIRS,), generator=generator).to(embedding.device)
+        pairs.append((flat_e[..., first], flat_e[..., second], flat_t[..., first], flat_t[..., second]))
+        losses = []
+        for e1, e2, t1, t2 in pairs:
+            predicted = torch.exp(-((e1 - e2) ** 2).sum(dim=1)).clamp(1e-5, 1 - 1e-5)
+            target = torch.exp(-((t1 - t2) ** 2).sum(dim=1) / (2 * AFFINITY_SIGMA**2))
+            losses.append(F.binary_cross_entropy(predicted, target))
+        loss = torch.stack(losses).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return {"affinity": loss.item()}
+
+    def state(self) -> dict:
+        return {"head": self.head.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "config": self.head.config.to_json()}
+
+    def load_state(self, state: dict) -> None:
+        self.head.load_state_dict(state["head"])
+        self.optimizer.load_state_dict(state["optimizer"])
+
+    def export(self) -> torch.nn.Module:
+        return self.head.eval()
+
+
+class CachedDecoderTrainer:
+    """The loop: views in, each learner a step, checkpoints, progress records.
+
+    (The name is historical: the decoder is one of the learners, and its views may be
+    streamed.)"""
+
+    def __init__(self, learners: list, views: CachedViews | StreamedViews, settings: TrainSettings,
+                 device: torch.device, checkpoint: Path | None = None, run_key: str | None = None):
+        if not learners:
+            raise ValueError("nothing to train")
+        self.learners, self.views, self.settings = learners, views, settings
+        self.device, self.checkpoint, self.run_key = device, checkpoint, run_key
+        self.step = 0
+        self.metrics: dict = {}
+        if checkpoint is not None and checkpoint.exists():
+            self._load(checkpoint)
+
+    def learner(self, name: str):
+        return next((learner for learner in self.learners if learner.name == name), None)
+
+    def state(self) -> dict:
+        return {"step": self.step, "metrics": self.metrics, "run_key": self.run_key, "views": self.views.state(),
+                **{f"learner:{learner.name}": learner.state() for learner in self.learners}}
+
+    def save_checkpoint(self) -> None:
+        if self.checkpoint is not None:
+            write_checkpoint(self.checkpoint, self.state())
+
+    def _load(self, path: Path) -> None:
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        if self.run_key is not None and state.get("run_key") != self.run_key:
+            raise StaleCheckpointError(f"{path} belongs to another run")
+        for learner in self.learners:
+            key = f"learner:{learner.name}"
+            if key not in state:
+                raise StaleCheckpointError(f"{path} holds no {learner.name}; use a new checkpoint path")
+            learner.load_state(state[key])
+        self.views.load_state(state.get("views", {}))
+        self.step = int(state["step"])
+        self.metrics = dict(state.get("metrics", {}))
+
+    def export_model(self) -> torch.nn.Module:
+        return self.learners[0].export()
+
+    def _step(self) -> dict:
+        features, rgb = self.views.batch(self.step, self.settings.batch_size, self.device)
+        lab = color.torch_rgb_to_lab(rgb.permute(0, 3, 1, 2).float() / 255.0)
+        lightness, ab = color.normalize_l(lab[:, :1]), color.normalize_ab(lab[:, 1:])
+        losses = {}
+        for learner in self.learners:
+            losses.update(learner.step(self.step, features, lightness, ab))
+        return losses
 
     def run(self):
         settings = self.settings
@@ -161,4 +263,5 @@ class CachedDecoderTrainer:
             elapsed = time.perf_counter() - began
             rate = (self.step - start) * settings.batch_size / max(elapsed, 1e-9)
             yield Progress(1, self.step, settings.stage1_steps, dict(smoothed), rate, elapsed, start)
-        self.generator.eval()
+        for learner in self.learners:
+            learner.export()

@@ -21,10 +21,11 @@ from autochrome.engine.networks import GeneratorConfig, build_generator
 from autochrome.engine.networks.ab_classes import in_gamut_ab_bins
 from autochrome.engine.networks.efficientnet import load_imagenet_weights
 from autochrome.engine.networks.encoders import load_torchvision_resnet_state
-from autochrome.engine.weights import load_generator, save_generator
+from autochrome.engine.networks.affinity import FEATURE_TAPS, AffinityConfig, AffinityHead
+from autochrome.engine.weights import load_generator, save_affinity_head, save_generator
 
 from .batches import CropSampler
-from .cached_training import CachedDecoderTrainer, CachedViews, StreamedViews
+from .cached_training import AffinityLearner, CachedDecoderTrainer, CachedViews, DecoderLearner, StreamedViews
 from .calibrate import calibrate_strength
 from .feature_cache import CacheSpec, build_cache, digest
 from .objective import Objective
@@ -72,6 +73,10 @@ class RunSpec:
     # Decoder-only training on the frozen encoder run on the fly over these folders (`data` is the first),
     # mixed by weight, every photo in a fresh crop each pass: for sets too large to hold or cache.
     stream: tuple[StreamSource, ...] | None = None
+    # Streamed runs only: also train the hint spreading's affinity head, written here (and,
+    # with affinity_only, nothing else: no model file).
+    affinity_output: Path | None = None
+    affinity_only: bool = False
 
 
 def start_distributed(device_name: str, cuda_available: bool | None = None) -> str:
@@ -192,8 +197,8 @@ class TrainingSession:
             cache_spec = CacheSpec(self.config.encoder, spec.crop, spec.degrade, spec.seed, len(photos), digest(photos))
             cache = build_cache(spec.feature_cache, photos, generator.encoder, cache_spec, self.device, progress)
             views = CachedViews(cache, spec.seed, spec.min_colourfulness)
-            self.trainer = CachedDecoderTrainer(generator, self.config, views, objective, spec.settings, self.device,
-                                                spec.checkpoint, spec.seed)
+            learner = DecoderLearner(generator, self.config, objective, spec.settings, self.device, spec.seed)
+            self.trainer = CachedDecoderTrainer([learner], views, spec.settings, self.device, spec.checkpoint)
         else:
             rank = dist.get_rank() if dist.is_initialized() else 0
             sampler = CropSampler(photos, spec.crop, self.device, seed=spec.seed + rank)
@@ -219,12 +224,18 @@ class TrainingSession:
         # The run is what it learns from and how: a checkpoint of another run is refused, while
         # more steps (a further chunk) continue this one.
         identity = (self.config.to_json(), stream.identity, spec.crop, spec.seed, settings.batch_size,
-                    settings.learning_rate, settings.lr_schedule, settings.warmup_steps, str(spec.init_model))
+                    settings.learning_rate, settings.lr_schedule, settings.warmup_steps, str(spec.init_model),
+                    spec.affinity_output is not None, spec.affinity_only)
         run_key = hashlib.sha1(repr(identity).encode()).hexdigest()[:16]
         generator.encoder.to(self.device).eval()
         views = StreamedViews(stream, generator.encoder)
-        self.trainer = CachedDecoderTrainer(generator, self.config, views, objective, settings, self.device,
-                                            spec.checkpoint, spec.seed, run_key)
+        learners = [] if spec.affinity_only else [DecoderLearner(generator, self.config, objective, settings,
+                                                                  self.device, spec.seed)]
+        if spec.affinity_output is not None:
+            channels = tuple(generator.encoder.channels[tap] for tap in FEATURE_TAPS)
+            head = AffinityHead(AffinityConfig(self.config.encoder, channels))
+            learners.append(AffinityLearner(head, settings, self.device, spec.seed))
+        self.trainer = CachedDecoderTrainer(learners, views, settings, self.device, spec.checkpoint, run_key)
         self.began = time.time()
 
     @property
@@ -238,6 +249,14 @@ class TrainingSession:
         if not is_main_process():
             return None
         spec, settings = self.spec, self.spec.settings
+        affinity = self.trainer.learner("affinity") if isinstance(self.trainer, CachedDecoderTrainer) else None
+        if affinity is not None:
+            save_affinity_head(spec.affinity_output, affinity.export(), {
+                "steps": self.trainer.step, "training_data": ", ".join(
+                    f"{source.folder.name} (weight {source.weight:g})" for source in spec.stream),
+                "hardware": _hardware(self.device), "date": time.strftime("%Y-%m-%d"), "autochrome": __version__})
+            if spec.affinity_only:
+                return spec.affinity_output
         model, config = self.trainer.export_model(), self.config
         start = f"from {spec.init_model.name}" if spec.init_model else \
             f"{'ImageNet' if spec.encoder_init == 'imagenet' else spec.encoder_init} encoder init"

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from autochrome.engine.errors import AutochromeError
 
-LOG_FIELDS = ["step", "stage", "images_per_s", "loss_l1", "loss_ce", "loss_d", "loss_gan"]
+LOG_FIELDS = ["step", "stage", "images_per_s", "loss_l1", "loss_ce", "loss_d", "loss_gan", "loss_affinity"]
 
 
 def run_train(args) -> int:
@@ -40,13 +40,17 @@ def run_train(args) -> int:
     if len(sources) > 1 and not args.stream:
         print("error: several data folders need --stream", file=sys.stderr)
         return 2
+    if (args.affinity_out or args.affinity_only) and not args.stream or args.affinity_only and not args.affinity_out:
+        print("error: --affinity-out needs --stream, and --affinity-only needs --affinity-out", file=sys.stderr)
+        return 2
     spec = RunSpec(data=sources[0].folder, output=args.out, architecture=args.arch, encoder_init=args.encoder_init,
                    settings=settings, crop=args.crop, square=args.square, rebalance=not args.no_rebalance,
                    device=args.device, checkpoint=checkpoint, seed=args.seed, init_model=args.init,
                    calibrate=args.calibrate, calibrate_share=args.calibrate_share, calibrate_knob=args.calibrate_knob,
                    feature_cache=args.feature_cache,
                    degrade=args.degrade, min_colourfulness=args.min_colourfulness,
-                   stream=sources if args.stream else None)
+                   stream=sources if args.stream else None, affinity_output=args.affinity_out,
+                   affinity_only=args.affinity_only)
     main = is_main_process()
     try:
         session = TrainingSession(spec)
@@ -141,6 +145,10 @@ def add_parsers(commands) -> None:
     train.add_argument("--stream", action="store_true",
                        help="train the decoder alone, the frozen encoder run on the fly on fresh crops of every photo "
                             "(for large sets; mixes several folders by weight; exports an EMA of the weights)")
+    train.add_argument("--affinity-out", type=Path, metavar="FILE",
+                       help="with --stream: also train the hint spreading's affinity head and write it to FILE")
+    train.add_argument("--affinity-only", action="store_true",
+                       help="with --affinity-out: train only the affinity head (the model file is not written)")
     train.add_argument("--lr-schedule", default="cosine", choices=["cosine", "constant"],
                        help="cosine decay to a tenth by the last step, or constant after the warm-up (for runs "
                             "extended in chunks)")

@@ -99,7 +99,7 @@ def _smoke_test(app, window, source: Path, output: Path) -> int:
     if format_for_path(output)[1] is None:
         print("smoke test: OUTPUT needs a .png, .jpg, .tif or .webp suffix", file=sys.stderr)
         return 2
-    window.resultShown.connect(lambda entry: window.save_to(output, entry))
+    window.resultShown.connect(lambda entry: window.saves.save_to(output, entry))
     window.fileSaved.connect(lambda path: finish(0, f"smoke test passed: {source} -> {path}"))
     window.errorShown.connect(lambda message: finish(1, f"smoke test failed: {message}"))
     QTimer.singleShot(SMOKE_TEST_TIMEOUT_MS, lambda: finish(1, "smoke test failed: timed out"))

@@ -1,9 +1,8 @@
-"""The hint tool: clicks in the split view become hints, hints become renders.
+"""The hint tool: clicks in the split view become hints in the photo session.
 
-Each edit first asks the engine for a quick preview (the model at the render size, the
-result at screen size) and, once that is painted, for the full-resolution result, which the
-history records with its hints; the newest request always wins. Dragging a hint renders
-previews only, until the mouse is released.
+What an edit renders (a quick preview, then the full result) is the session's rule; this
+controller turns clicks, drags and the colour popover into hint edits, and paints the hints.
+A click on an existing hint selects it and opens its popover, so its colour can be changed.
 """
 
 from __future__ import annotations
@@ -12,24 +11,16 @@ from PySide6.QtCore import QObject, QPointF, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
 from .colour_popover import ColourPopover, lab_colour
-from .hint_set import HintSet
-
-PREVIEW_SIZE = 1024  # long side of a preview: about a screen's worth
 
 
 class HintController(QObject):
     def __init__(self, window):
         super().__init__(window)
         self.window, self.view = window, window.view
-        self.hints = HintSet(self)
+        self.hints = window.session.hints
         self.popover: ColourPopover | None = None
         self.reference_photo = None  # the eyedropper's last colour photo
-        self._full_after_preview = False
         self._colour_chosen = False
-        # While a hint is dragged, one preview at a time: a new request per mouse move would
-        # cancel the one before it, and none would ever be painted.
-        self._preview_busy = False
-        self._live_pending = False
         self.tool_action = self._action("&Hint Tool", "H", "Click the photo to fix a colour there", self.set_tool)
         self.tool_action.setCheckable(True)
         self.clear_action = self._action("C&lear Hints", None, "Remove every hint of this photo", self.hints.clear)
@@ -42,9 +33,10 @@ class HintController(QObject):
         self.view.hintPressed.connect(self._on_pressed)
         self.view.hintMoved.connect(self._on_moved)
         self.view.hintRemoveRequested.connect(self.hints.remove)
-        self.hints.changed.connect(self._on_changed)
+        self.view.hintClicked.connect(self.recolour)
+        self.hints.changed.connect(lambda final: self.refresh_markers())
         self.hints.reset.connect(self.refresh_markers)
-        self.hints.selectionChanged.connect(lambda _: self.refresh_markers())
+        self.hints.selection_changed.connect(lambda _: self.refresh_markers())
 
     def _action(self, text, shortcut, tip, slot) -> QAction:
         action = QAction(text, self.window)
@@ -84,7 +76,7 @@ class HintController(QObject):
         self.refresh_markers()
 
     def refresh_markers(self) -> None:
-        entry = self.window.history.entry()
+        entry = self.window.session.shown
         markers = []
         for hint in self.hints.hints:
             lightness = self._lightness_at(entry, hint.x, hint.y) if entry is not None else 60.0
@@ -93,7 +85,8 @@ class HintController(QObject):
         self.window.update_actions()
 
     def show_without_hints(self, on: bool) -> None:
-        entry = self.window.history.entry()
+        """The same photo's result without hints and reference photo, or back to the result."""
+        entry = self.window.session.shown
         if entry is None or not entry.available:
             return
         base = entry.base_display if on and entry.base_display is not None else entry.reply.result_display
@@ -106,7 +99,7 @@ class HintController(QObject):
     # ----------------------------------------------------------------- editing
 
     def _on_place(self, x: float, y: float) -> None:
-        entry = self.window.history.entry()
+        entry = self.window.session.shown
         if entry is None or not entry.available:
             return
         model_ab = self._ab_at(entry, x, y)
@@ -124,10 +117,12 @@ class HintController(QObject):
             return
         self.refresh_markers()
 
-    def recolour_selected(self) -> None:
-        entry = self.window.history.entry()
-        if self.hints.selected >= 0 and entry is not None and entry.available:
-            self._open_popover(self.hints.selected, entry)
+    def recolour(self, index: int) -> None:
+        """A click on a hint (not a drag): choose its colour again."""
+        entry = self.window.session.shown
+        if 0 <= index < len(self.hints) and entry is not None and entry.available:
+            self.hints.select(index)
+            self._open_popover(index, entry)
 
     def delete_selected(self) -> None:
         self.hints.remove(self.hints.selected)
@@ -157,37 +152,6 @@ class HintController(QObject):
         self.popover = None
         if new_hint and not self._colour_chosen:
             self.hints.changed.emit(True)  # dismissed: the hint keeps the model's colour, pinned
-
-    # ---------------------------------------------------------------- renders
-
-    def _on_changed(self, final: bool) -> None:
-        self.refresh_markers()
-        entry = self.window.history.entry()
-        if entry is None or not entry.available:
-            return
-        if not final and self._preview_busy:
-            self._live_pending = True  # rendered when the preview in flight is painted
-            return
-        self._full_after_preview = self._full_after_preview or final
-        self._live_pending = False
-        self._preview_busy = True
-        self.window.render_hints(list(self.hints.hints), preview=True)
-
-    def preview_shown(self) -> None:
-        """The preview is painted: the hints as they are now if they moved meanwhile, else the
-        full-resolution result if the edit was final."""
-        self._preview_busy = False
-        if self._live_pending:
-            self._live_pending = False
-            self._preview_busy = True
-            self.window.render_hints(list(self.hints.hints), preview=True)
-        elif self._full_after_preview:
-            self._full_after_preview = False
-            self.window.render_hints(list(self.hints.hints), preview=False)
-
-    def render_ended(self) -> None:
-        """A hint render failed or was cancelled: nothing is in flight any more."""
-        self._preview_busy = self._live_pending = False
 
     # ---------------------------------------------------------------- reading
 

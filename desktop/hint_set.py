@@ -1,6 +1,6 @@
 """The shown photo's colour hints: what the user placed, which one is selected, what changed.
 
-A plain model object the view paints and the window turns into render requests. Every
+A plain model object (no Qt) the view paints and the photo session turns into render requests. Every
 edit says whether it is final ("commit": placed, moved to its end, recoloured, removed,
 cleared) or live (a hint being dragged), so the window can render a quick preview while
 the mouse moves and a full result, recorded in the history, when the edit is done.
@@ -10,20 +10,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Signal
-
 from autochrome.engine.hints import Hint
+
+from .events import Event
 
 MAX_RECENT_COLOURS = 8
 
 
-class HintSet(QObject):
-    changed = Signal(bool)  # an edit: True when finished, False while live (dragging)
-    reset = Signal()  # another result's hints are shown: not an edit
-    selectionChanged = Signal(int)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
+class HintSet:
+    def __init__(self):
+        self.changed = Event()  # (final): an edit, True when finished, False while live (dragging)
+        self.reset = Event()  # another result's hints are shown: not an edit
+        self.selection_changed = Event()  # (index)
         self.hints: list[Hint] = []
         self.selected = -1
         self.recent_colours: list[tuple[float, float]] = []  # ab, newest first
@@ -73,7 +71,7 @@ class HintSet(QObject):
     def _select(self, index: int) -> None:
         if index != self.selected:
             self.selected = index
-            self.selectionChanged.emit(index)
+            self.selection_changed.emit(index)
 
     def _remember(self, a: float, b: float) -> None:
         colour = (round(a, 1), round(b, 1))

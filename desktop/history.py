@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, Signal
+from .events import Event
+
 
 # Full-resolution results are large (a 24 MP photo's result is ~360 MB: float pixels for
 # saving plus 8-bit ones for the screen); once the results kept in memory pass this budget,
@@ -15,6 +16,8 @@ HISTORY_BUDGET_BYTES = 1_500_000_000
 
 
 def _nbytes(pixels) -> int:
+    if isinstance(pixels, bytes):
+        return len(pixels)
     return int(getattr(pixels, "nbytes", 0) or 0)  # numpy arrays and DisplayImage
 
 
@@ -32,10 +35,11 @@ class HistoryEntry:
     base_display: object = None
     base_rgb: object = None
     # What brings the result back once its pixels were let go: its colour at render size, and
-    # the photo (its file, or the decoded image when it has none, such as a pasted one).
+    # the photo: its file, or for a pasted image its encoded bytes (a fraction of its pixels).
     ab_small: object = None
     source: object = None
-    pasted_image: object = None
+    pasted_data: bytes | None = None
+    reference: object = None  # engine.reference.ReferencePhoto the result took colours from
 
     @property
     def summary(self) -> str:
@@ -47,7 +51,7 @@ class HistoryEntry:
     @classmethod
     def of(cls, reply, title: str, thumbnail=None) -> "HistoryEntry":
         return cls(reply, title, reply.model_name, reply.settings, thumbnail=thumbnail, hints=list(reply.hints),
-                   ab_small=reply.ab_small, source=reply.source)
+                   ab_small=reply.ab_small, source=reply.source, reference=reply.reference)
 
     @property
     def available(self) -> bool:
@@ -56,28 +60,24 @@ class HistoryEntry:
     @property
     def restorable(self) -> bool:
         return self.reply is None and self.ab_small is not None and (self.source is not None
-                                                                     or self.pasted_image is not None)
+                                                                     or self.pasted_data is not None)
 
     def pixel_buffers(self) -> list:
         """What this entry keeps in memory (shared ones, such as the photo, appear in several)."""
         if self.reply is None:
-            return [self.ab_small, getattr(self.pasted_image, "lightness", None)]
+            return [self.ab_small, self.pasted_data]
         reply = self.reply
         return [reply.rgb, reply.result_display, reply.original_display, getattr(reply.image, "lightness", None),
                 self.base_rgb, self.base_display, self.ab_small]
 
     def release(self) -> None:
-        if self.reply is not None and self.reply.source is None:
-            self.pasted_image = self.reply.image  # no file to read it again from
         self.reply = self.base_display = self.base_rgb = None
 
 
-class History(QObject):
-    changed = Signal()
-    currentChanged = Signal(int)
-
+class History:
     def __init__(self):
-        super().__init__()
+        self.changed = Event()  # entries added, or pixels let go or brought back
+        self.current_changed = Event()  # (index)
         self.entries: list[HistoryEntry] = []
         self.current = -1
 
@@ -86,14 +86,15 @@ class History(QObject):
         self.current = len(self.entries) - 1
         self._keep_within_budget()
         self.changed.emit()
-        self.currentChanged.emit(self.current)
+        self.current_changed.emit(self.current)
 
     def restored(self, entry: HistoryEntry, reply) -> None:
         """An entry's pixels are back (see HistoryEntry.restorable)."""
-        entry.reply, entry.pasted_image = reply, None
+        entry.reply = reply
         self._keep_within_budget()
+        self.changed.emit()
         if self.entry() is entry:
-            self.currentChanged.emit(self.current)
+            self.current_changed.emit(self.current)
 
     def _keep_within_budget(self) -> None:
         """Newest first; the shown entry is counted first and always kept."""
@@ -123,7 +124,7 @@ class History(QObject):
     def select(self, index: int) -> None:
         if 0 <= index < len(self.entries) and index != self.current:
             self.current = index
-            self.currentChanged.emit(index)
+            self.current_changed.emit(index)
 
     def can_undo(self) -> bool:
         return self.current > 0
@@ -140,9 +141,10 @@ class History(QObject):
             self.select(self.current + 1)
 
     def base_for(self, image) -> HistoryEntry | None:
-        """The newest available result without hints of the same photo (the same decoded image)."""
+        """The newest available result of the same photo (the same decoded image) without hints
+        or a reference photo: what "compare without hints" shows."""
         for entry in reversed(self.entries):
-            if entry.available and entry.reply.image is image and not entry.hints:
+            if entry.available and entry.reply.image is image and not entry.hints and entry.reference is None:
                 return entry
         return None
 

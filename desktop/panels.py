@@ -136,6 +136,27 @@ class AdjustPanel(QWidget):
         for widget in (self.saturation, self.render_size, self.device):
             widget.blockSignals(False)
 
+    def show_settings(self, settings: dict) -> None:
+        """Show the shown result's settings (its own, e.g. from its sidecar) without an edit."""
+        widgets = (self.saturation, self.render_size, self.vibrance)
+        for widget in widgets:
+            widget.blockSignals(True)
+        if settings.get("saturation") is not None:
+            self.saturation.setValue(round(settings["saturation"] * 100))
+            self.saturation_label.setText(f"{round(settings['saturation'] * 100)}%")
+        index = self.render_size.findData(settings.get("render_size"))
+        if index < 0 and settings.get("render_size"):
+            self.render_size.addItem(f"{settings['render_size']} px", settings["render_size"])
+            index = self.render_size.count() - 1
+        if index >= 0:
+            self.render_size.setCurrentIndex(index)
+        if self._model_temperature > 0:
+            temperature = settings.get("temperature") or self._model_temperature
+            self.vibrance.setValue(self._slider_for(temperature))
+            self.vibrance_label.setText("model" if self.temperature() is None else f"{self.vibrance.value()}")
+        for widget in widgets:
+            widget.blockSignals(False)
+
     def set_models(self, models: list, current: str) -> None:
         self.model.blockSignals(True)
         self.model.clear()
@@ -198,3 +219,41 @@ class QueuePanel(QListWidget):
     @staticmethod
     def set_status(item: QListWidgetItem, status: str) -> None:
         item.setText(f"{status} - {item.data(Qt.ItemDataRole.UserRole)}")
+
+
+class ReferencePanel(QWidget):
+    """The shown photo's reference photo: a thumbnail, Choose... and Clear."""
+
+    chooseRequested = Signal()
+    clearRequested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.thumbnail = QLabel("No reference photo.\nHints > Colour from Reference Photo... takes a whole photo's "
+                                "colours from a colour photo of the same place, person or thing.")
+        self.thumbnail.setWordWrap(True)
+        self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.thumbnail.setMinimumHeight(96)
+        self.choose = QPushButton("Choose...")
+        self.clear = QPushButton("Clear")
+        self.clear.setEnabled(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.choose)
+        buttons.addWidget(self.clear)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.thumbnail)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+        self.choose.clicked.connect(self.chooseRequested)
+        self.clear.clicked.connect(self.clearRequested)
+
+    def show_reference(self, thumbnail, name: str | None) -> None:
+        """A QImage and the photo's name, or None for none."""
+        if thumbnail is None:
+            self.thumbnail.setPixmap(QPixmap())
+            self.thumbnail.setText("No reference photo.")
+            self.thumbnail.setToolTip("")
+        else:
+            self.thumbnail.setPixmap(QPixmap.fromImage(thumbnail))
+            self.thumbnail.setToolTip(f"Colours taken from {name}")
+        self.clear.setEnabled(thumbnail is not None)

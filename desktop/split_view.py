@@ -28,6 +28,7 @@ class SplitView(QWidget):
     hintPressed = Signal(int)
     hintMoved = Signal(int, float, float, bool)  # index, x, y, final (mouse released)
     hintRemoveRequested = Signal(int)
+    hintClicked = Signal(int)  # pressed and released without moving: choose its colour again
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -283,6 +284,8 @@ class SplitView(QWidget):
         if self._dragging_marker >= 0 and self._marker_moved:
             point = self._clamped(self.widget_to_image(event.position()))
             self.hintMoved.emit(self._dragging_marker, point.x(), point.y(), True)
+        elif self._dragging_marker >= 0:
+            self.hintClicked.emit(self._dragging_marker)
         self._dragging_marker = -1
         self._dragging_divider = False
         self._pan_from = None

@@ -8,29 +8,14 @@ torch and the engine are imported on this thread, so the window appears at once.
 from __future__ import annotations
 
 import threading
+import weakref
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from .threads import start_worker_thread, stop_worker_thread
-
-
-@dataclass
-class ColorizeRequest:
-    request_id: int
-    settings: dict  # ColorizeSettings fields: render_size, saturation
-    source: Path | None = None
-    data: bytes | None = None  # an image with no file, e.g. pasted
-    image: object | None = None  # an already decoded LoadedImage (re-colorizing)
-    label: str = ""
-    original_display: object | None = None  # the grey view of `image`, when already built
-    hints: list = field(default_factory=list)  # engine.hints.Hint, in the photo's pixels
-    preview_size: int = 0  # > 0: a quick result at most this many pixels on the long side
-    use_sidecar: bool = False  # a newly opened photo: apply its hint file, if it has one
-    ab_small: object | None = None  # an earlier result's colour: rebuild it without the model
-    restores: object | None = None  # the history entry that result belongs to
 
 
 @dataclass
@@ -49,7 +34,7 @@ class ColorizeReply:
     hints: list = field(default_factory=list)
     preview: bool = False  # rgb is a reduced copy, for the screen only
     ab_small: object | None = None  # the colour at render size (engine.pipeline.ColorizedImage)
-    restores: object | None = None  # a history entry whose pixels this brings back
+    reference: object | None = None  # the reference photo the result took colours from
 
 
 @dataclass
@@ -72,14 +57,17 @@ class EngineWorker(QObject):
     cancelled = Signal(int)
     saved = Signal(int, str, list)  # request id, path, notes
     saveFailed = Signal(int, str)
+    referenceLoaded = Signal(object)  # engine.reference.ReferencePhoto
+    referenceFailed = Signal(str)
 
     def __init__(self):
         super().__init__()
         self._colorizer = None
+        self._others: dict = {}  # models that photos' sidecars name, loaded when first asked for
         self._lock = threading.Lock()
         self._latest = 0
         self._cancelled: set[int] = set()
-        self._preview_source = None  # (photo, size, reduced photo): one photo is edited at a time
+        self._preview_source = None  # (photo, size, reduced photo, scale): one photo is edited at a time
 
     # Called from the GUI thread: plain state under a lock, so a cancel needs no event-loop trip.
     def mark_latest(self, request_id: int) -> None:
@@ -116,18 +104,15 @@ class EngineWorker(QObject):
             self.modelFailed.emit(str(exc) or type(exc).__name__)
             return
         self._colorizer = colorizer
+        self._others = {}
         config = colorizer.info.config
         temperature = float(config.temperature) if getattr(config, "ab_classes", 0) else -1.0
         self.modelLoaded.emit(colorizer.info.name, colorizer.choice.describe(), temperature)
 
     @Slot(object)
-    def colorize(self, request: ColorizeRequest) -> None:
-        from autochrome.engine.color import lightness_to_grey_rgb
-        from autochrome.engine.edit import ColorizeSettings
+    def colorize(self, request) -> None:
+        """Run a desktop.photo_session.RenderRequest; reply with finished, failed or cancelled."""
         from autochrome.engine.errors import AutochromeError, Cancelled
-        from autochrome.engine.image_io import load_image, load_image_bytes
-
-        from .display import DisplayImage
 
         rid = request.request_id
         if self._should_stop(rid):
@@ -137,32 +122,7 @@ class EngineWorker(QObject):
             self.failed.emit(rid, "no model is loaded")
             return
         try:
-            if request.image is not None:
-                image = request.image
-            elif request.data is not None:
-                image = load_image_bytes(request.data, request.label or "pasted image")
-            else:
-                image = load_image(request.source)
-            settings, hints, sidecar_notes = dict(request.settings), list(request.hints), []
-            if request.use_sidecar and request.source is not None and request.ab_small is None:
-                hints, settings, sidecar_notes = self._apply_sidecar(request.source, image, hints, settings)
-            target, scale = image, 1.0
-            if request.preview_size:
-                target, scale = self._reduced(image, request.preview_size)
-                hints = [replace(h, x=h.x / scale, y=h.y / scale) for h in hints]
-            result = self._colorizer.colorize(
-                target,
-                ColorizeSettings(**settings),
-                progress=lambda fraction, message: self.progress.emit(rid, fraction * 0.85, message),
-                cancel=lambda: self._should_stop(rid),
-                hints=hints,
-                ab_small=request.ab_small,
-            )
-            self.progress.emit(rid, 0.9, "preparing display")
-            original = request.original_display or DisplayImage.from_rgb(lightness_to_grey_rgb(image.lightness))
-            if self._should_stop(rid):
-                raise Cancelled()
-            shown = DisplayImage.from_rgb(result.rgb, scale=scale)
+            reply = self._render(request, rid)
         except Cancelled:
             self.cancelled.emit(rid)
             return
@@ -176,40 +136,124 @@ class EngineWorker(QObject):
             traceback.print_exc()
             self.failed.emit(rid, f"unexpected error: {exc}")
             return
-        self.finished.emit(
-            ColorizeReply(rid, request.source, request.label, image, result.rgb, original, shown, settings,
-                          self._colorizer.info.name, self._colorizer.choice.describe(),
-                          image.notes + sidecar_notes + result.notes, hints, bool(request.preview_size),
-                          result.ab_small, request.restores)
-        )
+        self.finished.emit(reply)
+
+    def _render(self, request, rid: int) -> ColorizeReply:
+        from autochrome.engine.color import lightness_to_grey_rgb
+        from autochrome.engine.edit import ColorizeSettings
+        from autochrome.engine.errors import Cancelled
+
+        from .display import DisplayImage
+        from .photo_session import scaled_hints
+
+        image = self._decode(request)
+        settings, hints, reference, model, notes = dict(request.settings), list(request.hints), request.reference, \
+            request.model, []
+        if request.kind == "open" and request.source is not None:
+            hints, settings, reference, model, notes = self._apply_sidecar(request.source, image, settings)
+        colorizer, model_note = self._colorizer_for(model)
+        notes += model_note
+        target, scale = image, 1.0
+        if request.preview_size:
+            target, scale = self._reduced(image, request.preview_size)
+            hints = scaled_hints(hints, image.size, target.size)
+        result = colorizer.colorize(
+            target, ColorizeSettings(**settings),
+            progress=lambda fraction, message: self.progress.emit(rid, fraction * 0.85, message),
+            cancel=lambda: self._should_stop(rid), hints=hints, ab_small=request.ab_small, reference=reference)
+        self.progress.emit(rid, 0.9, "preparing display")
+        original = request.original_display or DisplayImage.from_rgb(lightness_to_grey_rgb(image.lightness))
+        if self._should_stop(rid):
+            raise Cancelled()
+        shown = DisplayImage.from_rgb(result.rgb, scale=scale)
+        if request.preview_size:
+            hints = list(request.hints)  # the reply speaks of the photo's own pixels
+        return ColorizeReply(rid, request.source, request.label, image, result.rgb, original, shown, settings,
+                             colorizer.info.name, colorizer.choice.describe(), image.notes + notes + result.notes,
+                             hints, bool(request.preview_size), result.ab_small, reference)
 
     @staticmethod
-    def _apply_sidecar(source: Path, image, hints: list, settings: dict):
-        """The photo's saved edit (hints, render size, saturation, vibrance); a bad file is a note."""
+    def _decode(request):
+        from autochrome.engine.image_io import load_image, load_image_bytes
+
+        if request.image is not None:
+            return request.image
+        if request.data is not None:
+            return load_image_bytes(request.data, request.label or "pasted image")
+        return load_image(request.source)
+
+    def _colorizer_for(self, name: str | None):
+        """The loaded model, or another one a photo's edit names (loaded once); a model that
+        cannot be had is a note, and the loaded one colorizes."""
+        current = self._colorizer
+        if not name or name == current.info.name:
+            return current, []
+        if name not in self._others:
+            try:
+                from autochrome.engine.colorizer import Colorizer
+
+                self._others[name] = Colorizer(name, current.choice.device.type)
+            except Exception as exc:  # noqa: BLE001  a missing model never costs the photo
+                self._others[name] = exc
+        other = self._others[name]
+        if isinstance(other, Exception):
+            return current, [f"its model {name!r} is not available ({other}); colorized with {current.info.name}"]
+        return other, []
+
+    @staticmethod
+    def _apply_sidecar(source: Path, image, settings: dict):
+        """The photo's saved edit: (hints, settings, reference, model, notes); a bad file is a note."""
         from autochrome.engine import sidecar
+        from autochrome.engine.edit import ColorizeSettings, settings_for
+        from autochrome.engine.errors import AutochromeError
+        from autochrome.engine.reference import ReferencePhoto
 
         path = sidecar.find(source)
         if path is None:
-            return hints, settings, []
+            return [], settings, None, None, []
         try:
             edit = sidecar.read(path, image.size)
         except sidecar.SidecarError as exc:
-            return hints, settings, [f"{exc}; opened without it"]
-        changes = {"render_size": edit.render_size, "saturation": edit.saturation, "temperature": edit.vibrance}
-        settings = dict(settings, **{k: v for k, v in changes.items() if v is not None})
-        count = len(edit.hints)
-        return edit.hints, settings, [f"{count} hint{'s' if count != 1 else ''} from {path.name}"] if count else []
+            return [], settings, None, None, [f"{exc}; opened without it"]
+        merged = settings_for(ColorizeSettings(**settings), edit)
+        settings = {key: getattr(merged, key) for key in settings} | {"reach": merged.reach}
+        notes = [f"{len(edit.hints)} hint{'s' if len(edit.hints) != 1 else ''} from {path.name}"] if edit.hints else []
+        reference = None
+        if edit.reference:
+            try:
+                reference = ReferencePhoto.load(sidecar.reference_path(edit, path))
+                notes.append(f"colours from {reference.path.name}")
+            except (AutochromeError, OSError) as exc:
+                notes.append(f"reference photo {exc}; colorized without it")
+        return edit.hints, settings, reference, edit.model, notes
 
     def _reduced(self, image, size: int):
         """The photo at most `size` pixels on its long side (kept for the next edit), and the scale."""
         from autochrome.engine.image_io import reduced
 
         cached = self._preview_source
-        if cached is not None and cached[0] is image and cached[1] == size:
+        if cached is not None and cached[0]() is image and cached[1] == size:
             return cached[2], cached[3]
         small, scale = reduced(image, size)
-        self._preview_source = (image, size, small, scale)
+        # Held weakly: the history decides how long a photo stays in memory, not the preview.
+        self._preview_source = (weakref.ref(image), size, small, scale)
         return small, scale
+
+    @Slot(str)
+    def load_reference(self, path: str) -> None:
+        """Decode a reference photo here, not on the window's thread (it may be 24 megapixels)."""
+        from autochrome.engine.errors import AutochromeError
+        from autochrome.engine.reference import ReferencePhoto
+
+        try:
+            reference = ReferencePhoto.load(path)
+        except (AutochromeError, OSError) as exc:
+            self.referenceFailed.emit(str(exc))
+            return
+        except MemoryError:
+            self.referenceFailed.emit(f"{path}: not enough memory to read it")
+            return
+        self.referenceLoaded.emit(reference)
 
     @Slot(object)
     def save(self, request: SaveRequest) -> None:
@@ -223,6 +267,13 @@ class EngineWorker(QObject):
         except (AutochromeError, OSError, ValueError) as exc:
             self.saveFailed.emit(request.request_id, str(exc))
             return
+        except MemoryError:
+            self.saveFailed.emit(request.request_id, f"{request.path.name}: not enough memory to save it")
+            return
+        except Exception as exc:  # a save must always end in saved or saveFailed, or closing waits
+            traceback.print_exc()
+            self.saveFailed.emit(request.request_id, f"{request.path.name}: unexpected error ({exc})")
+            return
         self.saved.emit(request.request_id, str(request.path), notes)
 
 
@@ -233,6 +284,7 @@ class EngineThread(QObject):
     _save = Signal(object)
     _load_model = Signal(str, str)
     _list_models = Signal()
+    _load_reference = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -241,6 +293,7 @@ class EngineThread(QObject):
         self._save.connect(self.worker.save)
         self._load_model.connect(self.worker.load_model)
         self._list_models.connect(self.worker.list_models)
+        self._load_reference.connect(self.worker.load_reference)
         self._next_id = 0
         self.thread = start_worker_thread(self.worker, "autochrome-engine")
 
@@ -248,13 +301,12 @@ class EngineThread(QObject):
         self._next_id += 1
         return self._next_id
 
-    def submit(self, settings: dict, source: Path | None = None, data: bytes | None = None, image=None,
-               label: str = "", original_display=None, hints=(), preview_size: int = 0,
-               use_sidecar: bool = False, ab_small=None, restores=None) -> int:
+    def submit(self, request) -> int:
+        """Run a desktop.photo_session.RenderRequest; its id is the one returned."""
         request_id = self._new_id()
+        request.request_id = request_id
         self.worker.mark_latest(request_id)
-        self._colorize.emit(ColorizeRequest(request_id, dict(settings), source, data, image, label, original_display,
-                                            list(hints), preview_size, use_sidecar, ab_small, restores))
+        self._colorize.emit(request)
         return request_id
 
     def save(self, path: Path, image_format: str, rgb, image, quality: int = 95) -> int:
@@ -270,6 +322,9 @@ class EngineThread(QObject):
 
     def list_models(self) -> None:
         self._list_models.emit()
+
+    def load_reference(self, path: Path) -> None:
+        self._load_reference.emit(str(path))
 
     def interrupt(self) -> None:
         """Any colorizing stops at its next check; saves still run."""

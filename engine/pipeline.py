@@ -7,6 +7,7 @@ edges) and combined with the untouched original L.
 
 from __future__ import annotations
 
+import weakref
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
@@ -50,23 +51,26 @@ def render_shape(width: int, height: int, render_size: int) -> tuple[int, int]:
 class EncoderMemo:
     """The encoder features of the last photos a hint-taking model saw: a hint edit changes
     only the decoder's input, so the encoder need not run again for the same photo. Several
-    entries: the app alternates between a photo's quick preview and its full render."""
+    entries: the app alternates between a photo's quick preview and its full render.
+
+    The photo is held weakly and compared by identity: a new photo never reuses an old one's
+    features, and a photo nothing else holds any more is not kept alive by its features."""
 
     SIZE = 4  # a preview and a full render, each for the model and (for pix2pix) its guide
 
     def __init__(self):
-        self._entries: list[tuple[object, object, object, list]] = []  # owner, key, model, features
+        self._entries: list[tuple[object, object, object, list]] = []  # weak owner, key, model, features
 
     def features(self, model: torch.nn.Module, tensor: torch.Tensor, owner, key) -> list[torch.Tensor]:
-        """The photo object itself is held and compared by identity, so a new photo never
-        reuses an old one's features."""
+        self._entries = [entry for entry in self._entries if entry[0]() is not None]
         for index, (seen_owner, seen_key, seen_model, features) in enumerate(self._entries):
-            if owner is not None and seen_owner is owner and seen_key == key and seen_model is model:
+            if owner is not None and seen_owner() is owner and seen_key == key and seen_model is model:
                 self._entries.insert(0, self._entries.pop(index))
                 return features
         features = model.encode(tensor)
-        self._entries.insert(0, (owner, key, model, features))
-        del self._entries[self.SIZE:]
+        if owner is not None:
+            self._entries.insert(0, (weakref.ref(owner), key, model, features))
+            del self._entries[self.SIZE:]
         return features
 
 

@@ -25,6 +25,6 @@ def window(qtbot, tiny_model, monkeypatch):
     win.dialogs = shown
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: win.model_ready, timeout=30000)
+    qtbot.waitUntil(lambda: win.session.model_ready, timeout=30000)
     yield win
     win.close()

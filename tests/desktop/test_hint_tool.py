@@ -89,18 +89,18 @@ def test_undo_and_redo_walk_hint_edits(qtbot, shown):
     _place(qtbot, window, 40, 30, (50.0, -20.0))
     _place(qtbot, window, 120, 90, (-30.0, 30.0))
     assert len(window.hint_tool.hints) == 2
-    window.undo_action.trigger()
+    window.actions_.undo.trigger()
     assert len(window.hint_tool.hints) == 1 and len(window.view.markers) == 1
-    window.undo_action.trigger()
+    window.actions_.undo.trigger()
     assert len(window.hint_tool.hints) == 0
-    window.redo_action.trigger()
-    window.redo_action.trigger()
+    window.actions_.redo.trigger()
+    window.actions_.redo.trigger()
     assert [(h.a, h.b) for h in window.hint_tool.hints.hints] == [(50.0, -20.0), (-30.0, 30.0)]
 
 
 def test_compare_without_hints_shows_the_unhinted_result(qtbot, shown):
     window, _ = shown
-    first = window.history.entry()
+    first = window.session.history.entry()
     entry = _place(qtbot, window, 40, 30, (50.0, -20.0))
     assert entry.base_display is first.reply.result_display
     window.hint_tool.without_action.trigger()
@@ -113,7 +113,7 @@ def test_sidecar_written_on_save_and_read_on_open(qtbot, shown, tmp_path):
     window, photo = shown
     _place(qtbot, window, 40, 30, (50.0, -20.0))
     with qtbot.waitSignal(window.fileSaved, timeout=TIMEOUT):
-        window.save_to(tmp_path / "out.png")
+        window.saves.save_to(tmp_path / "out.png")
     document = json.loads(sidecar.beside(photo).read_text())
     assert document["hints"][0]["x"] == pytest.approx(40, abs=1) and document["hints"][0]["ab"] == [50.0, -20.0]
     assert document["render_size"] == 256 and document["model"]
@@ -130,7 +130,7 @@ def test_a_read_only_folder_keeps_the_hints_in_the_user_data_folder(qtbot, shown
     _place(qtbot, window, 40, 30, (50.0, -20.0))
     monkeypatch.setattr(sidecar.os, "access", lambda path, mode: False)
     with qtbot.waitSignal(window.fileSaved, timeout=TIMEOUT):
-        window.save_to(tmp_path / "elsewhere.png")
+        window.saves.save_to(tmp_path / "elsewhere.png")
     assert not sidecar.beside(photo).exists()
     kept = sidecar.in_user_data(photo)
     assert kept.is_file() and sidecar.read(kept).hints[0].a == 50.0

@@ -28,14 +28,14 @@ def test_open_colorizes_into_split_view_history_and_queue(qtbot, window, tmp_pat
     assert window.history_panel.count() == 1
     assert window.queue_panel.item(0).text().startswith("done")
     assert str(photo) in Settings().get(Key.RECENT)
-    assert window.save_action.isEnabled()
+    assert window.actions_.save.isEnabled()
 
 
 def test_open_through_the_file_dialog(qtbot, window, tmp_path, monkeypatch):
     photo = write_grey_png(tmp_path / "a.png", 64, 64)
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(photo)], ""))
     with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT):
-        window.open_action.trigger()
+        window.actions_.open.trigger()
 
 
 def test_drop_files_and_folders(qtbot, window, tmp_path):
@@ -49,8 +49,8 @@ def test_drop_files_and_folders(qtbot, window, tmp_path):
                        Qt.KeyboardModifier.NoModifier)
     with qtbot.waitSignals([window.resultShown, window.resultShown], timeout=TIMEOUT):
         window.dropEvent(event)
-    qtbot.waitUntil(lambda: len(window.history.entries) == 2, timeout=TIMEOUT)
-    assert {e.title for e in window.history.entries} == {"one.png", "two.png"}
+    qtbot.waitUntil(lambda: len(window.session.history.entries) == 2, timeout=TIMEOUT)
+    assert {e.title for e in window.session.history.entries} == {"one.png", "two.png"}
 
 
 def test_paste_an_image_from_the_clipboard(qtbot, window):
@@ -58,7 +58,7 @@ def test_paste_an_image_from_the_clipboard(qtbot, window):
     image.fill(Qt.GlobalColor.darkGray)
     QApplication.clipboard().setImage(image)
     with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
-        window.paste_action.trigger()
+        window.actions_.paste.trigger()
     assert blocker.args[0].reply.rgb.shape == (60, 80, 3)
     assert blocker.args[0].reply.source is None
 
@@ -91,11 +91,11 @@ def test_divider_drag_and_synchronised_zoom(qtbot, window, tmp_path):
     view.set_zoom(view.zoom * 2, anchor)
     after = view.widget_to_image(anchor)
     assert (before - after).manhattanLength() < 1e-6
-    window.actual_action.trigger()
+    window.actions_.actual.trigger()
     assert view.zoom == 1.0
-    window.fit_action.trigger()
+    window.actions_.fit.trigger()
     assert view.fit_mode and view.zoom == pytest.approx(min(view.width() / 400, view.height() / 300))
-    window.toggle_action.trigger()
+    window.actions_.toggle.trigger()
     assert view.show_before_only
 
 
@@ -106,13 +106,13 @@ def test_settings_change_recolorizes_and_undo_redo_walk_history(qtbot, window, t
     assert blocker.args[0].settings["saturation"] == 0.0
     grey_result = blocker.args[0].reply.rgb
     assert np.abs(grey_result - grey_result.mean(axis=2, keepdims=True)).max() < 0.01
-    assert len(window.history.entries) == 2
-    window.undo_action.trigger()
-    assert window.history.current == 0 and window.view.result is window.history.entries[0].reply.result_display
-    window.redo_action.trigger()
-    assert window.history.current == 1
+    assert len(window.session.history.entries) == 2
+    window.actions_.undo.trigger()
+    assert window.session.history.current == 0 and window.view.result is window.session.history.entries[0].reply.result_display
+    window.actions_.redo.trigger()
+    assert window.session.history.current == 1
     window.history_panel.setCurrentRow(0)
-    assert window.history.current == 0
+    assert window.session.history.current == 0
 
 
 def test_newest_request_wins(qtbot, window, tmp_path):
@@ -124,17 +124,13 @@ def test_newest_request_wins(qtbot, window, tmp_path):
     direct = Qt.ConnectionType.DirectConnection
     worker.finished.connect(lambda reply: computed.append(reply.request_id), direct)
     worker.cancelled.connect(cancelled.append, direct)
-    window.adjust.saturation.blockSignals(True)
-    window.adjust.saturation.setValue(50)
-    window.recolorize()
-    superseded = window._active.request_id
-    window.adjust.saturation.setValue(150)
-    window.adjust.saturation.blockSignals(False)
+    window.session.set_settings({"saturation": 0.5})
+    superseded = window.session.in_flight.request_id
     with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
-        window.recolorize()
+        window.session.set_settings({"saturation": 1.5})
     assert blocker.args[0].settings["saturation"] == 1.5
     qtbot.wait(300)
-    assert [e.settings["saturation"] for e in window.history.entries] == [1.0, 1.5]
+    assert [e.settings["saturation"] for e in window.session.history.entries] == [1.0, 1.5]
     assert superseded in cancelled and superseded not in computed
 
 
@@ -142,7 +138,7 @@ def test_cancel_stops_the_queue(qtbot, window, tmp_path):
     photos = [write_grey_png(tmp_path / f"p{i}.png", 1500, 1000, seed=i) for i in range(3)]
     window.open_paths(photos)
     window.cancel_button.click()
-    qtbot.waitUntil(lambda: window._active is None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.session.in_flight is None, timeout=TIMEOUT)
     statuses = [window.queue_panel.item(i).text().split(" - ")[0] for i in range(3)]
     assert statuses[1:] == ["cancelled", "cancelled"]
     assert statuses[0] in ("cancelled", "done")
@@ -153,7 +149,7 @@ def test_save_formats_at_full_resolution(qtbot, window, tmp_path, suffix, fmt):
     open_and_wait(qtbot, window, [write_grey_png(tmp_path / "a.png", 130, 70)])
     target = tmp_path / f"out{suffix}"
     with qtbot.waitSignal(window.fileSaved, timeout=TIMEOUT):
-        window.save_to(target)
+        window.saves.save_to(target)
     with Image.open(target) as saved:
         assert saved.format == fmt and saved.size == (130, 70)
 
@@ -163,7 +159,7 @@ def test_16bit_input_saves_16bit_tiff(qtbot, window, tmp_path):
     Image.fromarray(values).save(tmp_path / "deep.png")
     open_and_wait(qtbot, window, [tmp_path / "deep.png"])
     with qtbot.waitSignal(window.fileSaved, timeout=TIMEOUT):
-        window.save_to(tmp_path / "deep-out.tif")
+        window.saves.save_to(tmp_path / "deep-out.tif")
     import cv2
 
     assert cv2.imread(str(tmp_path / "deep-out.tif"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
@@ -175,7 +171,7 @@ def test_the_original_is_never_overwritten_without_confirmation(qtbot, window, t
     open_and_wait(qtbot, window, [photo])
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[1]) or QMessageBox.StandardButton.No)
-    assert window.save_to(photo) is None
+    assert window.saves.save_to(photo) is None
     assert asked and photo.read_bytes() == before
 
 
@@ -189,12 +185,12 @@ def test_save_as_and_export_all_never_overwrite(qtbot, window, tmp_path, monkeyp
     (out / "a-colorized.png").write_bytes(b"keep me")
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
     with qtbot.waitSignals([window.fileSaved, window.fileSaved], timeout=TIMEOUT):
-        window.export_all_action.trigger()
+        window.actions_.export_all.trigger()
     assert (out / "a-colorized.png").read_bytes() == b"keep me"
     assert (out / "a-colorized-2.png").is_file() and (out / "b-colorized.png").is_file()
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out / "pair"), "JPEG (*.jpg *.jpeg)"))
     with qtbot.waitSignal(window.fileSaved, timeout=TIMEOUT):
-        window.export_comparison_action.trigger()
+        window.actions_.export_comparison.trigger()
     with Image.open(out / "pair.jpg") as pair:
         assert pair.size[0] > 2 * 64 and pair.size[1] == 64
 
@@ -202,7 +198,7 @@ def test_save_as_and_export_all_never_overwrite(qtbot, window, tmp_path, monkeyp
 def test_save_errors_show_a_message(qtbot, window, tmp_path):
     open_and_wait(qtbot, window, [write_grey_png(tmp_path / "a.png", 64, 64)])
     with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT):
-        window.save_to(tmp_path / "missing-folder" / "x.png")
+        window.saves.save_to(tmp_path / "missing-folder" / "x.png")
     assert "does not exist" in window.dialogs[-1]
 
 
@@ -285,7 +281,7 @@ def test_saves_still_queued_when_the_window_closes_are_finished(qtbot, window, t
     open_and_wait(qtbot, window, [photo])
     targets = [tmp_path / f"out{i}.png" for i in range(3)]
     for target in targets:
-        window.save_to(target)
+        window.saves.save_to(target)
     window.close()
     assert all(target.is_file() for target in targets)
 
@@ -313,13 +309,13 @@ def test_two_pasted_images_of_one_size_export_as_two(qtbot, window, tmp_path, mo
         image.fill(shade)
         QApplication.clipboard().setImage(image)
         with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT):
-            window.paste_action.trigger()
-    assert len({e.title for e in window.history.entries}) == 1
+            window.actions_.paste.trigger()
+    assert len({e.title for e in window.session.history.entries}) == 1
     out = tmp_path / "export"
     out.mkdir()
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
     with qtbot.waitSignals([window.fileSaved, window.fileSaved], timeout=TIMEOUT):
-        window.export_all_action.trigger()
+        window.actions_.export_all.trigger()
     assert len(list(out.iterdir())) == 2
 
 
@@ -329,22 +325,22 @@ def test_history_keeps_full_results_within_a_byte_budget(qtbot, window, tmp_path
 
     photo = write_grey_png(tmp_path / "a.png", 200, 150)
     open_and_wait(qtbot, window, [photo])
-    one_result = window.history.bytes_kept
+    one_result = window.session.history.bytes_kept
     monkeypatch.setattr(history, "HISTORY_BUDGET_BYTES", int(one_result * 2.5))
     for _ in range(4):
         with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT):
-            window.recolorize()
-    entries = window.history.entries
-    assert len(entries) == 5 and window.history.bytes_kept <= history.HISTORY_BUDGET_BYTES
+            window.session.render_again()
+    entries = window.session.history.entries
+    assert len(entries) == 5 and window.session.history.bytes_kept <= history.HISTORY_BUDGET_BYTES
     assert entries[-1].available and not entries[0].available
     assert entries[0].thumbnail is not None and entries[0].settings  # what is listed stays
     # Choosing it rebuilds it from its colour at render size and the photo's L, with no model run.
     monkeypatch.setattr(window.engine.worker._colorizer, "model", None)
-    with qtbot.waitSignal(window.history.currentChanged, timeout=TIMEOUT):
-        window.history.select(0)
+    with qtbot.waitSignal(window.entryShown, timeout=TIMEOUT):
+        window.session.history.select(0)
     qtbot.waitUntil(lambda: entries[0].available, timeout=TIMEOUT)
     np.testing.assert_allclose(entries[0].reply.rgb, entries[-1].reply.rgb, atol=1e-6)
-    assert window.history.bytes_kept <= history.HISTORY_BUDGET_BYTES and len(entries) == 5
+    assert window.session.history.bytes_kept <= history.HISTORY_BUDGET_BYTES and len(entries) == 5
 
 
 def test_a_photo_the_os_asks_to_open_is_opened(qtbot, window, tmp_path):

@@ -1,0 +1,324 @@
+"""The open photos behind the window, without Qt: the queue, the shown photo's edit, its
+history, and the one rule for what to render next.
+
+Widgets are views of this object: they send it intents (open these photos, these are the
+hints now, undo) and subscribe to its events; the engine worker runs the requests it makes
+and hands the replies back. What is being rendered is tracked here and nowhere else:
+
+- One request at a time is in flight; a reply to any other request is stale and dropped.
+- Photos opened are rendered one after another; while they are, edits wait.
+- An edit of the shown photo becomes a wish; the newest wish replaces older ones. A hint
+  edit first asks for a quick preview, and once that is painted, for the full result (only
+  the full result enters the history). A preview in flight is let finish, so that dragging a
+  hint paints previews instead of cancelling each one; a full render in flight gives way to
+  a newer wish at once.
+- Choosing another history entry drops every wish and in-flight render of the one before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from autochrome.engine.batch import expand_inputs
+from autochrome.engine.edit import SETTING_NAMES, ColorizeSettings, EditError
+
+from .events import Event
+from .history import History, HistoryEntry
+from .hint_set import HintSet
+
+PREVIEW_SIZE = 1024  # long side of a preview: about a screen's worth
+
+
+@dataclass
+class QueueItem:
+    label: str
+    source: Path | None = None
+    data: bytes | None = None
+    status: str = "waiting"
+    row: object = None  # the view's handle for it
+
+
+@dataclass
+class RenderRequest:
+    """What the session asks the engine to render (desktop.worker runs it)."""
+
+    kind: str  # "open" (a queued photo), "full" (the shown photo's edit), "preview", "restore"
+    settings: dict
+    label: str = ""
+    source: Path | None = None
+    data: bytes | None = None
+    image: object = None  # engine.image_io.LoadedImage, once decoded
+    original_display: object = None
+    hints: list = field(default_factory=list)
+    reference: object = None  # engine.reference.ReferencePhoto
+    model: str | None = None  # None: the model loaded in the window
+    ab_small: object = None
+    restores: HistoryEntry | None = None
+    item: QueueItem | None = None
+    then_full: bool = False  # a preview of a finished edit: the full result follows
+    request_id: int = 0
+
+    @property
+    def preview_size(self) -> int:
+        return PREVIEW_SIZE if self.kind == "preview" else 0
+
+
+class PhotoSession:
+    def __init__(self, submit, cancel, settings: dict | None = None):
+        """`submit(request) -> id` and `cancel(id)` reach the engine."""
+        self._submit, self._cancel = submit, cancel
+        self.history = History()
+        self.hints = HintSet()
+        self.settings = dict(settings or {"render_size": 256, "saturation": 1.0, "temperature": None})
+        self.reference = None  # the shown photo's reference photo (engine.reference.ReferencePhoto)
+        self.queue: list[QueueItem] = []
+        self.failures: list[str] = []
+        self.model_ready = False
+        self.in_flight: RenderRequest | None = None
+        self._wanted: RenderRequest | None = None
+        # Events: what views subscribe to.
+        self.busy_changed = Event()  # (RenderRequest | None)
+        self.item_changed = Event()  # (QueueItem)
+        self.preview_ready = Event()  # (reply)
+        self.result_added = Event()  # (HistoryEntry)
+        self.shown_changed = Event()  # (HistoryEntry | None): show it, its hints and its settings
+        self.failed = Event()  # (title, message): one request of the shown photo failed
+        self.batch_failed = Event()  # (list of messages): the photos of a batch that failed
+        self.notice = Event()  # (message): a status line
+        self.history.current_changed.connect(self._on_history_current)
+        self.hints.changed.connect(self._on_hints_changed)
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def shown(self) -> HistoryEntry | None:
+        return self.history.entry()
+
+    @property
+    def batch_running(self) -> bool:
+        return (self.in_flight is not None and self.in_flight.kind == "open") or any(
+            item.status == "waiting" for item in self.queue)
+
+    def is_current(self, request_id: int) -> bool:
+        return self.in_flight is not None and self.in_flight.request_id == request_id
+
+    def colorize_settings(self) -> ColorizeSettings:
+        return ColorizeSettings(**self.settings)
+
+    @staticmethod
+    def colorize_settings_of(entry: HistoryEntry) -> ColorizeSettings:
+        """The settings a history entry was rendered with."""
+        return ColorizeSettings(**{k: v for k, v in entry.settings.items() if k in SETTING_NAMES})
+
+    # ---------------------------------------------------------------- intents
+
+    def open_paths(self, paths) -> tuple[list[QueueItem], list[str]]:
+        """Queue photos (folders contribute the photos inside, as on the command line); the new
+        items and the problems found (unreadable folders, folders without photos)."""
+        items, problems = [], []
+        for path in map(Path, paths):
+            if path.is_dir():
+                found, unreadable = expand_inputs([path], recursive=True, report_unreadable=True)
+                problems += [f"{folder}: {reason}" for folder, reason in unreadable]
+                if not found and not unreadable:
+                    problems.append(f"{path} holds no photos Autochrome can open.")
+                items += [QueueItem(file.name, source=file) for file, _ in found]
+            else:
+                items.append(QueueItem(path.name, source=path))
+        self.queue += items
+        self._pump()
+        return items, problems
+
+    def open_data(self, data: bytes, label: str) -> QueueItem:
+        item = QueueItem(label, data=data)
+        self.queue.append(item)
+        self._pump()
+        return item
+
+    def set_settings(self, changes: dict) -> None:
+        """New render settings (the adjust panel's): the shown photo is rendered again."""
+        try:
+            ColorizeSettings(**{**self.settings, **changes})
+        except (EditError, TypeError) as exc:
+            self.notice.emit(f"Not applied: {exc}")
+            return
+        self.settings.update(changes)
+        self.render_again()
+
+    def render_again(self) -> None:
+        self._wish("full")
+
+    def set_reference(self, reference) -> None:
+        """A reference photo for the shown photo (None clears it); preview first, as hints do."""
+        self.reference = reference
+        self._wish("preview", then_full=True)
+
+    def select(self, index: int) -> None:
+        self.history.select(index)
+
+    def undo(self) -> None:
+        self.history.undo()
+
+    def redo(self) -> None:
+        self.history.redo()
+
+    def cancel(self) -> None:
+        """Stop the running render and drop the photos still waiting."""
+        self._wanted = None
+        for item in self.queue:
+            if item.status == "waiting":
+                self._set_status(item, "cancelled")
+        if self.in_flight is not None:
+            self._cancel(self.in_flight.request_id)
+
+    def model_loaded(self, reloaded: bool) -> None:
+        """The engine has a model; a new one renders the shown photo again."""
+        self.model_ready = True
+        if reloaded and self.shown is not None and self.in_flight is None:
+            self._wish("full")
+        self._pump()
+
+    def model_failed(self, still_loaded: bool) -> None:
+        self.model_ready = still_loaded
+        self._pump()
+
+    # --------------------------------------------------------- engine replies
+
+    def finished(self, reply) -> None:
+        request = self.in_flight
+        if request is None or reply.request_id != request.request_id:
+            return  # stale: a newer request replaced it
+        self._end()
+        if request.kind == "preview":
+            self.preview_ready.emit(reply)
+            if request.then_full and self._wanted is None:
+                self._wish("full")
+        elif request.kind == "restore":
+            if request.restores in self.history.entries:
+                self.history.restored(request.restores, reply)
+        else:
+            if request.item is not None:
+                self._set_status(request.item, "done")
+            entry = HistoryEntry.of(reply, reply.label or (reply.source.name if reply.source else "image"),
+                                    thumbnail=reply.result_display.thumbnail())
+            entry.pasted_data = request.data if reply.source is None else None
+            base = self.history.base_for(reply.image) if (reply.hints or reply.reference is not None) else None
+            if base is not None:
+                entry.base_display, entry.base_rgb = base.reply.result_display, base.reply.rgb
+            self.history.add(entry)
+            self.result_added.emit(entry)
+        self._pump()
+
+    def failed_request(self, request_id: int, message: str) -> None:
+        request = self.in_flight
+        if request is None or request.request_id != request_id:
+            return
+        self._end()
+        if request.item is not None:
+            self._set_status(request.item, f"failed: {message}")
+            self.failures.append(message if request.item.label in message else f"{request.item.label}: {message}")
+        else:
+            self.failed.emit("Could not colorize", message)
+        self._pump()
+
+    def cancelled(self, request_id: int) -> None:
+        request = self.in_flight
+        if request is None or request.request_id != request_id:
+            return
+        self._end()
+        if request.item is not None:
+            self._set_status(request.item, "cancelled")
+        self.notice.emit("Cancelled")
+        self._pump()
+
+    # -------------------------------------------------------------- the rule
+
+    def _wish(self, kind: str, then_full: bool = False) -> None:
+        """The shown photo, rendered with its edit as it is now; replaces any earlier wish."""
+        entry = self.shown
+        if entry is None or not entry.available:
+            return
+        reply = entry.reply
+        self._wanted = RenderRequest(kind, dict(self.settings), reply.label, reply.source, entry.pasted_data,
+                                     reply.image, reply.original_display, list(self.hints.hints), self.reference,
+                                     entry.model_name, then_full=then_full)
+        self._pump()
+
+    def _pump(self) -> None:
+        if not self.model_ready:
+            return
+        if self.in_flight is not None:
+            wanted = self._wanted
+            if wanted is None or self.in_flight.kind in ("open", "preview", "restore"):
+                return  # a batch runs on; a preview is let finish so it is painted
+            self._wanted = None
+            self._start(wanted)  # a full render gives way to the newer edit (the worker drops the old)
+            return
+        if self._wanted is not None:
+            wanted, self._wanted = self._wanted, None
+            self._start(wanted)
+            return
+        waiting = next((item for item in self.queue if item.status == "waiting"), None)
+        if waiting is None:
+            self.queue = [item for item in self.queue if item.status in ("waiting", "colorizing")]
+            if self.failures:
+                failures, self.failures = self.failures, []
+                self.batch_failed.emit(failures)
+            return
+        self._set_status(waiting, "colorizing")
+        self._start(RenderRequest("open", dict(self.settings), waiting.label, waiting.source, waiting.data,
+                                  item=waiting))
+
+    def _start(self, request: RenderRequest) -> None:
+        request.request_id = self._submit(request)
+        self.in_flight = request
+        self.busy_changed.emit(request)
+
+    def _end(self) -> None:
+        self.in_flight = None
+        self.busy_changed.emit(None)
+
+    def _set_status(self, item: QueueItem, status: str) -> None:
+        item.status = status
+        self.item_changed.emit(item)
+
+    # ------------------------------------------------------------ reactions
+
+    def _on_hints_changed(self, final: bool) -> None:
+        if self.shown is not None and self.shown.available and not self.batch_running:
+            self._wish("preview", then_full=final)
+
+    def _on_history_current(self, index: int) -> None:
+        entry = self.shown
+        self._wanted = None
+        if self.in_flight is not None and self.in_flight.kind != "open":
+            self._cancel(self.in_flight.request_id)  # its reply would belong to the entry before
+            self._end()
+        if entry is not None:
+            # The shown result's edit is the edit from now on: its hints, reference and settings.
+            self.hints.replace_all(entry.hints)
+            self.reference = entry.reference
+            self.settings.update({k: v for k, v in entry.settings.items() if k in self.settings or k == "reach"})
+            if entry.restorable and not self.batch_running:
+                same_photo = next((e.reply for e in reversed(self.history.entries)
+                                   if e.available and entry.source is not None and e.reply.source == entry.source), None)
+                image = same_photo.image if same_photo is not None else None
+                self._start(RenderRequest("restore", dict(entry.settings), entry.title, entry.source,
+                                          entry.pasted_data, image=image,
+                                          original_display=same_photo.original_display if same_photo else None,
+                                          hints=entry.hints, ab_small=entry.ab_small, restores=entry,
+                                          model=entry.model_name))
+            elif not entry.available:
+                self.notice.emit(f"This older result of {entry.title} was let go to keep memory in bounds; "
+                                 "open the photo again to colorize it anew")
+        self.shown_changed.emit(entry)
+        self._pump()
+
+
+def scaled_hints(hints: list, full_size: tuple[int, int], small_size: tuple[int, int]) -> list:
+    """Hints in a reduced copy's pixels: each axis by its own factor (the short side was
+    rounded), kept inside the copy."""
+    (width, height), (small_w, small_h) = full_size, small_size
+    return [replace(h, x=min(h.x * small_w / width, small_w - 1e-3), y=min(h.y * small_h / height, small_h - 1e-3))
+            for h in hints]

@@ -1,0 +1,171 @@
+"""The photo session without Qt: what is rendered next, and what the history keeps."""
+
+import subprocess
+import sys
+from types import SimpleNamespace
+
+from autochrome.desktop.photo_session import PhotoSession, scaled_hints
+from autochrome.engine.hints import Hint
+
+
+class FakeEngine:
+    """Takes requests and answers them when the test says so."""
+
+    def __init__(self):
+        self.requests, self.cancelled, self._next = [], [], 0
+
+    def submit(self, request):
+        self._next += 1
+        self.requests.append(request)
+        return self._next
+
+    def cancel(self, request_id):
+        self.cancelled.append(request_id)
+
+    def reply(self, request, settings=None, hints=None):
+        image = request.image or SimpleNamespace(lightness=None, size=(40, 30))
+        display = SimpleNamespace(thumbnail=lambda: None, nbytes=10)
+        return SimpleNamespace(request_id=request.request_id, label=request.label, source=request.source,
+                               image=image, rgb=SimpleNamespace(nbytes=10), original_display=display,
+                               result_display=display, settings=dict(settings or request.settings),
+                               model_name="m", device="cpu", notes=[],
+                               hints=list(request.hints if hints is None else hints),
+                               preview=request.kind == "preview", ab_small=SimpleNamespace(nbytes=1),
+                               reference=request.reference)
+
+
+def session_with(engine, tmp_path, count=1):
+    session = PhotoSession(engine.submit, engine.cancel, {"render_size": 256, "saturation": 1.0,
+                                                         "temperature": None})
+    session.model_loaded(reloaded=False)
+    paths = []
+    for index in range(count):
+        path = tmp_path / f"p{index}.png"
+        path.write_bytes(b"")
+        paths.append(path)
+    session.open_paths(paths)
+    return session
+
+
+def test_the_session_needs_neither_qt_nor_torch():
+    code = ("import sys, autochrome.desktop.photo_session; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'torch')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_photos_open_one_at_a_time_and_each_reply_adds_a_result(tmp_path):
+    engine = FakeEngine()
+    session = session_with(engine, tmp_path, count=2)
+    assert len(engine.requests) == 1 and engine.requests[0].kind == "open"
+    session.finished(engine.reply(engine.requests[0]))
+    assert len(engine.requests) == 2 and len(session.history.entries) == 1
+    session.finished(engine.reply(engine.requests[1]))
+    assert [e.title for e in session.history.entries] == ["p0.png", "p1.png"] and session.in_flight is None
+
+
+def test_a_hint_edit_previews_first_and_then_adds_one_full_result(tmp_path):
+    engine = FakeEngine()
+    session = session_with(engine, tmp_path)
+    session.finished(engine.reply(engine.requests[0]))
+    session.hints.add(10, 10, 20, 30)  # final
+    preview = engine.requests[-1]
+    assert preview.kind == "preview" and preview.then_full and len(preview.hints) == 1
+    shown = []
+    session.preview_ready.connect(shown.append)
+    session.finished(engine.reply(preview))
+    full = engine.requests[-1]
+    assert shown and full.kind == "full" and len(full.hints) == 1 and len(session.history.entries) == 1
+    session.finished(engine.reply(full))
+    assert len(session.history.entries) == 2 and session.history.entries[-1].hints == full.hints
+
+
+def test_dragging_lets_the_preview_in_flight_finish_and_coalesces_the_moves(tmp_path):
+    engine = FakeEngine()
+    session = session_with(engine, tmp_path)
+    session.finished(engine.reply(engine.requests[0]))
+    session.hints.add(10, 10, 20, 30, announce=False)
+    session.hints.move(0, 11, 10, final=False)
+    first = engine.requests[-1]
+    for x in (12, 13, 14):
+        session.hints.move(0, x, 10, final=False)
+    assert engine.requests[-1] is first and not engine.cancelled  # painted before the next one starts
+    session.finished(engine.reply(first))
+    second = engine.requests[-1]
+    assert second.kind == "preview" and second.hints[0].x == 14 and len(engine.requests) == 3
+
+
+def test_a_newer_edit_replaces_a_full_render_in_flight(tmp_path):
+    engine = FakeEngine()
+    session = session_with(engine, tmp_path)
+    session.finished(engine.reply(engine.requests[0]))
+    session.set_settings({"saturation": 0.5})
+    superseded = engine.requests[-1]
+    session.set_settings({"saturation": 1.5})
+    newest = engine.requests[-1]
+    assert newest is not superseded and newest.settings["saturation"] == 1.5
+    session.finished(engine.reply(superseded))  # stale: dropped
+    assert len(session.history.entries) == 1
+    session.finished(engine.reply(newest))
+    assert [e.settings["saturation"] for e in session.history.entries] == [1.0, 1.5]
+
+
+def test_undo_during_a_preview_adds_no_result(tmp_path):
+    engine = FakeEngine()
+    session = session_with(engine, tmp_path)
+    session.finished(engine.reply(engine.requests[0]))
+    session.set_settings({"saturation": 2.0})
+    session.finished(engine.reply(engine.requests[-1]))
+    session.hints.add(5, 5, 10, 10)
+    preview = engine.requests[-1]
+    session.undo()
+    assert preview.request_id in engine.cancelled
+    session.finished(engine.reply(preview))  # arrives late: it belongs to the entry undone from
+    assert len(session.history.entries) == 2 and engine.requests[-1] is preview
+    assert session.history.current == 0 and session.hints.hints == []
+
+
+def test_a_sidecars_settings_stay_with_the_photo_after_an_edit(tmp_path):
+    engine = FakeEngine()
+    session = session_with(engine, tmp_path)
+    opened = engine.requests[0]
+    session.finished(engine.reply(opened, settings={"render_size": 128, "saturation": 2.0, "temperature": 0.3}))
+    session.hints.add(5, 5, 10, 10)
+    assert engine.requests[-1].settings == {"render_size": 128, "saturation": 2.0, "temperature": 0.3}
+    assert engine.requests[-1].model == "m"
+
+
+def test_edits_wait_while_a_batch_runs_and_cancel_drops_the_rest(tmp_path):
+    engine = FakeEngine()
+    session = session_with(engine, tmp_path, count=3)
+    session.finished(engine.reply(engine.requests[0]))
+    session.hints.add(5, 5, 10, 10)  # the second photo is rendering: the edit waits
+    assert engine.requests[-1].kind == "open" and len(engine.requests) == 2
+    session.cancel()
+    assert engine.cancelled == [engine.requests[1].request_id]
+    assert [item.status for item in session.queue] in (["done", "colorizing", "cancelled"],
+                                                       ["colorizing", "cancelled"])
+    session.cancelled(engine.requests[1].request_id)
+    assert session.in_flight is None and len(engine.requests) == 2
+
+
+def test_a_released_entry_is_restored_from_its_colour(tmp_path):
+    engine = FakeEngine()
+    session = session_with(engine, tmp_path)
+    session.finished(engine.reply(engine.requests[0]))
+    session.set_settings({"saturation": 0.5})
+    session.finished(engine.reply(engine.requests[-1]))
+    first = session.history.entries[0]
+    first.release()
+    session.select(0)
+    restore = engine.requests[-1]
+    assert restore.kind == "restore" and restore.restores is first and restore.ab_small is first.ab_small
+    session.finished(engine.reply(restore))
+    assert first.available and len(session.history.entries) == 2
+
+
+def test_hints_scale_into_a_preview_by_each_axis_and_stay_inside():
+    hints = [Hint(2999, 1758, 1, 1), Hint(0, 0, 1, 1)]
+    scaled = scaled_hints(hints, (3000, 1759), (1024, 600))
+    assert all(0 <= h.x < 1024 and 0 <= h.y < 600 for h in scaled)
+    assert scaled[0].y > 599

@@ -83,8 +83,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _dash_file_hint(argv: list[str]) -> str | None:
+    """argparse reads a file named like '-scan.png' as an option; say how to name it."""
+    for word in argv:
+        if word.startswith("-") and word != "-" and not word.startswith("--") and Path(word).exists():
+            return f"{word} is read as an option; name the file as ./{word} (or put -- before it)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    hint = _dash_file_hint(argv)
+    if hint is not None and "--" not in argv:
+        print(f"autochrome: error: {hint}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if args.command == "colorize":
         from .commands.colorize import run_colorize

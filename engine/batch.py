@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .formats import EXTENSIONS, READABLE_SUFFIXES, format_of
-from .image_io import output_format
+from .image_io import is_autochrome_result, output_format
+
+NAME_BYTES = 255
 
 
 @dataclass
@@ -55,34 +59,75 @@ def plan_jobs(
     overwrite: bool = False,
     source_format_of=None,
 ) -> list[Job]:
-    """Pick each result's path; refuse any that is an input, an earlier result, or (without
-    `overwrite`) an existing file."""
+    """Pick each result's path: its own name in the output folder, or, when several inputs
+    would share one (scan.gif and scan.png), `<stem>-<its suffix>` for the others; a name too
+    long to exist is shortened. Refuse any result that is an input, and (without
+    `overwrite`) any existing file; `overwrite` replaces only earlier Autochrome results."""
     source_format_of = source_format_of or (lambda path: format_of(path) or "PNG")
     entries, unreadable = expand_inputs(inputs, recursive, report_unreadable=True)
-    input_keys = set()
-    for path, _ in entries:
-        if path.exists():
-            input_keys |= identities(path)
-    claimed: set = set()
     jobs = [Job(folder, None, f"folder could not be read ({reason}); its photos were skipped")
             for folder, reason in unreadable]
+    unique, seen = [], set()
     for source, relative in entries:
+        key = _input_key(source)
+        if key is None or key not in seen:  # a photo named twice is colorized once
+            unique.append((source, relative))
+            seen.add(key)
+    input_keys = set().union(*(identities(path) for path, _ in unique if path.exists()))
+    claimed: set = set()
+    # Inputs that keep their own suffix claim their plain name first.
+    order = sorted(unique, key=lambda entry: _extension(entry[0], output_format(
+        source_format_of(entry[0]), requested_format)) != entry[0].suffix)
+    for source, relative in order:
         if not source.exists():
             jobs.append(Job(source, None, "file not found"))
             continue
         image_format = output_format(source_format_of(source), requested_format)
-        target = output_dir / relative.parent / (relative.stem + _extension(source, image_format))
+        target = _free_name(output_dir / relative.parent, relative, _extension(source, image_format), claimed)
         keys = identities(target)
         if keys & input_keys:
             jobs.append(Job(source, target, f"result {target} would overwrite an input; choose another output folder"))
-        elif keys & claimed:
-            jobs.append(Job(source, target, f"result {target} is also the result of another input with the same name"))
         elif target.exists() and not overwrite:
             jobs.append(Job(source, target, f"{target} already exists (use --overwrite to replace it)"))
+        elif target.exists() and not is_autochrome_result(target):
+            jobs.append(Job(source, target, f"{target} exists and is not an earlier Autochrome result; "
+                                            "--overwrite replaces only those"))
         else:
             jobs.append(Job(source, target))
         claimed |= keys
     return jobs
+
+
+def _input_key(path: Path):
+    try:
+        info = os.stat(path)
+        return info.st_dev, info.st_ino
+    except OSError:
+        return None
+
+
+def _free_name(folder: Path, relative: Path, extension: str, claimed: set) -> Path:
+    """The result's name in `folder`: the input's stem, else with its own suffix added (and a
+    number), within the 255 bytes a file name may have."""
+    stem = relative.stem
+    candidates = [stem, f"{stem}-{relative.suffix.lstrip('.').lower() or 'photo'}"]
+    candidates += [f"{candidates[1]}-{number}" for number in range(2, 1000)]
+    for candidate in candidates:
+        target = folder / (_fitting(candidate, extension) + extension)
+        if not identities(target) & claimed:
+            return target
+    return folder / (_fitting(stem, extension) + extension)
+
+
+def _fitting(stem: str, extension: str) -> str:
+    """A stem short enough, with the extension, for a file name (255 bytes); a cut stem keeps a
+    short digest of the whole one, so two long names stay apart."""
+    limit = NAME_BYTES - len(os.fsencode(extension))
+    encoded = os.fsencode(stem)
+    if len(encoded) <= limit:
+        return stem
+    digest = hashlib.sha1(encoded).hexdigest()[:8]
+    return encoded[: limit - 9].decode("utf-8", "ignore") + "-" + digest  # whole characters only
 
 
 def _extension(source: Path, image_format: str) -> str:
@@ -97,7 +142,9 @@ def identities(path: Path) -> set:
     """Everything that identifies the file a path points to, so two spellings of one file
     (symlinks, bind mounts, `..`, letter case on Windows and macOS) compare equal: the file's
     device and inode when it exists, and its folder's device and inode with its name."""
-    keys = {("path", os.path.normcase(os.path.realpath(path)).lower())}
+    fold = _folds_case(Path(path).parent)
+    real = os.path.normcase(os.path.realpath(path))
+    keys = {("path", real.lower() if fold else real)}
     try:
         info = os.stat(path)
         keys.add(("inode", info.st_dev, info.st_ino))
@@ -105,7 +152,23 @@ def identities(path: Path) -> set:
         pass
     try:
         folder = os.stat(Path(path).parent)
-        keys.add(("entry", folder.st_dev, folder.st_ino, os.path.normcase(Path(path).name).lower()))
+        name = os.path.normcase(Path(path).name)
+        keys.add(("entry", folder.st_dev, folder.st_ino, name.lower() if fold else name))
     except OSError:
         pass
     return keys
+
+
+def _folds_case(folder: Path) -> bool:
+    """Whether names in this folder ignore letter case: always on Windows, usually on macOS
+    (checked by spelling the folder's path in the other case), not on Linux."""
+    if sys.platform == "win32":
+        return True
+    if sys.platform != "darwin":
+        return False
+    try:
+        real = os.path.realpath(folder)
+        swapped = real.swapcase()
+        return swapped == real or os.path.samefile(real, swapped)
+    except OSError:
+        return False

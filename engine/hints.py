@@ -38,7 +38,7 @@ class Hint:
             if not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise HintError(f"hint {name} must be a finite number, not {value!r}")
         if abs(self.a) > 128 or abs(self.b) > 128:
-            raise HintError(f"hint colour a={self.a:.0f}, b={self.b:.0f} is outside Lab's range")
+            raise HintError(f"hint colour a={self.a:.4g}, b={self.b:.4g} is outside Lab's range (-128 to 128)")
 
     @classmethod
     def from_rgb(cls, x: float, y: float, rgb) -> "Hint":

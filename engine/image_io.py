@@ -6,8 +6,10 @@ which Pillow would truncate to 8 bits, and writes 16-bit colour output.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
-import warnings
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from . import color, png_chunks
+from . import color, decoding, png_chunks
 from .atomic import atomic_path
 from .errors import ImageReadError, ImageWriteError
 from .formats import EXTENSIONS, FORMATS
@@ -76,20 +78,42 @@ def reduced(image: LoadedImage, long_side: int) -> tuple[LoadedImage, float]:
 # ------------------------------------------------------------------ loading
 
 
+def _check_file(path: Path) -> None:
+    """A clear reason for paths that are not regular, readable files."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ImageReadError(f"{path}: a link to a file that does not exist") from None
+        raise ImageReadError(f"{path}: file not found") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageReadError(f"{path}: a symbolic link that points to itself (a loop)") from None
+        raise ImageReadError(f"{path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageReadError(f"{path}: is a folder, not an image")
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageReadError(f"{path}: not a regular file (a pipe, socket or device), so not a photo")
+    if info.st_size == 0:
+        raise ImageReadError(f"{path}: empty file (0 bytes)")
+
+
 def load_image(path: str | Path) -> LoadedImage:
     path = Path(path)
-    if not path.exists():
-        raise ImageReadError(f"{path}: file not found")
-    if path.is_dir():
-        raise ImageReadError(f"{path}: is a folder, not an image")
-    if path.stat().st_size == 0:
-        raise ImageReadError(f"{path}: empty file (0 bytes)")
+    _check_file(path)
     try:
-        with warnings.catch_warnings():
-            # Sizes up to twice the limit are measured and refused by _decode with the numbers.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                return _decode(image, path)
+        # Sizes up to twice the limit are measured and refused by _decode with the numbers.
+        with decoding.quiet():
+            try:
+                with decoding.open_image(path) as image:
+                    return _decode(image, path)
+            except ValueError as exc:
+                if not decoding.is_metadata_bomb(exc):
+                    raise
+            with decoding.open_image(decoding.png_without_bombs(path)) as image:
+                loaded = _decode(image, path)
+            loaded.notes.append("its text or colour-profile metadata was far too large and was left out")
+            return loaded
     except ImageReadError:
         raise
     except PermissionError:
@@ -121,10 +145,16 @@ def _bomb_size(exc: Exception) -> str:
 def load_image_bytes(data: bytes, name: str = "pasted image") -> LoadedImage:
     """For images that have no file, such as the clipboard."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with decoding.quiet(), decoding.open_image(io.BytesIO(data)) as image:
             loaded = _decode(image, None)
+    except ImageReadError as exc:
+        raise ImageReadError(f"{name}: {str(exc).removeprefix('None: ')}") from None
     except UnidentifiedImageError:
         raise ImageReadError(f"{name}: not an image") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(f"{name}: {_bomb_size(exc)}") from None
+    except MemoryError:
+        raise ImageReadError(f"{name}: not enough memory to open this image") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageReadError(f"{name}: damaged image ({exc})") from None
     return loaded
@@ -140,9 +170,11 @@ def _decode(image: Image.Image, path: Path | None) -> LoadedImage:
         notes.append(f"has {frames} frames; only the first was colorized")
         image.seek(0)
     source_format = image.format or "PNG"
-    exif = _portable_exif(image)
+    exif = _portable_exif(image, notes)
     orientation = _orientation(exif, notes)
     image.load()  # decode now, so a truncated file fails here with a clear message
+    if source_format in ("JPEG", "MPO"):
+        notes += _jpeg_notes(image, path)
 
     bit_depth = 8
     alpha = None
@@ -183,15 +215,14 @@ def load_colour(path: str | Path) -> np.ndarray:
     reads it (embedded profile applied, 16-bit precision kept): the truth that training,
     calibration and evaluation compare the model with."""
     path = Path(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(path) as image:
+    with decoding.quiet():
+        with decoding.open_image(path) as image:
             width, height = image.size
             if width * height > MAX_PIXELS:
                 raise ImageReadError(f"{path}: {_too_large(width, height)}")
             if getattr(image, "n_frames", 1) > 1:
                 image.seek(0)
-            orientation = _orientation(_portable_exif(image), [])
+            orientation = _orientation(_portable_exif(image, []), [])
             image.load()
             pixels16 = _read_16bit_colour(path, image)
             rgb = pixels16[0] / 65535.0 if pixels16 is not None else _srgb_pixels(image)
@@ -206,9 +237,31 @@ def _srgb_pixels(image: Image.Image) -> np.ndarray:
     return np.asarray(_to_srgb(image, []).convert("RGB"), np.float32) / 255.0
 
 
-def _portable_exif(image: Image.Image) -> Image.Exif:
-    """The photo's EXIF without the tags that describe the source file's own pixel layout."""
-    exif = image.getexif()
+def _jpeg_notes(image: Image.Image, path: Path | None) -> list[str]:
+    """What is wrong with a JPEG that decoded anyway (libjpeg is silent about it)."""
+    notes = []
+    if path is not None:
+        data = decoding.read_bytes_checked(path)
+        reason = decoding.jpeg_damage(data) if data is not None else None
+        if reason:
+            notes.append(f"damaged: {reason}; parts of the photo may be wrong")
+    if image.mode in ("L", "RGB", "YCbCr", "CMYK"):
+        filler = decoding.filler_rows(np.asarray(image.getchannel(0)))
+        if filler >= 8:
+            notes.append(f"damaged: its data ends early; the bottom {filler} of {image.height} rows are grey filler")
+    return notes
+
+
+def _portable_exif(image: Image.Image, notes: list[str] | None = None) -> Image.Exif:
+    """The photo's EXIF without the tags that describe the source file's own pixel layout; an
+    EXIF block that cannot be read is left out (with a note), never the photo."""
+    try:
+        exif = image.getexif()
+        exif.get(ORIENTATION_TAG)  # some damage only shows when a tag is read
+    except Exception as exc:  # any parser failure of the metadata: the pixels still count
+        if notes is not None:
+            notes.append(f"its EXIF data could not be read ({type(exc).__name__}) and was left out")
+        return Image.Exif()
     if image.format in ("TIFF", "MPO") or any(tag in exif for tag in (256, 257, 258, 262, 273)):
         for tag in list(exif):
             if tag in _TIFF_LAYOUT_TAGS:
@@ -340,6 +393,29 @@ def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
 
 # ------------------------------------------------------------------- saving
 
+SOFTWARE_TAG = 0x0131
+MARKER = "Autochrome"
+
+
+def marked_exif(exif: bytes | None) -> bytes:
+    """The EXIF to save: the photo's own, with Software naming Autochrome, so a later
+    `--overwrite` can tell an earlier result from a file the user made."""
+    marked = Image.Exif()
+    if exif:
+        with contextlib.suppress(Exception):  # unreadable EXIF: the marker alone is kept
+            marked.load(exif)
+    marked[SOFTWARE_TAG] = MARKER
+    return marked.tobytes()
+
+
+def is_autochrome_result(path: str | Path) -> bool:
+    """Whether a file was written by Autochrome (its EXIF Software tag says so)."""
+    try:
+        with decoding.quiet(), decoding.open_image(path) as image:
+            return str(image.getexif().get(SOFTWARE_TAG, "")).startswith(MARKER)
+    except Exception:  # unreadable or not an image: not ours
+        return False
+
 
 def output_format(source_format: str, requested: str | None = None) -> str:
     """Pillow format name for the result: the requested one, else the source's, else PNG."""
@@ -378,12 +454,15 @@ def save_image(
         notes.append(f"{image_format} has no transparency; alpha was dropped")
         alpha = None
     sixteen = bit_depth == 16 and image_format in ("PNG", "TIFF")
+    had_exif = bool(exif)
+    if image_format != "BMP":
+        exif = marked_exif(exif)
     try:
         with atomic_path(path) as temp:
             if sixteen:
                 _write_16bit(temp, rgb, alpha, image_format, exif)
                 if image_format == "TIFF":
-                    notes.append(f"16-bit TIFF output carries no {'EXIF or ' if exif else ''}ICC profile")
+                    notes.append(f"16-bit TIFF output carries no {'EXIF or ' if had_exif else ''}ICC profile")
             else:
                 _write_8bit(temp, rgb, alpha, image_format, exif, quality)
     except ImageWriteError:

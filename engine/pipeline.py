@@ -69,7 +69,11 @@ class EncoderMemo:
                 return features
         features = model.encode(tensor)
         if owner is not None:
-            self._entries.insert(0, (weakref.ref(owner), key, model, features))
+            try:
+                held = weakref.ref(owner)
+            except TypeError:  # an owner that cannot be held weakly is held as it is
+                held = (lambda kept: lambda: kept)(owner)
+            self._entries.insert(0, (held, key, model, features))
             del self._entries[self.SIZE:]
         return features
 

@@ -99,6 +99,10 @@ def read(path: Path, photo_size: tuple[int, int] | None = None) -> PhotoEdit:
         fail("not a text file")
     except json.JSONDecodeError as exc:
         fail(f"not valid JSON (line {exc.lineno}: {exc.msg})")
+    except RecursionError:
+        fail("nested too deeply to be an edit")
+    except ValueError as exc:  # e.g. a number of thousands of digits
+        fail(f"not a usable edit ({str(exc)[:80]})")
     except OSError as exc:
         fail(exc.strerror or str(exc))
     if not isinstance(raw, dict):

@@ -96,12 +96,25 @@ def test_existing_results_are_kept_unless_overwrite(tmp_path, tiny_model, capsys
     photo = write_grey_png(tmp_path / "a.png", 32, 32)
     out = tmp_path / "out"
     out.mkdir()
-    (out / "a.png").write_bytes(b"earlier result")
-    code, _, stderr = run(capsys, "colorize", photo, "-o", out, "--model", tiny_model)
+    code, _, _ = run(capsys, "colorize", photo, "-o", out, "--model", tiny_model)
+    earlier = (out / "a.png").read_bytes()
+    code, _, stderr = run(capsys, "colorize", photo, "-o", out, "--model", tiny_model, "--saturation", "2")
     assert code == 1 and "already exists" in stderr
-    assert (out / "a.png").read_bytes() == b"earlier result"
-    code, _, _ = run(capsys, "colorize", photo, "-o", out, "--overwrite", "--model", tiny_model)
-    assert code == 0 and (out / "a.png").read_bytes() != b"earlier result"
+    assert (out / "a.png").read_bytes() == earlier
+    code, _, _ = run(capsys, "colorize", photo, "-o", out, "--overwrite", "--model", tiny_model, "--saturation", "2")
+    assert code == 0 and (out / "a.png").read_bytes() != earlier  # an earlier result is replaced
+
+
+def test_overwrite_never_replaces_a_file_autochrome_did_not_write(tmp_path, tiny_model, capsys):
+    """The hostile run: with the output folder = the input folder, b.jpg --format png replaced b.png."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    write_colour_jpeg(folder / "b.jpg", 32, 32)
+    original = write_grey_png(folder / "b.png", 32, 32, seed=3).read_bytes()
+    code, _, stderr = run(capsys, "colorize", folder / "b.jpg", "--format", "png", "-o", folder, "--overwrite",
+                          "--model", tiny_model)
+    assert code == 1 and "not an earlier Autochrome result" in stderr
+    assert (folder / "b.png").read_bytes() == original
 
 
 def test_format_option_and_recursive_folders(tmp_path, tiny_model, capsys):
@@ -125,8 +138,21 @@ def test_same_stem_in_one_run_is_not_silently_overwritten(tmp_path, tiny_model, 
     out = tmp_path / "out"
     code, _, stderr = run(capsys, "colorize", tmp_path / "a.png", tmp_path / "a.jpg", "--format", "png", "-o", out,
                           "--model", tiny_model)
-    assert code == 1 and "same name" in stderr
-    assert (out / "a.png").is_file()
+    assert code == 0, stderr
+    assert (out / "a.png").is_file() and (out / "a-jpg.png").is_file()  # each input its own result
+
+
+def test_inputs_of_one_name_each_get_a_result_and_a_repeated_path_is_one_input(tmp_path, tiny_model, capsys):
+    from PIL import Image
+
+    for suffix, fmt in ((".gif", "GIF"), (".pgm", "PPM"), (".png", "PNG")):
+        Image.fromarray(np.full((24, 32), 100, np.uint8)).save(tmp_path / f"scan{suffix}", fmt)
+    out = tmp_path / "out"
+    code, stdout, stderr = run(capsys, "colorize", tmp_path / "scan.png", tmp_path / "scan.png", tmp_path / "scan.gif",
+                               tmp_path / "scan.pgm", "-o", out, "--model", tiny_model)
+    assert code == 0, stderr
+    assert sorted(p.name for p in out.iterdir()) == ["scan-gif.png", "scan-pgm.png", "scan.png"]
+    assert "colorized 3 of 3" in stdout
 
 
 def test_bad_options_and_missing_model(tmp_path, tiny_model, capsys):

@@ -100,6 +100,7 @@ def read_info(path: str | Path, origin: str = "file") -> ModelInfo:
 def load_generator(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelInfo]:
     """Rebuild the generator from the file alone, in eval mode, float32, on `device`."""
     info = read_info(path)
+    _check_shapes(info)
     model = build_generator(info.config)
     state = {}
     try:
@@ -120,6 +121,22 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu") -> tupl
     if broken:
         raise ModelError(f"{info.path.name} holds NaN or infinite weights ({broken[0]}); it cannot colorize")
     return model.to(device).eval(), info
+
+
+def _check_shapes(info: ModelInfo) -> None:
+    """The file's tensors must be the ones its config describes, name and shape, before any
+    memory is given to the network (built first on the meta device, which allocates nothing)."""
+    with torch.device("meta"):
+        expected = {key: tuple(value.shape) for key, value in build_generator(info.config).state_dict().items()}
+    try:
+        with safe_open(str(info.path), framework="pt") as handle:
+            found = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
+    except (SafetensorError, OSError) as exc:
+        raise ModelError(f"{info.path.name} could not be read ({exc})") from None
+    if found != expected:
+        missing = sorted(set(expected) - set(found))[:1] or sorted(set(found) - set(expected))[:1] or [
+            next(key for key in expected if expected[key] != found.get(key))]
+        raise ModelError(f"{info.path.name} does not match its own config (first difference: {missing[0]})")
 
 
 # -------------------------------------------------------------------- registry

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 ARCHITECTURES = ("unet", "pix2pix")
 ENCODERS = ("resnet18", "resnet34", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+# Ten times the largest network Autochrome trains: a config asking for more is damaged or
+# hostile, and must fail with a sentence before gigabytes are allocated.
+MAX_PARAMETERS = 250_000_000
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,20 @@ class GeneratorConfig:
     output_stride: int = 1
 
     def __post_init__(self):
+        for name in ("pix2pix_downs", "pix2pix_filters", "ab_classes", "output_stride"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{name} must be a whole number, not {value!r}")
+        if not isinstance(self.decoder_channels, (tuple, list)) or not all(
+                isinstance(c, int) and not isinstance(c, bool) for c in self.decoder_channels):
+            raise ValueError("decoder_channels must be a list of whole numbers")
+        for name in ("self_attention", "tf_compat", "hint_input"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
+        for name in ("ab_gain", "temperature"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+                raise ValueError(f"{name} must be a number")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.architecture!r}; expected one of {ARCHITECTURES}")
         if self.architecture == "unet":
@@ -56,8 +73,11 @@ class GeneratorConfig:
         # a sentence, not in the allocator with gigabytes requested.
         if any(not 1 <= c <= 4096 for c in self.decoder_channels):
             raise ValueError("decoder_channels must be between 1 and 4096")
-        if not 5 <= self.pix2pix_downs <= 10 or not 1 <= self.pix2pix_filters <= 512:
-            raise ValueError("pix2pix needs 5 to 10 levels and 1 to 512 filters")
+        if not 5 <= self.pix2pix_downs <= 9 or not 1 <= self.pix2pix_filters <= 128:
+            raise ValueError("pix2pix needs 5 to 9 levels and 1 to 128 filters")
+        if self.estimated_parameters() > MAX_PARAMETERS:
+            raise ValueError(f"the network it describes would have {self.estimated_parameters() / 1e6:.0f} million "
+                             f"parameters; Autochrome builds at most {MAX_PARAMETERS / 1e6:.0f} million")
         if self.ab_classes > 1024:
             raise ValueError("ab_classes must be at most 1024")
         if not 0.0 < self.ab_gain <= 2.0:
@@ -68,6 +88,17 @@ class GeneratorConfig:
             raise ValueError("hint_input needs the unet architecture")
         if not 0.01 <= self.temperature <= 2.0:
             raise ValueError("temperature must be in [0.01, 2]")
+
+    def estimated_parameters(self) -> int:
+        """An upper estimate of the parameter count, from the config alone (before building)."""
+        if self.architecture == "pix2pix":
+            widths = [min(self.pix2pix_filters * 2**level, self.pix2pix_filters * 8) for level in range(self.pix2pix_downs)]
+            # each level: a 4x4 down convolution and a 4x4 up convolution of twice the width
+            return sum(16 * 3 * w * w for w in widths)
+        encoder = 22_000_000 if self.encoder == "resnet34" else 12_000_000
+        widths = (512,) + tuple(self.decoder_channels)
+        decoder = sum(9 * (a + 512) * b + 9 * b * b + 2 * a * a for a, b in zip(widths, widths[1:]))
+        return encoder + decoder + max(self.ab_classes, 2) * widths[-1]
 
     @property
     def stride(self) -> int:
@@ -84,6 +115,6 @@ class GeneratorConfig:
         unknown = set(raw) - known
         if unknown:
             raise ValueError(f"model config has unknown fields {sorted(unknown)}; is the file from a newer Autochrome?")
-        if "decoder_channels" in raw:
+        if "decoder_channels" in raw and isinstance(raw["decoder_channels"], list):
             raw["decoder_channels"] = tuple(raw["decoder_channels"])
         return cls(**raw)

@@ -70,3 +70,34 @@ def test_absurd_sizes_in_a_config_are_a_damaged_description(tmp_path, change):
     path = _odd_file(tmp_path / "absurd.safetensors", config=json.dumps(config))
     with pytest.raises(ModelError, match="absurd.safetensors has a damaged model description"):
         weights.read_info(path)
+
+
+def test_a_tiny_file_asking_for_a_huge_network_is_refused_before_it_is_built(tmp_path):
+    """Issue 19, 2.1: 1 KB of config asked for a 5-billion-parameter pix2pix, and got 20 GB."""
+    huge = json.loads(TINY_PIX2PIX.to_json()) | {"pix2pix_downs": 10, "pix2pix_filters": 512}
+    path = tmp_path / "huge.safetensors"
+    save_file({"w": __import__("torch").zeros(1)}, str(path), metadata={
+        "format": weights.FORMAT_NAME, "format_version": "2", "config": json.dumps(huge)})
+    with pytest.raises(ModelError, match="damaged model description"):
+        weights.load_generator(path)
+    bounded = json.loads(TINY_PIX2PIX.to_json()) | {"pix2pix_downs": 9, "pix2pix_filters": 128}
+    save_file({"w": __import__("torch").zeros(1)}, str(path), metadata={
+        "format": weights.FORMAT_NAME, "format_version": "2", "config": json.dumps(bounded)})
+    with pytest.raises(ModelError, match="million parameters"):
+        weights.load_generator(path)
+
+
+def test_tensors_that_do_not_fit_the_config_are_refused_before_building(tmp_path):
+    path = _odd_file(tmp_path / "mismatch.safetensors",
+                     config=json.dumps(json.loads(TINY_PIX2PIX.to_json()) | {"pix2pix_filters": 8}))
+    with pytest.raises(ModelError, match="does not match its own config"):
+        weights.load_generator(path)
+
+
+@pytest.mark.parametrize("change", [{"output_stride": 1.0}, {"pix2pix_downs": 7.0}, {"hint_input": "yes"},
+                                    {"decoder_channels": [8.5, 8, 8, 8, 8]}])
+def test_decimals_and_strings_where_whole_numbers_belong_are_a_damaged_description(tmp_path, change):
+    config = json.loads(TINY_PIX2PIX.to_json()) | change
+    path = _odd_file(tmp_path / "typed.safetensors", config=json.dumps(config))
+    with pytest.raises(ModelError, match="damaged model description"):
+        weights.read_info(path)

@@ -74,3 +74,39 @@ def write_colour_jpeg(path: Path, width: int = 64, height: int = 48, seed: int =
     rgb = (rng.random((height, width, 3)) * 255).astype(np.uint8)
     Image.fromarray(rgb, "RGB").save(path, quality=90)
     return path
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """Make a folder read-only: by its permissions, and where those do not bind (root may write
+    anywhere) by refusing, as the system would, every check of and write into it."""
+    import builtins
+    import errno
+    import tempfile
+
+    def lock(folder: Path) -> Path:
+        folder.chmod(0o555)
+        if os.name == "nt" or os.geteuid() != 0:
+            return folder
+        locked = str(folder.resolve())
+
+        def inside(path) -> bool:
+            return os.path.abspath(os.fspath(path)).startswith(locked + os.sep) or os.path.abspath(
+                os.fspath(path)) == locked
+
+        def refuse(path):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+
+        real_access, real_open, real_temp = os.access, builtins.open, tempfile.NamedTemporaryFile
+        real_mkstemp = tempfile.mkstemp
+        monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if inside(path) and mode & os.W_OK
+                            else real_access(path, mode, **kw))
+        monkeypatch.setattr(builtins, "open", lambda file, mode="r", *a, **kw: refuse(file) if isinstance(
+            file, (str, Path)) and inside(file) and any(c in mode for c in "wax+") else real_open(file, mode, *a, **kw))
+        monkeypatch.setattr(tempfile, "NamedTemporaryFile", lambda *a, dir=None, **kw: refuse(dir) if dir is not None
+                            and inside(dir) else real_temp(*a, dir=dir, **kw))
+        monkeypatch.setattr(tempfile, "mkstemp", lambda *a, dir=None, **kw: refuse(dir) if dir is not None
+                            and inside(dir) else real_mkstemp(*a, dir=dir, **kw))
+        return folder
+
+    yield lock

@@ -30,6 +30,12 @@ def run_train(args) -> int:
         gan_generator_lr=args.gan_lr, discriminator_warmup=args.d_warmup,
     )
     checkpoint = args.checkpoint or args.out.with_suffix(".ckpt")
+    for folder in {args.out.parent, checkpoint.parent}:  # before minutes of loading photos, not after
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"error: cannot write into {folder}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     if checkpoint.exists() and not args.resume:
         print(f"error: {checkpoint} exists; pass --resume to continue it, or choose another --checkpoint",
               file=sys.stderr)
@@ -96,7 +102,12 @@ def run_train(args) -> int:
         print(f"stopped at step {session.trainer.step}; the last checkpoint is {checkpoint} "
               f"(resume with --resume)", file=sys.stderr)
         return 130
-    path = session.export()
+    try:
+        path = session.export()
+    except (OSError, ValueError, RuntimeError, AutochromeError) as exc:
+        print(f"error: training finished but the model could not be written ({exc}); the last checkpoint is "
+              f"{checkpoint}: run again with --resume to write it", file=sys.stderr)
+        return 1
     if main:
         print(f"wrote {path} ({session.trainer.step} steps); log {log_path}")
     if dist.is_initialized():

@@ -71,12 +71,11 @@ def test_unwritable_output_folder_is_one_clear_line(tmp_path, tiny_model, capsys
     assert len(stderr.strip().splitlines()) == 1 and "cannot write" in stderr
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write anywhere")
-def test_read_only_output_folder(tmp_path, tiny_model, capsys):
+def test_read_only_output_folder(tmp_path, tiny_model, capsys, read_only):
     photo = write_grey_png(tmp_path / "a.png", 32, 32)
     locked = tmp_path / "locked"
     locked.mkdir()
-    locked.chmod(0o500)
+    read_only(locked)
     try:
         code, _, stderr = run(capsys, "colorize", photo, "-o", locked, "--model", tiny_model)
     finally:

@@ -98,6 +98,26 @@ def test_train_command_end_to_end(tmp_path, capsys):
     assert "--resume" in capsys.readouterr().err
 
 
+def test_train_into_a_missing_folder_and_a_failed_export(tmp_path, capsys, monkeypatch):
+    """Issue 19, 2.9: a missing --out folder was a traceback after loading every photo."""
+    data = photo_folder(tmp_path, size=(48, 48))
+    out = tmp_path / "new" / "deeper" / "model.safetensors"
+    args = ["train", str(data), "--out", str(out), "--arch", "unet-lite0", "--encoder-init", "scratch",
+            "--stage1-steps", "1", "--batch-size", "2", "--crop", "32", "--square", "40", "--device", "cpu"]
+    assert main(args) == 0 and out.is_file()
+    from autochrome.trainer import session
+
+    def refuse(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(session, "save_generator", refuse)
+    out2 = tmp_path / "new" / "model2.safetensors"
+    assert main([*args[:3], str(out2), *args[4:]]) == 1
+    err = capsys.readouterr().err
+    assert "could not be written" in err and "--resume" in err and "Traceback" not in err
+    assert out2.with_suffix(".ckpt").is_file()
+
+
 def test_pack_writes_small_webp_squares(tmp_path, capsys):
     data = photo_folder(tmp_path, size=(80, 100))
     out = tmp_path / "pack"

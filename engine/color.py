@@ -7,6 +7,7 @@ Everything else converts through the helpers here.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import cv2
@@ -81,9 +82,13 @@ def lightness_of_srgb(rgb: np.ndarray) -> np.ndarray:
 
     uint8 and uint16 input goes through a lookup table of linear values.
     """
+    if rgb.ndim == 3 and rgb.shape[0] * rgb.shape[1] > _BAND_PIXELS:
+        # Band by band: the float copies of a 100-megapixel photo would take gigabytes at once.
+        rows = max(1, _BAND_PIXELS // rgb.shape[1])
+        return np.concatenate([lightness_of_srgb(rgb[start:start + rows]) for start in range(0, rgb.shape[0], rows)])
     if rgb.dtype in (np.uint8, np.uint16):
         top = np.iinfo(rgb.dtype).max
-        linear = srgb_to_linear(np.arange(top + 1, dtype=np.float32) / top)[rgb]
+        linear = _linear_table(top)[rgb]
     else:
         linear = srgb_to_linear(rgb)
     weights = _RGB_TO_XYZ[1].astype(np.float32)
@@ -91,6 +96,14 @@ def lightness_of_srgb(rgb: np.ndarray) -> np.ndarray:
     y += linear[..., 1] * weights[1]
     y += linear[..., 2] * weights[2]
     return luminance_to_lightness(y)
+
+
+_BAND_PIXELS = 4_000_000
+
+
+@functools.lru_cache(maxsize=2)
+def _linear_table(top: int) -> np.ndarray:
+    return srgb_to_linear(np.arange(top + 1, dtype=np.float32) / top)
 
 
 def luminance_to_lightness(y: np.ndarray) -> np.ndarray:

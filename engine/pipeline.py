@@ -32,7 +32,6 @@ CancelCheck = Callable[[], bool]
 @dataclass
 class ColorizedImage:
     rgb: np.ndarray  # float32 (H, W, 3) sRGB in [0, 1], full resolution
-    lab: np.ndarray  # float32 (H, W, 3), L identical to the input's
     alpha: np.ndarray | None
     render_size: int
     device: str
@@ -40,6 +39,21 @@ class ColorizedImage:
     # The colour at render size, hints applied, before saturation: with the photo's L it
     # rebuilds this result without the model (a history entry keeps only this and a thumbnail).
     ab_small: np.ndarray | None = None
+    # What `lab` is rebuilt from, when asked (it is not kept: at 100 megapixels it is 1.2 GB).
+    lightness: np.ndarray | None = field(default=None, repr=False)
+    settings: ColorizeSettings | None = field(default=None, repr=False)
+
+    @property
+    def lab(self) -> np.ndarray:
+        """float32 (H, W, 3): the photo's own L and the colour at full size, before gamut clipping."""
+        l_full = self.lightness
+        height, width = l_full.shape
+        l_small = _resized(l_full, self.ab_small.shape[1], self.ab_small.shape[0])
+        upsample = FullSizeColour(self.ab_small, l_small, (height, width), self.settings)
+        lab = np.empty((height, width, 3), np.float32)
+        lab[..., 0] = l_full
+        lab[..., 1:] = upsample.rows(l_full, 0, height)
+        return lab
 
 
 def render_shape(width: int, height: int, render_size: int) -> tuple[int, int]:
@@ -119,24 +133,60 @@ def predict_ab(model: torch.nn.Module, lightness: np.ndarray, stride: int, choic
     return ab.cpu().numpy()
 
 
-def guided_upsample(ab_small: np.ndarray, l_small: np.ndarray, l_full: np.ndarray, radius: int = 2, eps: float = 4.0):
-    """Fast guided-filter upsampling (He & Sun 2015): fit ab = A*L + B locally at the small
-    size, upsample A and B smoothly, apply them with the full-resolution L."""
+def guided_coefficients(ab_small: np.ndarray, l_small: np.ndarray, radius: int = 2, eps: float = 4.0) -> np.ndarray:
+    """Fast guided-filter upsampling (He & Sun 2015), its first half: fit ab = A*L + B locally
+    at the small size. (h, w, 4): A and B for a, then for b."""
     size = (2 * radius + 1, 2 * radius + 1)
-    out_h, out_w = l_full.shape
     mean_l = cv2.boxFilter(l_small, -1, size)
     var_l = cv2.boxFilter(l_small * l_small, -1, size) - mean_l * mean_l
-    result = np.empty((out_h, out_w, 2), np.float32)
+    planes = []
     for channel in range(2):
         p = np.ascontiguousarray(ab_small[..., channel])
         mean_p = cv2.boxFilter(p, -1, size)
         cov = cv2.boxFilter(l_small * p, -1, size) - mean_l * mean_p
         a = cov / (var_l + eps)
         b = mean_p - a * mean_l
-        a = cv2.resize(cv2.boxFilter(a, -1, size), (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-        b = cv2.resize(cv2.boxFilter(b, -1, size), (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-        result[..., channel] = a * l_full + b
-    return result
+        planes += [cv2.boxFilter(a, -1, size), cv2.boxFilter(b, -1, size)]
+    return np.dstack(planes).astype(np.float32)
+
+
+def guided_upsample(ab_small: np.ndarray, l_small: np.ndarray, l_full: np.ndarray) -> np.ndarray:
+    """The colour at the full size, guided by the full-resolution L (the whole photo at once)."""
+    return FullSizeColour(ab_small, l_small, l_full.shape, ColorizeSettings()).rows(l_full, 0, l_full.shape[0])
+
+
+class FullSizeColour:
+    """The colour at render size brought to the photo's size a band of rows at a time, so a
+    100-megapixel photo never holds its full-size colour, coefficients or Lab at once.
+
+    The coefficients (guided) or the colour itself (bilinear) are resized across first (h rows
+    of the full width: small), then each band is interpolated down from those rows exactly as
+    a bilinear resize of the whole would."""
+
+    def __init__(self, ab_small: np.ndarray, l_small: np.ndarray, full_shape: tuple[int, int],
+                 settings: ColorizeSettings):
+        self.height, self.width = full_shape
+        self.guided = settings.upsampler == "guided" and ab_small.shape[:2] != full_shape
+        planes = guided_coefficients(ab_small, l_small) if self.guided else np.ascontiguousarray(ab_small)
+        self.small_h = planes.shape[0]
+        self.across = cv2.resize(planes, (self.width, self.small_h), interpolation=cv2.INTER_LINEAR).reshape(
+            self.small_h, self.width, -1)
+        self.saturation = np.float32(settings.saturation)
+
+    def rows(self, l_full: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """(stop - start, W, 2) ab of those rows, saturation applied."""
+        positions = (np.arange(start, stop, dtype=np.float64) + 0.5) * self.small_h / self.height - 0.5
+        positions = np.clip(positions, 0, self.small_h - 1)
+        top = np.floor(positions).astype(np.int64)
+        bottom = np.minimum(top + 1, self.small_h - 1)
+        weight = (positions - top).astype(np.float32)[:, None, None]
+        planes = self.across[top] * (1 - weight) + self.across[bottom] * weight
+        if self.guided:
+            lightness = l_full[start:stop, :, None]
+            ab = planes[..., 0::2] * lightness + planes[..., 1::2]
+        else:
+            ab = planes
+        return ab * self.saturation if self.saturation != 1.0 else ab
 
 
 def _remaining_corrections(hints: list[Hint], ab_small: np.ndarray, full_size) -> list:
@@ -255,6 +305,7 @@ def colorize(
     settings = settings or ColorizeSettings()
     colouring = colouring or Colouring()
     report = progress or (lambda fraction, message: None)
+    notes: list[str] = []
 
     def check_cancel():
         if cancel is not None and cancel():
@@ -276,7 +327,8 @@ def colorize(
         l_small = _resized(l_full, small_w, small_h)
         report(0.15, "running the model")
         hint_input = hint_map(hints, (width, height), (small_w, small_h)) if hints else None
-        ab_small = predictor.predict(l_small, hint_input, settings, image)
+        ab_small, warning = _checked(predictor.predict(l_small, hint_input, settings, image))
+        notes += [warning] if warning else []
         check_cancel()
         if colouring.reference is not None:
             report(0.4, "matching the reference photo")
@@ -286,29 +338,43 @@ def colorize(
             report(0.5, "spreading the hints")
             corrections = _remaining_corrections(hints, ab_small, (width, height))
             ab_small = ab_small + predictor.spread(l_small, corrections, settings, image)
-    return finish(image, l_small, ab_small, settings, report, check_cancel, predictor.device_name)
+    result = finish(image, l_small, ab_small, settings, report, check_cancel, predictor.device_name)
+    result.notes += notes
+    return result
+
+
+def _checked(ab: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """The model's colour, and a warning when it is not a colour at all: non-finite numbers,
+    or the same colour everywhere (a damaged model, e.g. one with absurd weights)."""
+    if not np.isfinite(ab).all():
+        return np.nan_to_num(ab, nan=0.0, posinf=0.0, neginf=0.0), (
+            "the model's output held invalid numbers (read as grey); its file may be damaged")
+    if ab.size and float(ab.reshape(-1, 2).std(axis=0).max()) < 0.05:
+        return ab, "the model gave the whole photo one colour; its file may be damaged or it does not suit this photo"
+    return ab, None
+
+
+BAND_PIXELS = 2_000_000  # pixels per band of rows: about 40 MB of temporaries
 
 
 def finish(image: LoadedImage, l_small: np.ndarray, ab_small: np.ndarray, settings: ColorizeSettings, report,
            check_cancel, device: str) -> ColorizedImage:
-    """The colour at render size upsampled to the photo's L, saturated and turned into RGB."""
+    """The colour at render size upsampled to the photo's L, saturated and turned into RGB,
+    band by band (see FullSizeColour)."""
     l_full = image.lightness
     height, width = l_full.shape
-    small_h, small_w = ab_small.shape[:2]
     report(0.6, "upsampling colour")
-    if (small_w, small_h) == (width, height):
-        ab_full = ab_small
-    elif settings.upsampler == "guided":
-        ab_full = guided_upsample(ab_small, l_small, l_full)
-    else:
-        ab_full = cv2.resize(ab_small, (width, height), interpolation=cv2.INTER_LINEAR)
-    if settings.saturation != 1.0:
-        ab_full = ab_full * np.float32(settings.saturation)
-    check_cancel()
-    report(0.8, "converting to RGB")
-    lab = np.empty((height, width, 3), np.float32)
-    lab[..., 0] = l_full
-    lab[..., 1:] = ab_full
-    rgb = color.lab_to_rgb(lab)
+    colour = FullSizeColour(ab_small, l_small, (height, width), settings)
+    rgb = np.empty((height, width, 3), np.float32)
+    rows = max(1, BAND_PIXELS // width)
+    for start in range(0, height, rows):
+        stop = min(start + rows, height)
+        lab = np.empty((stop - start, width, 3), np.float32)
+        lab[..., 0] = l_full[start:stop]
+        lab[..., 1:] = colour.rows(l_full, start, stop)
+        rgb[start:stop] = color.lab_to_rgb(lab)
+        report(0.6 + 0.4 * stop / height, "converting to RGB")
+        check_cancel()
     report(1.0, "done")
-    return ColorizedImage(rgb, lab, image.alpha, settings.render_size, device, [], np.ascontiguousarray(ab_small))
+    return ColorizedImage(rgb, image.alpha, settings.render_size, device, [], np.ascontiguousarray(ab_small),
+                          l_full, settings)

@@ -101,3 +101,22 @@ def test_decimals_and_strings_where_whole_numbers_belong_are_a_damaged_descripti
     path = _odd_file(tmp_path / "typed.safetensors", config=json.dumps(config))
     with pytest.raises(ModelError, match="damaged model description"):
         weights.read_info(path)
+
+
+def test_a_model_with_absurd_weights_is_named_not_reported_as_a_success(tmp_path, capsys):
+    """Issue 19, 3.8: huge finite weights gave a flat grey result reported as success."""
+    import torch
+
+    path = make_model_file(tmp_path / "absurd-weights.safetensors")
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    for key, value in tensors.items():
+        if value.is_floating_point() and "weight" in key:
+            tensors[key] = torch.full_like(value, 6e4)
+    save_file(tensors, str(path), metadata=metadata)
+    photo = write_grey_png(tmp_path / "a.png", 48, 32)
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--model", str(path)]) == 0
+    assert "damaged" in capsys.readouterr().err

@@ -9,7 +9,7 @@ SMOKE_TEST_TIMEOUT_MS = 300_000
 
 
 def run_gui(files: list[Path], smoke_test: tuple[Path, Path] | None = None, exit_when_shown: bool = False) -> int:
-    from .display_check import check
+    from .startup_check import check
 
     problem = check()
     if problem is not None:
@@ -62,7 +62,7 @@ def _start_qt(application_class):
 
     from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 
-    from .display_check import fatal_qt_message
+    from .startup_check import fatal_qt_message
 
     def handler(kind, context, message):
         if kind == QtMsgType.QtFatalMsg:

@@ -30,6 +30,9 @@ from PySide6.QtWidgets import (
 from autochrome.trainer.finetune_options import (
     CROP_STEP,
     DEFAULT_CROP,
+    DEFAULT_HOLDOUT,
+    MAX_HOLDOUT,
+    MIN_HOLDOUT,
     MAX_CROP,
     MAX_STEPS,
     MIN_CROP,
@@ -95,7 +98,21 @@ class FinetuneDialog(QDialog):
         self.seconds_per_step = 0.0
         self.training = False
         self.total_steps = 0
+        form = self._build_source()
+        self._build_advanced()
+        previews = self._build_progress()
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for button in (self.start_button, self.pause_button, self.cancel_button, self.close_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        for part in (form, self.advanced, self.progress, self.status, self.curve, previews, self.result, buttons):
+            (layout.addLayout if isinstance(part, (QFormLayout, QHBoxLayout)) else layout.addWidget)(part)
+        self._connect()
+        self._update_buttons()
 
+    def _build_source(self) -> QFormLayout:
+        """Where the photos come from, what the scan found, the new model's name and preset."""
         self.source = QComboBox()
         self.source.addItem("A folder of colour photos", "folder")
         self.source.addItem("My corrected photos (photos I saved hints for)", "corrections")
@@ -115,7 +132,16 @@ class FinetuneDialog(QDialog):
         self.preset = QComboBox()
         for key in PRESET_STEPS:
             self.preset.addItem(key.capitalize(), key)
+        folder_row = QHBoxLayout()
+        for widget, stretch in ((self.folder, 1), (self.browse, 0), (self.find_corrections, 0)):
+            folder_row.addWidget(widget, stretch)
+        form = QFormLayout()
+        for label, field_ in (("Learn from", self.source), ("Folder", folder_row), ("", self.scan_label),
+                              ("", self.skipped), ("New model name", self.name), ("Preset", self.preset)):
+            form.addRow(label, field_)
+        return form
 
+    def _build_advanced(self) -> None:
         self.advanced = QGroupBox("Advanced")
         self.advanced.setCheckable(True)
         self.advanced.setChecked(False)
@@ -134,17 +160,15 @@ class FinetuneDialog(QDialog):
         self.adversarial = QCheckBox("Run the adversarial (GAN) stage too")
         self.whole_network = QCheckBox("Train the whole network (slower; default: decoder only)")
         self.holdout = QSpinBox()
-        self.holdout.setRange(5, 50)
-        self.holdout.setValue(15)
+        self.holdout.setRange(round(MIN_HOLDOUT * 100), round(MAX_HOLDOUT * 100))
+        self.holdout.setValue(round(DEFAULT_HOLDOUT * 100))
         self.holdout.setSuffix(" % held out for validation")
         advanced_form = QFormLayout(self.advanced)
-        advanced_form.addRow("Steps", self.steps)
-        advanced_form.addRow("Learning rate", self.learning_rate)
-        advanced_form.addRow("Crop size", self.crop)
-        advanced_form.addRow("", self.adversarial)
-        advanced_form.addRow("", self.whole_network)
-        advanced_form.addRow("Validation", self.holdout)
+        for label, widget in (("Steps", self.steps), ("Learning rate", self.learning_rate), ("Crop size", self.crop),
+                              ("", self.adversarial), ("", self.whole_network), ("Validation", self.holdout)):
+            advanced_form.addRow(label, widget)
 
+    def _build_progress(self) -> QHBoxLayout:
         self.progress = QProgressBar()
         self.status = QLabel("")
         self.curve = LossCurve()
@@ -161,58 +185,33 @@ class FinetuneDialog(QDialog):
         self.pause_button.setCheckable(True)
         self.cancel_button = QPushButton("Cancel")
         self.close_button = QPushButton("Close")
-
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(self.folder, 1)
-        folder_row.addWidget(self.browse)
-        folder_row.addWidget(self.find_corrections)
-        form = QFormLayout()
-        form.addRow("Learn from", self.source)
-        form.addRow("Folder", folder_row)
-        form.addRow("", self.scan_label)
-        form.addRow("", self.skipped)
-        form.addRow("New model name", self.name)
-        form.addRow("Preset", self.preset)
         previews = QHBoxLayout()
         for caption, label in (("Base model", self.base_preview), ("Being trained (a held-out photo)", self.new_preview)):
             column = QVBoxLayout()
             column.addWidget(QLabel(caption))
             column.addWidget(label)
             previews.addLayout(column)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for button in (self.start_button, self.pause_button, self.cancel_button, self.close_button):
-            buttons.addWidget(button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.advanced)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addWidget(self.curve)
-        layout.addLayout(previews)
-        layout.addWidget(self.result)
-        layout.addLayout(buttons)
+        return previews
 
+    def _connect(self) -> None:
         self.browse.clicked.connect(self._choose_folder)
         self.folder.editingFinished.connect(self._scan)
         self.source.currentIndexChanged.connect(self._on_source)
         self.find_corrections.clicked.connect(self._scan_corrections)
         self.preset.currentIndexChanged.connect(self._on_preset)
+        # The split is made by the scan: a new share needs a new scan, or the run would use the old one.
+        self.holdout.valueChanged.connect(lambda _: self._scan() if self.folder_scan is not None else None)
         self.start_button.clicked.connect(self.start)
         self.pause_button.toggled.connect(self._on_pause)
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.close)
         worker = self.engine.worker
-        worker.scanned.connect(self._on_scanned)
-        worker.scanFailed.connect(self._on_scan_failed)
-        worker.started.connect(self._on_started)
-        worker.progress.connect(self._on_progress)
-        worker.preview.connect(self._on_preview)
-        worker.staleRun.connect(self._on_stale_run)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
-        worker.stopped.connect(self._on_stopped)
-        self._update_buttons()
+        for signal, slot in ((worker.scanned, self._on_scanned), (worker.scanFailed, self._on_scan_failed),
+                             (worker.started, self._on_started), (worker.progress, self._on_progress),
+                             (worker.preview, self._on_preview), (worker.staleRun, self._on_stale_run),
+                             (worker.finished, self._on_finished), (worker.failed, self._on_failed),
+                             (worker.stopped, self._on_stopped)):
+            signal.connect(slot)
 
     @classmethod
     def ask(cls, parent=None, base_model: str = "") -> "FinetuneDialog":

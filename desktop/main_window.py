@@ -356,9 +356,7 @@ class MainWindow(QMainWindow):
     def open_models(self) -> None:
         from .models_dialog import ModelsDialog
 
-        dialog = ModelsDialog(self)
-        dialog.modelsChanged.connect(self.engine.list_models)
-        dialog.exec()
+        ModelsDialog.ask(self, on_change=self.engine.list_models)
 
     def show_error(self, title: str, message: str) -> None:
         self.errorShown.emit(message)

@@ -53,8 +53,11 @@ class ModelsDialog(QDialog):
         self.refresh()
 
     @classmethod
-    def ask(cls, parent=None) -> "ModelsDialog":
+    def ask(cls, parent=None, on_change=None) -> "ModelsDialog":
+        """Show the dialog until it is closed; `on_change()` runs after each change."""
         dialog = cls(parent)
+        if on_change is not None:
+            dialog.modelsChanged.connect(on_change)
         dialog.exec()
         return dialog
 

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-VIBRANCE_VIVID, VIBRANCE_MUTED = 0.05, 1.0  # the engine's temperature range
+from autochrome.engine.edit import MAX_TEMPERATURE as VIBRANCE_MUTED
+from autochrome.engine.edit import MIN_TEMPERATURE as VIBRANCE_VIVID
 RENDER_SIZES = [(192, "Fast (192 px)"), (256, "Balanced (256 px)"), (384, "Detailed (384 px)"), (512, "Finest (512 px)")]
 DEVICES = [("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)"), ("mps", "Apple GPU (MPS)")]
 

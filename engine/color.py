@@ -44,13 +44,6 @@ def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
     return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
 
-def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
-    linear = np.clip(linear, 0.0, None)
-    return np.where(
-        linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1.0 / 2.4) - 0.055
-    ).astype(np.float32)
-
-
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """sRGB floats in [0, 1], shape (..., 3) -> Lab, L in [0, 100]."""
     xyz = srgb_to_linear(rgb) @ _RGB_TO_XYZ.T.astype(np.float32)

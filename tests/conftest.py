@@ -16,7 +16,6 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 from autochrome.engine.networks import GeneratorConfig, build_generator  # noqa: E402
 from autochrome.engine.weights import save_generator  # noqa: E402
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 TINY_PIX2PIX = GeneratorConfig(architecture="pix2pix", pix2pix_downs=5, pix2pix_filters=4)
 TINY_UNET = GeneratorConfig(encoder="resnet18", decoder_channels=(16, 16, 8, 8, 8))

@@ -47,12 +47,13 @@ def find_corrected(folder: Path | None = None) -> list[tuple[Path, sidecar.Photo
 
 
 def render_targets(corrected: list[tuple[Path, sidecar.PhotoEdit]], base, out_folder: Path, long_side: int = 512,
-                   progress=None) -> Path:
-    """Write each corrected photo as the base model colorizes it with its hints (a colour PNG,
-    at most `long_side` pixels) into `out_folder`; returns the folder. `base`: a Colorizer."""
+                   progress=None, colorizer_for=None) -> Path:
+    """Write each corrected photo as the user saw it (a colour PNG, at most `long_side` pixels)
+    into `out_folder`; returns the folder. Each is rendered with its edit: its hints, its
+    settings and its model (`colorizer_for(name)`, None when it cannot be had), else `base`."""
     import cv2
 
-    from autochrome.engine.edit import ColorizeSettings
+    from autochrome.engine.edit import ColorizeSettings, settings_for
     from autochrome.engine.image_io import LoadedImage
 
     if len(corrected) < MIN_CORRECTED:
@@ -76,9 +77,10 @@ def render_targets(corrected: list[tuple[Path, sidecar.PhotoEdit]], base, out_fo
             small = (max(1, round(width * scale)), max(1, round(height * scale)))
             image = LoadedImage(None, cv2.resize(image.lightness, small, interpolation=cv2.INTER_AREA), 8, "PNG")
             hints = [type(h)(h.x * small[0] / width, h.y * small[1] / height, h.a, h.b) for h in hints]
-        settings = ColorizeSettings(render_size=edit.render_size or 256, temperature=edit.vibrance)
+        settings = settings_for(ColorizeSettings(), edit)
+        colorizer = (colorizer_for(edit.model) if colorizer_for and edit.model else None) or base
         try:
-            result = base.colorize(image, settings, hints=hints)
+            result = colorizer.colorize(image, settings, hints=hints)
         except (AutochromeError, ValueError):
             continue  # hints outside a photo that changed since: not a correction of this photo any more
         name = hashlib.sha1(str(photo.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:10]

@@ -32,6 +32,7 @@ from .calibrate import calibrate_strength, colourfulness_share
 from .evaluate import evaluate
 from .finetune_options import (  # noqa: F401  (re-exported: the options live with their limits)
     DEFAULT_CROP,
+    DEFAULT_HOLDOUT,
     MIN_PHOTOS,
     MIN_SIDE,
     PRESETS,
@@ -56,7 +57,7 @@ class FolderScan:
     photos: np.ndarray  # uint8 squares of the usable photos
     train_paths: list[Path] = field(default_factory=list)
     holdout_paths: list[Path] = field(default_factory=list)
-    holdout_share: float = 0.15
+    holdout_share: float = DEFAULT_HOLDOUT
     seed: int = 0
     source: str = "folder"  # or "corrections": the photos are the user's hinted results
 
@@ -77,19 +78,35 @@ def checkpoint_path(name: str) -> Path:
     return paths.user_data_dir() / "finetune" / f"{name}.ckpt"
 
 
+def corrections_folder(name: str) -> Path:
+    """Where a fine-tune of this name keeps its rendered corrections (until it finishes)."""
+    return checkpoint_path(name).with_suffix(".corrections")
+
+
 def scan_corrections(name: str, base_model: str | None, device: str, search_folder: Path | None = None,
-                     holdout_share: float = 0.15, seed: int = 0, progress=None) -> FolderScan:
+                     holdout_share: float = DEFAULT_HOLDOUT, seed: int = 0, progress=None) -> FolderScan:
     """The user's corrected photos as a fine-tuning set: their hinted results, rendered once by
     the base model into the fine-tune's working folder (kept for a resume, removed at the end)."""
     from .corrections import MIN_CORRECTED, find_corrected, render_targets
 
     name = validate_name(name)
-    targets = checkpoint_path(name).with_suffix(".corrections")
+    targets = corrections_folder(name)
     resuming = checkpoint_path(name).exists() and targets.is_dir() and any(targets.iterdir())
     if not resuming:  # a fresh run renders the corrections as they are now
         shutil.rmtree(targets, ignore_errors=True)
         corrected = find_corrected(search_folder)
-        render_targets(corrected, Colorizer(weights.resolve_model(base_model), device), targets, progress=progress)
+        loaded: dict = {}
+
+        def colorizer_for(model: str):
+            if model not in loaded:
+                try:
+                    loaded[model] = Colorizer(model, device)
+                except Exception:  # noqa: BLE001  a model that is gone: the base renders that photo
+                    loaded[model] = None
+            return loaded[model]
+
+        render_targets(corrected, Colorizer(weights.resolve_model(base_model), device), targets, progress=progress,
+                       colorizer_for=colorizer_for)
     return scan_folder(targets, holdout_share=holdout_share, seed=seed, progress=progress, min_photos=MIN_CORRECTED,
                        source="corrections")
 
@@ -122,7 +139,7 @@ def check_models_folder() -> Path:
     return folder
 
 
-def scan_folder(folder: str | Path, square: int = scan_square(DEFAULT_CROP), holdout_share: float = 0.15,
+def scan_folder(folder: str | Path, square: int = scan_square(DEFAULT_CROP), holdout_share: float = DEFAULT_HOLDOUT,
                 seed: int = 0, progress=None, min_photos: int = MIN_PHOTOS, source: str = "folder") -> FolderScan:
     """Decode every photo once; sort out what cannot be used; split off the held-out photos."""
     folder = Path(folder)
@@ -315,5 +332,9 @@ class Finetune:
             temporary.unlink(missing_ok=True)
         self.checkpoint.unlink(missing_ok=True)
         if self.folder.source == "corrections":
-            shutil.rmtree(self.folder.folder, ignore_errors=True)  # the rendered targets were ours
+            # The rendered targets go with the run. A scan made under another name (renamed before
+            # Start) is that name's only while an unfinished run of that name still needs it.
+            scanned_as = self.folder.folder.stem
+            if self.folder.folder == corrections_folder(self.name) or not checkpoint_path(scanned_as).exists():
+                shutil.rmtree(self.folder.folder, ignore_errors=True)
         return self.output, figures

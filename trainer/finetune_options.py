@@ -31,6 +31,11 @@ class FinetuneCancelled(Exception):  # noqa: N818  (not an error: the user asked
     """Raised from a progress callback to stop a scan or a validation the user cancelled."""
 
 
+# The share of the photos kept out of training to measure the new model: one rule for the
+# command line, the dialog and the scan.
+DEFAULT_HOLDOUT, MIN_HOLDOUT, MAX_HOLDOUT = 0.15, 0.05, 0.5
+
+
 @dataclass
 class FinetuneOptions:
     name: str
@@ -41,7 +46,7 @@ class FinetuneOptions:
     crop: int = DEFAULT_CROP
     batch_size: int = 8
     adversarial: bool = False
-    holdout_share: float = 0.15
+    holdout_share: float = DEFAULT_HOLDOUT
     train_encoder: bool = False
     device: str = "auto"
     seed: int = 0
@@ -63,5 +68,5 @@ class FinetuneOptions:
             raise FinetuneError(f"the learning rate must be above 0 and at most {MAX_LEARNING_RATE:g}")
         if not 1 <= self.batch_size <= 64:
             raise FinetuneError("the batch size must be between 1 and 64")
-        if not 0 <= self.holdout_share <= 0.5:
-            raise FinetuneError("the held-out share must be between 0 and 0.5")
+        if not MIN_HOLDOUT <= self.holdout_share <= MAX_HOLDOUT:
+            raise FinetuneError(f"the held-out share must be between {MIN_HOLDOUT:g} and {MAX_HOLDOUT:g}")

@@ -238,10 +238,6 @@ class TrainingSession:
         self.trainer = CachedDecoderTrainer(learners, views, settings, self.device, spec.checkpoint, run_key)
         self.began = time.time()
 
-    @property
-    def scan_summary(self) -> PhotoScan:
-        return self.scan
-
     def run(self):
         return self.trainer.run()
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from autochrome.trainer.finetune_options import DEFAULT_HOLDOUT, MAX_HOLDOUT, MIN_HOLDOUT
+
 
 def add_parser(commands) -> None:
     finetune = commands.add_parser(
@@ -25,7 +27,8 @@ def add_parser(commands) -> None:
     finetune.add_argument("--crop", type=int, default=128, help="crop size: 64 to 256, a multiple of 32")
     finetune.add_argument("--adversarial", action="store_true", help="also run the GAN stage (slower)")
     finetune.add_argument("--train-encoder", action="store_true", help="train the whole network, not the decoder only")
-    finetune.add_argument("--holdout", type=float, default=0.15, help="share of photos held out for validation")
+    finetune.add_argument("--holdout", type=float, default=DEFAULT_HOLDOUT,
+                          help=f"share of photos held out for validation ({MIN_HOLDOUT:g} to {MAX_HOLDOUT:g})")
     finetune.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     finetune.add_argument("--resume", action="store_true", help="continue an interrupted fine-tune of this name")
 

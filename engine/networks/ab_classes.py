@@ -15,7 +15,6 @@ import torch
 from .. import color
 
 BIN_SIZE = 10.0
-DEFAULT_TEMPERATURE = 0.38  # Zhang et al.'s choice; a trained model stores its calibrated one
 
 
 @functools.lru_cache(maxsize=4)

@@ -304,3 +304,15 @@ def test_a_stale_run_of_the_same_name_asks_before_starting_afresh(qtbot, dialog,
         assert FakeRun.instances[-1].options.fresh_start and FakeRun.instances[-1].finished
     else:
         assert not FakeRun.instances and "kept" in dialog.status.text()
+
+
+def test_changing_the_held_out_share_after_a_scan_scans_again(qtbot, dialog, tmp_path):
+    """Issue 19, 2.5: the share changed after the scan was ignored, yet written in the provenance."""
+    folder = warm_photos(tmp_path / "photos", 12)
+    scanned(qtbot, dialog, folder)
+    first = dialog.folder_scan
+    dialog.advanced.setChecked(True)
+    dialog.holdout.setValue(40)
+    qtbot.waitUntil(lambda: dialog.folder_scan is not None and dialog.folder_scan is not first, timeout=TIMEOUT)
+    assert dialog.folder_scan.holdout_share == 0.4 and len(dialog.folder_scan.holdout_paths) > len(first.holdout_paths)
+    assert dialog.options().holdout_share == 0.4

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from autochrome.desktop import display_check
+from autochrome.desktop import startup_check
 from autochrome.desktop.settings import Key, Settings
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the checks are Linux's")
@@ -26,26 +26,26 @@ def test_no_display_exits_2_with_what_to_do_instead():
 
 
 def test_a_library_that_cannot_be_loaded_is_named_with_the_install_commands():
-    assert display_check.missing_libraries({"libautochrome-does-not-exist.so.9": ("x", "y")}) == [
+    assert startup_check.missing_libraries({"libautochrome-does-not-exist.so.9": ("x", "y")}) == [
         "libautochrome-does-not-exist.so.9"]
     failing = {"libxcb-icccm.so.4", "libxcb-cursor.so.0"}
-    problem = display_check.check({"DISPLAY": ":0"}, "linux", load=lambda name: name not in failing)
+    problem = startup_check.check({"DISPLAY": ":0"}, "linux", load=lambda name: name not in failing)
     assert problem is not None and problem.exit_code == 2
     assert "libxcb-icccm.so.4" in problem.message and "libxcb-cursor.so.0" in problem.message
     assert "sudo apt install libxcb-cursor0 libxcb-icccm4" in problem.message
     assert "sudo dnf install xcb-util-cursor xcb-util-wm" in problem.message
-    assert display_check.check({"DISPLAY": ":0"}, "linux", load=lambda name: True) is None
+    assert startup_check.check({"DISPLAY": ":0"}, "linux", load=lambda name: True) is None
 
 
 def test_wayland_is_used_when_only_its_plugin_can_load():
     environ = {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}
-    assert display_check.check(environ, "linux", load=lambda name: "xcb" not in name) is None
+    assert startup_check.check(environ, "linux", load=lambda name: "xcb" not in name) is None
     assert environ["QT_QPA_PLATFORM"] == "wayland"
 
 
 def test_other_systems_and_chosen_platforms_are_left_alone():
-    assert display_check.check({}, "darwin") is None
-    assert display_check.check({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+    assert startup_check.check({}, "darwin") is None
+    assert startup_check.check({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
 
 
 def test_qt_giving_up_is_a_message_and_exit_2_not_a_core_dump():

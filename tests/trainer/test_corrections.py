@@ -66,3 +66,42 @@ def test_the_targets_are_the_hinted_results(tmp_path):
     rgb = np.asarray(Image.open(first), np.float32) / 255.0
     ab = color.rgb_to_lab(rgb[28:33, 28:33]).reshape(-1, 3)[:, 1:].mean(axis=0)
     assert ab == pytest.approx([40.0, 30.0], abs=8.0)
+
+
+def test_each_correction_is_rendered_with_its_own_saturation_and_model(tmp_path):
+    """Issue 19, 2.5: corrections were rendered with the base model and its defaults, not as
+    the user saw them."""
+    from PIL import Image
+
+    from autochrome.engine import color
+    from autochrome.engine.colorizer import Colorizer
+    from autochrome.trainer.corrections import render_targets
+
+    base = Colorizer(make_model_file(tmp_path / "base.safetensors", TINY_UNET, bias=0.0), "cpu")
+    photos = corrected_photos(tmp_path / "archive", 5)
+    corrected = [(p, sidecar.read(sidecar.beside(p))) for p in photos]
+    corrected[0][1].saturation = 0.0  # the user saw this one without colour
+    corrected[1][1].model = "theirs"
+    used = []
+    out = render_targets(corrected, base, tmp_path / "targets",
+                         colorizer_for=lambda name: used.append(name) or base)
+    grey = np.asarray(Image.open(sorted(out.glob("scan0-*.png"))[0]), np.float32) / 255.0
+    assert np.abs(color.rgb_to_lab(grey)[..., 1:]).max() < 1.5
+    assert used == ["theirs"]
+
+
+def test_a_run_renamed_before_start_leaves_another_runs_corrections(tmp_path, monkeypatch):
+    """Issue 19, 2.5: scanned as "A", started as "B": finishing B deleted A's rendered corrections."""
+    from autochrome.trainer import finetune
+
+    base = make_model_file(tmp_path / "base.safetensors", TINY_UNET, bias=0.0)
+    corrected_photos(tmp_path / "archive", 6)
+    scan = finetune.scan_corrections("A", str(base), "cpu", tmp_path / "archive", 0.3)
+    assert scan.folder == finetune.corrections_folder("A")
+    finetune.checkpoint_path("A").parent.mkdir(parents=True, exist_ok=True)
+    finetune.checkpoint_path("A").write_bytes(b"an unfinished run named A")
+    run = finetune.Finetune(scan, finetune.FinetuneOptions(name="B", base_model=str(base), steps=1, crop=64,
+                                                           holdout_share=0.3, device="cpu"))
+    list(run.steps())
+    run.finish()
+    assert finetune.corrections_folder("A").is_dir() and any(finetune.corrections_folder("A").iterdir())

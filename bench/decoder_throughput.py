@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from autochrome.trainer.cached_training import CachedDecoderTrainer, StreamedViews
+from autochrome.trainer.cached_training import CachedDecoderTrainer, DecoderLearner, StreamedViews
 from autochrome.trainer.objective import Objective
 from autochrome.trainer.photo_stream import PhotoStream, StreamSource
 from autochrome.trainer.session import PRESET_CONFIGS, build_initialised_generator
@@ -51,14 +51,15 @@ def main() -> int:
         views = StreamedViews(stream, generator.encoder.eval())
         settings = TrainSettings(stage1_steps=10**6, batch_size=args.batch_size, checkpoint_every=10**9)
         objective = Objective(config, device, None, generator.ab_centres, rebalance=False)
-        trainer = CachedDecoderTrainer(generator, config, views, objective, settings, device)
+        learner = DecoderLearner(generator, config, objective, settings, device)
+        trainer = CachedDecoderTrainer([learner], views, settings, device)
         features, rgb = views.batch(0, args.batch_size, device)
         decode = timed(lambda: stream.batch(args.batch_size), args.repeats)
         lightness = torch.zeros(args.batch_size, 1, args.crop, args.crop)
         with torch.inference_mode():
             encode = timed(lambda: generator.encoder(lightness), args.repeats)
         views.batch = lambda step, size, device_: (features, rgb)  # the decoder step alone
-        decoder = timed(trainer._step, args.repeats)
+        decoder = timed(trainer.one_step, args.repeats)
         n = args.batch_size
         print(f"| {arch} | {n / decode:.0f} | {n / encode:.0f} | {n / decoder:.0f} | "
               f"{n / (decode + encode + decoder):.0f} | {n / decoder:.0f} |", flush=True)

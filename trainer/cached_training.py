@@ -16,7 +16,6 @@ Either way a resumed run continues exactly where it stopped.
 from __future__ import annotations
 
 import copy
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +30,11 @@ from .feature_cache import FIRST_TAP, FeatureCache
 from .objective import Objective
 from .photo_stream import PhotoStream
 from .training import (
-    Progress,
     StaleCheckpointError,
     TrainSettings,
     ema_decay,
     learning_rate,
+    run_steps,
     write_checkpoint,
 )
 
@@ -237,7 +236,7 @@ class CachedDecoderTrainer:
     def export_model(self) -> torch.nn.Module:
         return self.learners[0].export()
 
-    def _step(self) -> dict:
+    def one_step(self) -> dict:
         features, rgb = self.views.batch(self.step, self.settings.batch_size, self.device)
         lab = color.torch_rgb_to_lab(rgb.permute(0, 3, 1, 2).float() / 255.0)
         lightness, ab = color.normalize_l(lab[:, :1]), color.normalize_ab(lab[:, 1:])
@@ -247,21 +246,6 @@ class CachedDecoderTrainer:
         return losses
 
     def run(self):
-        settings = self.settings
-        start, began = self.step, time.perf_counter()
-        smoothed: dict[str, float] = {}
-        while self.step < settings.stage1_steps:
-            losses = self._step()
-            self.step += 1
-            for name, value in losses.items():
-                if not np.isfinite(value):
-                    raise FloatingPointError(f"{name} loss became {value} at step {self.step}")
-                smoothed[name] = value if name not in smoothed else 0.95 * smoothed[name] + 0.05 * value
-            self.metrics = {f"loss_{k}": v for k, v in smoothed.items()}
-            if self.step % settings.checkpoint_every == 0 or self.step == settings.stage1_steps:
-                self.save_checkpoint()
-            elapsed = time.perf_counter() - began
-            rate = (self.step - start) * settings.batch_size / max(elapsed, 1e-9)
-            yield Progress(1, self.step, settings.stage1_steps, dict(smoothed), rate, elapsed, start)
+        yield from run_steps(self, self.settings.stage1_steps)
         for learner in self.learners:
             learner.export()

@@ -151,6 +151,17 @@ def generator_from_model_file(path: Path, config: GeneratorConfig) -> tuple[torc
     return model, info.config
 
 
+def run_identity(config: GeneratorConfig, data: str, spec: RunSpec) -> str:
+    """Which run a checkpoint belongs to: what it learns from and how. A checkpoint of another
+    run is refused on --resume; more steps (a further chunk) continue the same run."""
+    settings = {k: v for k, v in asdict(spec.settings).items() if k not in ("stage1_steps", "stage2_steps",
+                                                                           "checkpoint_every", "compile")}
+    identity = (config.to_json(), data, spec.crop, spec.square, spec.seed, spec.rebalance, str(spec.init_model),
+                spec.encoder_init, spec.degrade, spec.min_colourfulness, spec.affinity_output is not None,
+                spec.affinity_only, sorted(settings.items()))
+    return hashlib.sha1(repr(identity).encode()).hexdigest()[:16]
+
+
 def check_run_spec(spec: RunSpec) -> None:
     """Limits that keep a typo from becoming a traceback or a useless model."""
     settings = spec.settings
@@ -193,17 +204,18 @@ class TrainingSession:
             generator = build_initialised_generator(self.config, spec.encoder_init)
         centres = generator.ab_centres if self.config.ab_classes else None
         objective = Objective(self.config, self.device, photos if spec.rebalance else None, centres, seed=spec.seed)
+        run_key = run_identity(self.config, digest(photos), spec)
         if spec.feature_cache is not None:
             cache_spec = CacheSpec(self.config.encoder, spec.crop, spec.degrade, spec.seed, len(photos), digest(photos))
             cache = build_cache(spec.feature_cache, photos, generator.encoder, cache_spec, self.device, progress)
             views = CachedViews(cache, spec.seed, spec.min_colourfulness)
             learner = DecoderLearner(generator, self.config, objective, spec.settings, self.device, spec.seed)
-            self.trainer = CachedDecoderTrainer([learner], views, spec.settings, self.device, spec.checkpoint)
+            self.trainer = CachedDecoderTrainer([learner], views, spec.settings, self.device, spec.checkpoint, run_key)
         else:
             rank = dist.get_rank() if dist.is_initialized() else 0
             sampler = CropSampler(photos, spec.crop, self.device, seed=spec.seed + rank)
             self.trainer = Trainer(generator, self.config, sampler, spec.settings, spec.crop, self.device, objective,
-                                   spec.checkpoint)
+                                   spec.checkpoint, run_key=run_key)
         self.began = time.time()
 
     def _start_stream(self, spec: RunSpec) -> None:
@@ -221,12 +233,7 @@ class TrainingSession:
             generator = build_initialised_generator(self.config, spec.encoder_init)
         objective = Objective(self.config, self.device, None, generator.ab_centres, rebalance=False, seed=spec.seed)
         settings = spec.settings
-        # The run is what it learns from and how: a checkpoint of another run is refused, while
-        # more steps (a further chunk) continue this one.
-        identity = (self.config.to_json(), stream.identity, spec.crop, spec.seed, settings.batch_size,
-                    settings.learning_rate, settings.lr_schedule, settings.warmup_steps, str(spec.init_model),
-                    spec.affinity_output is not None, spec.affinity_only)
-        run_key = hashlib.sha1(repr(identity).encode()).hexdigest()[:16]
+        run_key = run_identity(self.config, stream.identity, spec)
         generator.encoder.to(self.device).eval()
         views = StreamedViews(stream, generator.encoder)
         learners = [] if spec.affinity_only else [DecoderLearner(generator, self.config, objective, settings,

@@ -119,6 +119,32 @@ def read_checkpoint(path: Path, device: torch.device, config: GeneratorConfig, r
     return state
 
 
+def run_steps(trainer, total: int):
+    """The one training loop, for every trainer: a step (`trainer.one_step()`, its losses),
+    the losses smoothed and checked, a checkpoint every `checkpoint_every` steps and at the
+    end of each stage, and a Progress record after every step. Resuming is the trainer's
+    checkpoint (its step, weights and random state) read back: the loop goes on from there."""
+    settings = trainer.settings
+    start, began = trainer.step, time.perf_counter()
+    smoothed: dict[str, float] = {}
+    world = dist.get_world_size() if dist.is_initialized() else 1
+    while trainer.step < total:
+        stage = 1 if trainer.step < settings.stage1_steps else 2
+        losses = trainer.one_step()
+        trainer.step += 1
+        for name, value in losses.items():
+            value = float(value)
+            if not math.isfinite(value):
+                raise FloatingPointError(f"{name} loss became {value} at step {trainer.step}")
+            smoothed[name] = value if name not in smoothed else 0.95 * smoothed[name] + 0.05 * value
+        trainer.metrics = {f"loss_{k}": v for k, v in smoothed.items()}
+        if trainer.step % settings.checkpoint_every == 0 or trainer.step in (total, settings.stage1_steps):
+            trainer.save_checkpoint()
+        elapsed = time.perf_counter() - began
+        rate = (trainer.step - start) * settings.batch_size * world / max(elapsed, 1e-9)
+        yield Progress(stage, trainer.step, total, dict(smoothed), rate, elapsed, start)
+
+
 def is_main_process() -> bool:
     return not dist.is_initialized() or dist.get_rank() == 0
 
@@ -287,26 +313,10 @@ class Trainer:
         losses.update({"gan": loss_gan.detach(), self.loss_name: loss_l1.detach()})
         return losses
 
+    def one_step(self) -> dict:
+        return self._stage1_step() if self.step < self.settings.stage1_steps else self._stage2_step()
+
     def run(self):
         """Train to the end, yielding a Progress after every step."""
-        settings = self.settings
-        start = self.step
-        began = time.perf_counter()
-        smoothed: dict[str, float] = {}
-        world = dist.get_world_size() if dist.is_initialized() else 1
-        while self.step < settings.total_steps:
-            stage = 1 if self.step < settings.stage1_steps else 2
-            losses = self._stage1_step() if stage == 1 else self._stage2_step()
-            self.step += 1
-            for name, value in losses.items():
-                value = float(value)
-                if not math.isfinite(value):
-                    raise FloatingPointError(f"{name} loss became {value} at step {self.step}")
-                smoothed[name] = value if name not in smoothed else 0.95 * smoothed[name] + 0.05 * value
-            self.metrics = {f"loss_{k}": v for k, v in smoothed.items()}
-            if self.step % settings.checkpoint_every == 0 or self.step == settings.total_steps or self.step == settings.stage1_steps:
-                self.save_checkpoint()
-            elapsed = time.perf_counter() - began
-            rate = (self.step - start) * settings.batch_size * world / max(elapsed, 1e-9)
-            yield Progress(stage, self.step, settings.total_steps, dict(smoothed), rate, elapsed, start)
+        yield from run_steps(self, self.settings.total_steps)
         self.generator.eval()

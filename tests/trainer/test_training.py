@@ -19,8 +19,8 @@ from autochrome.trainer.training import Trainer, TrainSettings
 TINY = GeneratorConfig(encoder="resnet18", decoder_channels=(16, 16, 8, 8, 8))
 
 
-def photo_folder(tmp_path, count=6, size=(40, 50)):
-    rng = np.random.default_rng(0)
+def photo_folder(tmp_path, count=6, size=(40, 50), seed=0):
+    rng = np.random.default_rng(seed)
     folder = tmp_path / "photos"
     (folder / "nested").mkdir(parents=True, exist_ok=True)
     for index in range(count):
@@ -225,3 +225,18 @@ def test_the_ema_of_a_short_adversarial_stage_follows_it():
     stage1_share = float(np.prod([ema_decay(n, 0.999) for n in range(100)]))
     assert stage1_share < 0.01
     assert ema_decay(100_000, 0.999) == 0.999
+
+
+def test_resume_refuses_a_checkpoint_of_another_run(tmp_path, capsys):
+    """Issue 19: `autochrome train --resume` never checked which run a checkpoint belonged to."""
+    first = photo_folder(tmp_path / "a", size=(48, 48))
+    second = photo_folder(tmp_path / "b", size=(48, 48), seed=5)
+    common = ["--arch", "unet-lite0", "--encoder-init", "scratch", "--batch-size", "2", "--crop", "32", "--square",
+              "40", "--device", "cpu", "--checkpoint", str(tmp_path / "run.ckpt")]
+    assert main(["train", str(first), "--out", str(tmp_path / "a.safetensors"), "--stage1-steps", "1", *common]) == 0
+    code = main(["train", str(second), "--out", str(tmp_path / "b.safetensors"), "--stage1-steps", "2", "--resume",
+                 *common])
+    assert code == 2 and "another run" in capsys.readouterr().err
+    # The same run with more steps goes on from its checkpoint.
+    assert main(["train", str(first), "--out", str(tmp_path / "a.safetensors"), "--stage1-steps", "2", "--resume",
+                 *common]) == 0

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from autochrome.desktop.cli import main as autochrome  # noqa: E402
 from autochrome.engine import color  # noqa: E402
@@ -74,6 +75,26 @@ def curve(model: str, photos: list[Path], counts: list[int], seed: int, render_s
     return rows
 
 
+def levin_curve(photos: list[Path], counts: list[int], seed: int) -> dict[int, dict]:
+    """The same simulated hints, spread by Levin et al.'s propagation alone (bench/levin_baseline.py)."""
+    from levin_baseline import levin_colorize
+
+    rows = {}
+    truths = {path: truth_rgb(path) for path in photos}
+    for count in counts:
+        figures = []
+        for index, path in enumerate(photos):
+            truth = truths[path]
+            rng = np.random.default_rng([seed, count, index])
+            hints = [(h["x"], h["y"], *h["ab"]) for h in simulated_hints(truth, count, rng)]
+            lightness = color.rgb_to_lab(truth)[..., 0]
+            figures.append(all_metrics(levin_colorize(lightness, hints, PATCH), truth))
+        mean = {key: float(np.mean([f[key] for f in figures])) for key in figures[0]}
+        mean["colourfulness_gap"] = mean["colourfulness_truth"] - mean["colourfulness"]
+        rows[count] = mean
+    return rows
+
+
 def load_png(path: Path) -> np.ndarray:
     from PIL import Image
 
@@ -90,6 +111,7 @@ def main() -> int:
     parser.add_argument("--render-size", type=int, default=256)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--eval", type=Path, default=EVAL, help="folder holding kodak24/ and bsds500-test/")
+    parser.add_argument("--levin", action="store_true", help="also Levin et al. 2004's propagation of the same hints")
     args = parser.parse_args()
     report = {}
     for name in args.sets:
@@ -102,6 +124,11 @@ def main() -> int:
             report.setdefault(name, {})[model] = rows
             cells = [f"{r['psnr']:.2f} / {r['ciede2000']:.2f} / {r['colourfulness_gap']:.1f}" for r in rows.values()]
             print(f"| {Path(model).stem} | " + " | ".join(cells) + " |", flush=True)
+        if args.levin:
+            rows = levin_curve(photos, args.counts, args.seed)
+            report[name]["levin2004"] = rows
+            cells = [f"{r['psnr']:.2f} / {r['ciede2000']:.2f} / {r['colourfulness_gap']:.1f}" for r in rows.values()]
+            print("| Levin et al. 2004 | " + " | ".join(cells) + " |", flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 0

@@ -190,14 +190,31 @@ def _user_model(name: str) -> Path:
     return path
 
 
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+MAX_NAME_LENGTH = 80
+
+
+def check_model_name(name: str) -> str:
+    """The one rule for naming a user's model (fine-tune, import, rename): a file name on every
+    system, and not the name of another model, ignoring letter case (on macOS and Windows
+    "Family" and "family" are one file). Returns the name, trimmed; ModelError says why not."""
+    name = str(name).strip()
+    if not name:
+        raise ModelError("give the model a name")
+    if (name.startswith(".") or name.endswith(".") or any(ch in name for ch in '/\\:*?"<>|')
+            or any(ord(ch) < 32 for ch in name) or name.split(".")[0].lower() in _RESERVED):
+        raise ModelError(f"{name!r} cannot be a model name (no / \\ : * ? \" < > |, no leading or trailing dot)")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ModelError(f"model names are at most {MAX_NAME_LENGTH} characters")
+    for info in list_models():
+        if info.name.casefold() == name.casefold():
+            kind = "a shipped model" if info.origin == "shipped" else "a model"
+            raise ModelError(f"{kind} named {info.name!r} exists already; choose another name")
+    return name
+
+
 def _free_user_path(name: str) -> Path:
-    name = name.strip()
-    if not name or name.startswith(".") or any(ch in name for ch in '/\\:*?"<>|'):
-        raise ModelError(f"{name!r} is not a usable model name")
-    taken = {info.name for info in list_models()}
-    if name in taken:
-        raise ModelError(f"a model named {name!r} exists already")
-    return paths.user_models_dir() / f"{name}{SUFFIX}"
+    return paths.user_models_dir() / f"{check_model_name(name)}{SUFFIX}"
 
 
 def rename_user_model(old: str, new: str) -> Path:

@@ -25,6 +25,7 @@ import torch
 from autochrome.engine import paths, weights
 from autochrome.engine.edit import ColorizeSettings
 from autochrome.engine.colorizer import Colorizer
+from autochrome.engine.errors import ModelError
 from autochrome.engine.weights import ModelInfo, save_generator
 
 from .batches import CropSampler
@@ -47,7 +48,6 @@ from .photos import PhotoScan, find_photos, load_photo_set
 from .training import StaleCheckpointError, Trainer, TrainSettings
 
 CALIBRATION_PHOTOS = 40  # about 5 s a side on a 2-core CPU
-VALID_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_ .")
 
 
 @dataclass
@@ -63,14 +63,11 @@ class FolderScan:
 
 
 def validate_name(name: str) -> str:
-    name = name.strip()
-    if not name:
-        raise FinetuneError("give the new model a name")
-    if not set(name) <= VALID_NAME_CHARS or name.startswith("."):
-        raise FinetuneError("model names may use letters, digits, spaces, '-', '_' and '.'")
-    if name in {info.name for info in weights.list_models() if info.origin == "shipped"}:
-        raise FinetuneError(f"'{name}' is the name of a shipped model; choose another")
-    return name
+    """The models' naming rule (engine.weights.check_model_name), as a fine-tuning error."""
+    try:
+        return weights.check_model_name(name)
+    except ModelError as exc:
+        raise FinetuneError(str(exc)) from None
 
 
 def checkpoint_path(name: str) -> Path:

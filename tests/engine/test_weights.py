@@ -121,3 +121,20 @@ def test_the_shipped_default_takes_hints_and_they_change_its_colours():
     near = hinted.lab[46:51, 62:67, 1:].mean(axis=(0, 1))
     assert np.hypot(*(near - plain.lab[46:51, 62:67, 1:].mean(axis=(0, 1)))) > 20
     np.testing.assert_array_equal(hinted.lab[..., 0], image.lightness)
+
+
+def test_model_names_that_differ_only_in_letter_case_are_one_name(tmp_path):
+    """Issue 19, 2.6: importing "Family" when "family" existed replaced it on macOS and Windows."""
+    from autochrome.engine import paths
+    from autochrome.engine.errors import ModelError
+    from tests.conftest import make_model_file
+
+    first = weights.import_model(make_model_file(tmp_path / "family.safetensors"))
+    with pytest.raises(ModelError, match="named 'family' exists already"):
+        weights.import_model(make_model_file(tmp_path / "Family.safetensors"))
+    with pytest.raises(ModelError, match="shipped model"):
+        weights.check_model_name("AUTOCHROME-DEFAULT")
+    for bad in ("a/b", "..", "con", "x:y", "tab\tname"):
+        with pytest.raises(ModelError):
+            weights.check_model_name(bad)
+    assert [p.name for p in paths.user_models_dir().iterdir()] == [first.name]

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+from autochrome.engine.formats import READABLE_SUFFIXES
+
 IMAGENET_TERMS = "ImageNet terms of access: non-commercial research and education"
 
 
@@ -34,7 +35,7 @@ class Source:
         return f"{self.repository}@{self.commit}"
 
     def wants(self, path: str) -> bool:
-        if not path.lower().endswith(PHOTO_SUFFIXES):
+        if PurePosixPath(path).suffix.lower() not in READABLE_SUFFIXES:
             return False
         if not any(path.startswith(folder.rstrip("/") + "/") for folder in self.folders):
             return False

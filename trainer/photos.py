@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from autochrome.engine.batch import expand_inputs
 from autochrome.engine.image_io import load_colour, to_8bit
-
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
 # Mean chroma (Lab ab distance, approximated in YCbCr) below which a photo counts as monochrome.
 MIN_CHROMA = 3.0
 
@@ -30,9 +29,9 @@ class PhotoScan:
 
 
 def find_photos(folder: str | Path, recursive: bool = True) -> list[Path]:
-    folder = Path(folder)
-    pattern = folder.rglob("*") if recursive else folder.glob("*")
-    return sorted(p for p in pattern if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+    """The photos of a folder as `autochrome colorize` and the app find them (hidden files and
+    folders left out), sorted by path."""
+    return sorted(path for path, _ in expand_inputs([Path(folder)], recursive))
 
 
 def is_monochrome(rgb: np.ndarray) -> bool:

@@ -8,9 +8,16 @@ A click on an existing hint selects it and opens its popover, so its colour can 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QPointF, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+
+from autochrome.engine.edit import DEFAULT_REACH
 
 from .colour_popover import ColourPopover, lab_colour
+
+# (menu text, reach as a share of the photo's long side, status tip)
+REACHES = [("Reach: &Object", 0.1, "A hint colours the object it is on and stops at its outline"),
+           ("Reach: &Region", DEFAULT_REACH, "A hint colours what looks alike around it (the default)"),
+           ("Reach: &Far", 0.6, "A hint carries across everything that looks alike, however far")]
 
 
 class HintController(QObject):
@@ -29,6 +36,7 @@ class HintController(QObject):
         self.without_action = self._action("Compare &Without Hints", "N", "Show the result before any hint",
                                            self.show_without_hints)
         self.without_action.setCheckable(True)
+        self.reach_actions = self._reach_actions()
         self.view.hintPlaceRequested.connect(self._on_place)
         self.view.hintPressed.connect(self._on_pressed)
         self.view.hintMoved.connect(self._on_moved)
@@ -46,6 +54,24 @@ class HintController(QObject):
         action.triggered.connect(slot)
         self.window.addAction(action)
         return action
+
+    def _reach_actions(self) -> list[QAction]:
+        """Hints > Reach: how far a hint's colour may carry over what looks alike."""
+        group = QActionGroup(self)
+        actions = []
+        for text, reach, tip in REACHES:
+            action = QAction(text, self.window, checkable=True)
+            action.setStatusTip(tip)
+            action.setData(reach)
+            action.triggered.connect(lambda checked=False, value=reach: self.window.session.set_settings({"reach": value}))
+            group.addAction(action)
+            actions.append(action)
+        self.show_reach(DEFAULT_REACH)
+        return actions
+
+    def show_reach(self, reach: float) -> None:
+        for action in getattr(self, "reach_actions", []):
+            action.setChecked(abs(action.data() - reach) < 1e-6)
 
     @property
     def actions(self) -> list[QAction]:
@@ -70,7 +96,8 @@ class HintController(QObject):
     # ----------------------------------------------------------- what is shown
 
     def show_entry(self, entry) -> None:
-        """A result from the history (or a new photo) is shown: show its hints, not an edit."""
+        """A result from the history (or a new photo) is shown: show its hints and reach, not an edit."""
+        self.show_reach(self.window.session.settings.get("reach", DEFAULT_REACH))
         self.hints.replace_all(entry.hints if entry is not None else [])
         self.without_action.setChecked(False)
         self.refresh_markers()

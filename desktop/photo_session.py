@@ -70,7 +70,9 @@ class PhotoSession:
         self._submit, self._cancel = submit, cancel
         self.history = History()
         self.hints = HintSet()
-        self.settings = dict(settings or {"render_size": 256, "saturation": 1.0, "temperature": None})
+        defaults = ColorizeSettings()
+        self.settings = {"render_size": defaults.render_size, "saturation": defaults.saturation,
+                         "temperature": defaults.temperature, "reach": defaults.reach, **(settings or {})}
         self.reference = None  # the shown photo's reference photo (engine.reference.ReferencePhoto)
         self.queue: list[QueueItem] = []
         self.failures: list[str] = []
@@ -144,6 +146,8 @@ class PhotoSession:
             self.notice.emit(f"Not applied: {exc}")
             return
         self.settings.update(changes)
+        if set(changes) == {"reach"} and not self.hints.hints:
+            return  # how far hints carry changes nothing without hints
         self.render_again()
 
     def render_again(self) -> None:
@@ -299,7 +303,7 @@ class PhotoSession:
             # The shown result's edit is the edit from now on: its hints, reference and settings.
             self.hints.replace_all(entry.hints)
             self.reference = entry.reference
-            self.settings.update({k: v for k, v in entry.settings.items() if k in self.settings or k == "reach"})
+            self.settings.update({k: v for k, v in entry.settings.items() if k in self.settings})
             if entry.restorable and not self.batch_running:
                 same_photo = next((e.reply for e in reversed(self.history.entries)
                                    if e.available and entry.source is not None and e.reply.source == entry.source), None)

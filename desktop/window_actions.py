@@ -69,6 +69,9 @@ class WindowActions:
         for action in window.hint_tool.actions:
             hints_menu.addAction(action)
         hints_menu.addSeparator()
+        for action in window.hint_tool.reach_actions:
+            hints_menu.addAction(action)
+        hints_menu.addSeparator()
         hints_menu.addAction(self.reference)
         hints_menu.addAction(self.clear_reference)
         toolbar = window.addToolBar("Tools")

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import scipy.sparse
-import scipy.sparse.linalg
 
 PROPAGATION_SIZE = 128  # a direct solve: 24 ms at 128 px, 100 ms at 192 px on 2 cores
 HINT_WEIGHT = 100.0
@@ -63,6 +61,11 @@ def propagate(lightness: np.ndarray, targets: list[tuple[slice, slice, np.ndarra
     height, width = lightness.shape
     if not targets:
         return np.zeros((height, width, 2), np.float32)
+    # Imported when a hint is first spread: SciPy takes a quarter of a second to import, and a
+    # photo without hints never needs it.
+    import scipy.sparse
+    import scipy.sparse.linalg
+
     scale = min(1.0, PROPAGATION_SIZE / max(height, width))
     grid_w, grid_h = max(1, round(width * scale)), max(1, round(height * scale))
     grid_l = cv2.resize(lightness, (grid_w, grid_h), interpolation=cv2.INTER_AREA) if scale < 1 else lightness

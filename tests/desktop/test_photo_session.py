@@ -131,7 +131,7 @@ def test_a_sidecars_settings_stay_with_the_photo_after_an_edit(tmp_path):
     opened = engine.requests[0]
     session.finished(engine.reply(opened, settings={"render_size": 128, "saturation": 2.0, "temperature": 0.3}))
     session.hints.add(5, 5, 10, 10)
-    assert engine.requests[-1].settings == {"render_size": 128, "saturation": 2.0, "temperature": 0.3}
+    assert engine.requests[-1].settings.items() >= {"render_size": 128, "saturation": 2.0, "temperature": 0.3}.items()
     assert engine.requests[-1].model == "m"
 
 

@@ -124,7 +124,7 @@ def predict_ab(model: torch.nn.Module, lightness: np.ndarray, stride: int, choic
             if hasattr(model, "encode"):
                 key = (tuple(one_l.shape), flipped)
                 features = memo.features(model, one_l, memo_owner, key) if memo is not None else model.encode(one_l)
-                out = model.to_ab(model.decode(features, one_l, one_hints), temperature)
+                out = model.to_ab(model.decode(features, one_l, one_hints), temperature, lightness=one_l)
             else:
                 out = model(one_l)
         outputs.append(out.flip(-1) if flipped else out)

@@ -11,6 +11,7 @@ import functools
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .. import color
 
@@ -36,6 +37,41 @@ def in_gamut_ab_bins(samples: int = 96) -> np.ndarray:
     centres = np.array(sorted(cells), dtype=np.float32) * BIN_SIZE
     centres.setflags(write=False)  # shared between callers by the cache
     return centres
+
+
+def smoothed_log_probabilities(logits: torch.Tensor, lightness: torch.Tensor, sigma: float,
+                               lightness_sigma: float = 6.0, radius: int = 2) -> torch.Tensor:
+    """Each cell's colour distribution averaged with its neighbours' of similar lightness (a
+    cross-bilateral filter on the probabilities), returned as log-probabilities.
+
+    Decoded cell by cell, a region the model is unsure about (an evening sky: orange or blue)
+    flips between the two at small differences of its features, and the annealed mean turns
+    each flip into a blotch. Averaging the distributions first gives one decision per smooth
+    region; across an edge of light the neighbours count little, so objects keep their own.
+    `lightness`: L in [0, 100] at the logits' size, (N, 1, h, w)."""
+    probabilities = torch.softmax(logits.float(), dim=1)
+    n, q, h, w = probabilities.shape
+    size = 2 * radius + 1
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float32, device=logits.device)
+    spatial = torch.exp(-(offsets[:, None] ** 2 + offsets[None, :] ** 2) / (2 * sigma**2)).reshape(1, size * size, 1)
+    padded_l = F.pad(lightness.float(), (radius,) * 4, mode="replicate")
+    neighbours_l = F.unfold(padded_l, size).reshape(n, size * size, h * w)
+    weights = spatial * torch.exp(-((neighbours_l - lightness.reshape(n, 1, h * w)) ** 2) / (2 * lightness_sigma**2))
+    weights = weights / weights.sum(dim=1, keepdim=True)
+    padded_p = F.pad(probabilities, (radius,) * 4, mode="replicate")
+    neighbours_p = F.unfold(padded_p, size).reshape(n, q, size * size, h * w)
+    smoothed = torch.einsum("nqkp,nkp->nqp", neighbours_p, weights).reshape(n, q, h, w)
+    return torch.log(smoothed.clamp(min=1e-8))
+
+
+def confidence_strength(logits: torch.Tensor, power: float) -> torch.Tensor:
+    """(N, 1, h, w) factors on the colour: above 1 where the model is surer than it is on
+    average over the photo, below where less. Confidence is one minus the distribution's
+    entropy as a share of the most it can be."""
+    log_p = torch.log_softmax(logits.float(), dim=1)
+    entropy = -(log_p.exp() * log_p).sum(dim=1, keepdim=True) / float(np.log(logits.shape[1]))
+    confidence = (1.0 - entropy).clamp(min=1e-3)
+    return (confidence / confidence.mean(dim=(2, 3), keepdim=True)) ** power
 
 
 def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, temperature: float) -> torch.Tensor:

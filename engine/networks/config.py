@@ -42,6 +42,12 @@ class GeneratorConfig:
     temperature: float = 0.38
     # Where the decoder stops: 1 (full resolution, with L in the last stage), 2 or 4.
     output_stride: int = 1
+    # Classifiers: each cell's colour distribution is averaged with its neighbours' of similar
+    # lightness before decoding (spatial sigma in cells; 0: off), against blotches.
+    decode_smoothing: float = 0.0
+    # Classifiers: colour strength follows confidence, the gain scaled by
+    # (confidence / its mean over the photo) ** this (0: one gain everywhere).
+    confidence_power: float = 0.0
 
     def __post_init__(self):
         for name in ("pix2pix_downs", "pix2pix_filters", "ab_classes", "output_stride"):
@@ -54,7 +60,7 @@ class GeneratorConfig:
         for name in ("self_attention", "tf_compat", "hint_input"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false")
-        for name in ("ab_gain", "temperature"):
+        for name in ("ab_gain", "temperature", "decode_smoothing", "confidence_power"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
                 raise ValueError(f"{name} must be a number")
@@ -88,6 +94,8 @@ class GeneratorConfig:
             raise ValueError("hint_input needs the unet architecture")
         if not 0.01 <= self.temperature <= 2.0:
             raise ValueError("temperature must be in [0.01, 2]")
+        if not 0.0 <= self.decode_smoothing <= 4.0 or not 0.0 <= self.confidence_power <= 4.0:
+            raise ValueError("decode_smoothing and confidence_power must be in [0, 4]")
 
     def estimated_parameters(self) -> int:
         """An upper estimate of the parameter count, from the config alone (before building)."""

@@ -6,7 +6,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .ab_classes import annealed_mean
+from .. import color
+from .ab_classes import annealed_mean, confidence_strength, smoothed_log_probabilities
 from .config import GeneratorConfig
 from .encoders import build_encoder
 from .hint_maps import HINT_CHANNELS, empty_hint_map, hint_pyramid
@@ -101,12 +102,23 @@ class UNetGenerator(nn.Module):
             return self.head(x)
         return self.head(torch.cat([x, lightness], dim=1))
 
-    def to_ab(self, decoded: torch.Tensor, temperature: float | None = None, gain: bool = True) -> torch.Tensor:
+    def to_ab(self, decoded: torch.Tensor, temperature: float | None = None, gain: bool = True,
+              lightness: torch.Tensor | None = None) -> torch.Tensor:
         """ab from the decoder's output; `gain=False` leaves out the output calibration (training
-        compares outputs before it, so training never learns the calibration away)."""
+        compares outputs before it, so training never learns the calibration away). `lightness`
+        (the normalised L the decoder saw) lets a classifier decode with its smoothing."""
         ab = decoded
+        strength = None
         if self.config.ab_classes:
-            ab = annealed_mean(decoded, self.ab_centres, self.config.temperature if temperature is None else temperature)
+            logits = decoded
+            if self.config.decode_smoothing > 0 and lightness is not None:
+                small_l = color.denormalize_l(F.adaptive_avg_pool2d(lightness.float(), decoded.shape[-2:]))
+                logits = smoothed_log_probabilities(decoded, small_l, self.config.decode_smoothing)
+            if self.config.confidence_power > 0 and gain:
+                strength = confidence_strength(logits, self.config.confidence_power)
+            ab = annealed_mean(logits, self.ab_centres, self.config.temperature if temperature is None else temperature)
+            if strength is not None:
+                ab = ab * strength
         if self.config.output_stride > 1:
             ab = F.interpolate(ab, scale_factor=self.config.output_stride, mode="bilinear", align_corners=False)
         return ab * self.config.ab_gain if gain and self.config.ab_gain != 1.0 else ab

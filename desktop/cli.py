@@ -16,13 +16,7 @@ def _folder_name(text: str) -> Path:
     return Path(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="autochrome", description="Colorize black-and-white photos at their full resolution."
-    )
-    parser.add_argument("--version", action="version", version=f"autochrome {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
+def _add_colorize_parser(commands) -> None:
     colorize = commands.add_parser(
         "colorize",
         help="colorize photos and save the results in a folder",
@@ -48,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality (default 95)")
     colorize.add_argument("--overwrite", action="store_true", help="replace existing results (never an input)")
 
+
+def _add_gui_and_eval_parsers(commands) -> None:
     gui = commands.add_parser("gui", help="open the desktop app (the default)", description="Open the desktop app.")
     gui.add_argument("files", nargs="*", type=Path, metavar="FILE", help="photos or folders to open")
     gui.add_argument("--smoke-test", nargs=2, type=Path, metavar=("INPUT", "OUTPUT"),
@@ -67,6 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--sheet-rows", type=int, default=8, metavar="N")
     evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the per-photo figures as JSON")
     evaluate.add_argument("--no-default", action="store_true", help="leave the shipped default out of the table")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autochrome", description="Colorize black-and-white photos at their full resolution."
+    )
+    parser.add_argument("--version", action="version", version=f"autochrome {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    _add_colorize_parser(commands)
+    _add_gui_and_eval_parsers(commands)
 
     from .commands.train import add_parsers as add_training_parsers
 

@@ -61,7 +61,10 @@ class AdjustPanel(QWidget):
         self.jpeg_quality.setValue(95)
         self.jpeg_quality.setSuffix(" JPEG/WebP quality")
         self.again = QPushButton("Colorize again")
+        self._lay_out()
+        self._connect()
 
+    def _lay_out(self) -> None:
         row = QHBoxLayout()
         row.addWidget(self.saturation, 1)
         row.addWidget(self.saturation_label)
@@ -80,6 +83,7 @@ class AdjustPanel(QWidget):
         layout.addWidget(self.again)
         layout.addStretch(1)
 
+    def _connect(self) -> None:
         self.saturation.valueChanged.connect(lambda v: self.saturation_label.setText(f"{v}%"))
         self.saturation.sliderReleased.connect(self.settingsChanged)
         self.saturation.valueChanged.connect(self._on_saturation_value)

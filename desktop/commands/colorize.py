@@ -51,28 +51,30 @@ def _check_output_dir(folder: Path) -> str | None:
     return None
 
 
-def run_colorize(args) -> int:
+def _settings(args) -> tuple[ColorizeSettings, frozenset]:
+    """The run's settings, and which of them the command line set (those win over sidecars)."""
     if args.render_size is not None and not MIN_RENDER_SIZE <= args.render_size <= MAX_RENDER_SIZE:
-        _say(f"error: --render-size must be between {MIN_RENDER_SIZE} and {MAX_RENDER_SIZE} pixels")
-        return 2
+        raise EditError(f"--render-size must be between {MIN_RENDER_SIZE} and {MAX_RENDER_SIZE} pixels")
+    if args.hints is not None and not args.hints.is_file():
+        raise EditError(f"--hints: {args.hints} is not a file")
+    if not 1 <= args.quality <= 100:
+        raise EditError("--quality must be between 1 and 100")
+    settings = ColorizeSettings(render_size=args.render_size or DEFAULT_RENDER_SIZE,
+                                saturation=1.0 if args.saturation is None else args.saturation,
+                                temperature=args.vibrance)
+    explicit = frozenset(name for name, value in (("render_size", args.render_size), ("saturation", args.saturation),
+                                                   ("temperature", args.vibrance)) if value is not None)
+    return settings, explicit
+
+
+def run_colorize(args) -> int:
     try:
-        settings = ColorizeSettings(render_size=args.render_size or DEFAULT_RENDER_SIZE,
-                                    saturation=1.0 if args.saturation is None else args.saturation,
-                                    temperature=args.vibrance)
+        settings, explicit = _settings(args)
     except EditError as exc:
         _say(f"error: {exc}")
         return 2
-    # What the command line sets wins over each photo's sidecar.
-    explicit = frozenset(name for name, value in (("render_size", args.render_size), ("saturation", args.saturation),
-                                                   ("temperature", args.vibrance)) if value is not None)
     # A reference that cannot be read is named once, and the photos are colorized without it.
     run_reference = _load_reference(args.reference, None) if args.reference is not None else None
-    if args.hints is not None and not args.hints.is_file():
-        _say(f"error: --hints: {args.hints} is not a file")
-        return 2
-    if not 1 <= args.quality <= 100:
-        _say("error: --quality must be between 1 and 100")
-        return 2
     problem = _check_output_dir(args.output)
     if problem:
         _say(f"error: cannot write results: {problem}")
@@ -84,17 +86,14 @@ def run_colorize(args) -> int:
     if args.hints is not None and len(jobs) != 1:
         _say("error: --hints gives one photo its hints; name exactly one photo")
         return 2
-
     try:
         colorizers = ColorizerPool(args.model, args.device)
-        colorizer = colorizers.get(None)
     except (AutochromeError, RuntimeError, ValueError) as exc:
         _say(f"error: {exc}")
         return 2
-    _say(f"using {colorizer.describe()}")
-
+    _say(f"using {colorizers.get(None).describe()}")
     began = time.perf_counter()
-    failures = with_hints = with_reference = 0
+    counts = {"failed": 0, "hints": 0, "reference": 0}
     bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=len(jobs) < 2, dynamic_ncols=True)
     for job in jobs:
         bar.set_postfix_str(job.source.name, refresh=False)
@@ -102,23 +101,26 @@ def run_colorize(args) -> int:
         if not reason:
             reason, used_hints, used_reference = _colorize_one(colorizers, job, settings, explicit, run_reference,
                                                                args, bar)
-            with_hints += used_hints
-            with_reference += used_reference
+            counts["hints"] += used_hints
+            counts["reference"] += used_reference
         if reason:
-            failures += 1
+            counts["failed"] += 1
             _say(f"failed: {_one_line(str(job.source))}: {_one_line(reason)}", bar)
         bar.update(1)
     bar.close()
-    done = len(jobs) - failures
-    summary = f"colorized {done} of {len(jobs)} photo{'s' if len(jobs) != 1 else ''} in {time.perf_counter() - began:.1f} s"
-    if with_hints:
-        summary += f" ({with_hints} with the hints of {'its' if with_hints == 1 else 'their'} sidecar)"
-    if with_reference:
-        summary += f" ({with_reference} with colours from a reference photo)"
-    if failures:
-        summary += f"; {failures} failed"
-    print(f"{summary} -> {args.output}")
-    return 1 if failures else 0
+    print(f"{_summary(len(jobs), counts, time.perf_counter() - began)} -> {args.output}")
+    return 1 if counts["failed"] else 0
+
+
+def _summary(total: int, counts: dict, seconds: float) -> str:
+    summary = f"colorized {total - counts['failed']} of {total} photo{'s' if total != 1 else ''} in {seconds:.1f} s"
+    if counts["hints"]:
+        summary += f" ({counts['hints']} with the hints of {'its' if counts['hints'] == 1 else 'their'} sidecar)"
+    if counts["reference"]:
+        summary += f" ({counts['reference']} with colours from a reference photo)"
+    if counts["failed"]:
+        summary += f"; {counts['failed']} failed"
+    return summary
 
 
 class ColorizerPool:

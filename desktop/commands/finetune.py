@@ -40,9 +40,6 @@ def run_finetune(args) -> int:
         FinetuneError,
         FinetuneOptions,
         checkpoint_path,
-        scan_corrections,
-        scan_folder,
-        scan_square,
         validate_name,
     )
 
@@ -56,19 +53,7 @@ def run_finetune(args) -> int:
         if checkpoint.exists() and not args.resume:
             raise FinetuneError(f"an unfinished fine-tune named '{name}' exists; pass --resume to continue it "
                                 f"(or delete {checkpoint})")
-        with tqdm(desc="scanning", unit="photo", file=sys.stderr) as bar:
-            def progress(done, total):
-                bar.total = total
-                bar.update(done + 1 - bar.n)
-
-            if args.corrections:
-                bar.set_description("rendering corrected photos")
-                folder = scan_corrections(name, args.base, args.device, args.folder, args.holdout, progress=progress)
-            elif args.folder is None:
-                raise FinetuneError("name a folder of colour photos, or pass --corrections")
-            else:
-                folder = scan_folder(args.folder, scan_square(options.crop), holdout_share=args.holdout,
-                                     progress=progress)
+        folder = _scan(args, name, options)
         print(f"{folder.scan.summary()}; training on {len(folder.train_paths)}, "
               f"validating on {len(folder.holdout_paths)}", file=sys.stderr)
         for path, reason in folder.scan.unreadable[:10]:
@@ -99,12 +84,34 @@ def run_finetune(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {path}")
-    if figures:
-        base, new = figures["base"], figures["new"]
-        against = "their corrected colours" if folder.source == "corrections" else "the originals"
-        print(f"held-out photos ({len(folder.holdout_paths)}, against {against}): "
-              f"CIEDE2000 {base['ciede2000']:.2f} -> {new['ciede2000']:.2f}, "
-              f"PSNR {base['psnr']:.2f} -> {new['psnr']:.2f} dB, "
-              f"colourfulness gap {base['colourfulness_gap']:.1f} -> {new['colourfulness_gap']:.1f}")
+    _report(figures, folder)
     print(f"use it with: autochrome colorize ... --model \"{run.name}\"")
     return 0
+
+
+def _scan(args, name: str, options):
+    """The photos to learn from, scanned (or the corrections rendered) with a progress bar."""
+    from autochrome.trainer.finetune import FinetuneError, scan_corrections, scan_folder, scan_square
+
+    with tqdm(desc="scanning", unit="photo", file=sys.stderr) as bar:
+        def progress(done, total):
+            bar.total = total
+            bar.update(done + 1 - bar.n)
+
+        if args.corrections:
+            bar.set_description("rendering corrected photos")
+            return scan_corrections(name, args.base, args.device, args.folder, args.holdout, progress=progress)
+        if args.folder is None:
+            raise FinetuneError("name a folder of colour photos, or pass --corrections")
+        return scan_folder(args.folder, scan_square(options.crop), holdout_share=args.holdout, progress=progress)
+
+
+def _report(figures: dict, folder) -> None:
+    if not figures:
+        return
+    base, new = figures["base"], figures["new"]
+    against = "their corrected colours" if folder.source == "corrections" else "the originals"
+    print(f"held-out photos ({len(folder.holdout_paths)}, against {against}): "
+          f"CIEDE2000 {base['ciede2000']:.2f} -> {new['ciede2000']:.2f}, "
+          f"PSNR {base['psnr']:.2f} -> {new['psnr']:.2f} dB, "
+          f"colourfulness gap {base['colourfulness_gap']:.1f} -> {new['colourfulness_gap']:.1f}")

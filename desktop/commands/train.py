@@ -15,14 +15,16 @@ from autochrome.engine.errors import AutochromeError
 LOG_FIELDS = ["step", "stage", "images_per_s", "loss_l1", "loss_ce", "loss_d", "loss_gan", "loss_affinity"]
 
 
-def run_train(args) -> int:
-    import torch.distributed as dist
+class UsageError(ValueError):
+    """An option or a combination of them that cannot be: exit status 2."""
 
-    from autochrome.trainer.session import RunSpec, TrainingSession, start_distributed
-    from autochrome.trainer.training import TrainSettings, is_main_process
 
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        start_distributed(args.device)
+def _run_spec(args):
+    """The run the options describe; UsageError when they contradict or cannot be written."""
+    from autochrome.trainer.photo_stream import StreamSource
+    from autochrome.trainer.session import RunSpec
+    from autochrome.trainer.training import TrainSettings
+
     settings = TrainSettings(
         stage1_steps=args.stage1_steps, stage2_steps=args.stage2_steps, batch_size=args.batch_size,
         learning_rate=args.lr, checkpoint_every=args.checkpoint_every, compile=args.compile,
@@ -34,79 +36,89 @@ def run_train(args) -> int:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            print(f"error: cannot write into {folder}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
+            raise UsageError(f"cannot write into {folder}: {exc.strerror or exc}") from None
     if checkpoint.exists() and not args.resume:
-        print(f"error: {checkpoint} exists; pass --resume to continue it, or choose another --checkpoint",
-              file=sys.stderr)
-        return 2
-    from autochrome.trainer.photo_stream import StreamSource
-
+        raise UsageError(f"{checkpoint} exists; pass --resume to continue it, or choose another --checkpoint")
     sources = tuple(StreamSource.parse(text) for text in args.data)
     if len(sources) > 1 and not args.stream:
-        print("error: several data folders need --stream", file=sys.stderr)
-        return 2
+        raise UsageError("several data folders need --stream")
     if (args.affinity_out or args.affinity_only) and not args.stream or args.affinity_only and not args.affinity_out:
-        print("error: --affinity-out needs --stream, and --affinity-only needs --affinity-out", file=sys.stderr)
-        return 2
-    spec = RunSpec(data=sources[0].folder, output=args.out, architecture=args.arch, encoder_init=args.encoder_init,
+        raise UsageError("--affinity-out needs --stream, and --affinity-only needs --affinity-out")
+    return RunSpec(data=sources[0].folder, output=args.out, architecture=args.arch, encoder_init=args.encoder_init,
                    settings=settings, crop=args.crop, square=args.square, rebalance=not args.no_rebalance,
                    device=args.device, checkpoint=checkpoint, seed=args.seed, init_model=args.init,
                    calibrate=args.calibrate, calibrate_share=args.calibrate_share, calibrate_knob=args.calibrate_knob,
-                   feature_cache=args.feature_cache,
-                   degrade=args.degrade, min_colourfulness=args.min_colourfulness,
+                   feature_cache=args.feature_cache, degrade=args.degrade, min_colourfulness=args.min_colourfulness,
                    stream=sources if args.stream else None, affinity_output=args.affinity_out,
                    affinity_only=args.affinity_only)
-    main = is_main_process()
-    try:
-        session = TrainingSession(spec)
-    except (ValueError, RuntimeError, OSError, AutochromeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if main:
-        print(session.scan.summary(), file=sys.stderr)
-    log_path = args.log or args.out.with_suffix(".csv")
+
+
+def _train_with_progress(session, log_path: Path | None, log_every: int) -> bool:
+    """Run the session with a progress bar and a CSV of losses (on the main process only);
+    False when Ctrl+C stopped it."""
     writer = log_file = None
-    if main:
+    if log_path is not None:
         fresh = not log_path.exists() or log_path.stat().st_size == 0
         log_file = open(log_path, "a", newline="")
         writer = csv.DictWriter(log_file, fieldnames=LOG_FIELDS, extrasaction="ignore")
         if fresh:
             writer.writeheader()
-    bar = tqdm(total=settings.total_steps, initial=session.trainer.step, unit="step", file=sys.stderr,
-               disable=not main, dynamic_ncols=True)
-    stopped = False
+    bar = tqdm(total=session.spec.settings.total_steps, initial=session.trainer.step, unit="step", file=sys.stderr,
+               disable=writer is None, dynamic_ncols=True)
     try:
         for record in session.run():
             bar.update(record.step - bar.n)
-            if not main:
+            if writer is None:
                 continue
             losses = {k: round(v, 5) for k, v in record.losses.items()}
             bar.set_postfix(stage=record.stage, img_s=f"{record.images_per_second:.0f}", **losses, refresh=False)
-            if record.step % args.log_every == 0 or record.step == record.steps:
-                row = {"step": record.step, "stage": record.stage, "images_per_s": round(record.images_per_second, 1),
-                       **{f"loss_{k}": v for k, v in losses.items()}}
-                writer.writerow(row)
+            if record.step % log_every == 0 or record.step == record.steps:
+                writer.writerow({"step": record.step, "stage": record.stage,
+                                 "images_per_s": round(record.images_per_second, 1),
+                                 **{f"loss_{k}": v for k, v in losses.items()}})
                 log_file.flush()
     except KeyboardInterrupt:
-        stopped = True
-    except FloatingPointError as exc:
-        print(f"error: training diverged ({exc}); the last checkpoint is {checkpoint}. Try a lower --lr.",
-              file=sys.stderr)
-        return 1
+        return False
     finally:
         bar.close()
         if log_file:
             log_file.close()
-    if stopped:
-        print(f"stopped at step {session.trainer.step}; the last checkpoint is {checkpoint} "
+    return True
+
+
+def run_train(args) -> int:
+    import torch.distributed as dist
+
+    from autochrome.trainer.session import TrainingSession, start_distributed
+    from autochrome.trainer.training import is_main_process
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        start_distributed(args.device)
+    try:
+        spec = _run_spec(args)
+        session = TrainingSession(spec)
+    except (UsageError, ValueError, RuntimeError, OSError, AutochromeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    main = is_main_process()
+    if main:
+        print(session.scan.summary(), file=sys.stderr)
+    log_path = args.log or args.out.with_suffix(".csv")
+    try:
+        finished = _train_with_progress(session, log_path if main else None, args.log_every)
+    except FloatingPointError as exc:
+        print(f"error: training diverged ({exc}); the last checkpoint is {spec.checkpoint}. Try a lower --lr.",
+              file=sys.stderr)
+        return 1
+    if not finished:
+        print(f"stopped at step {session.trainer.step}; the last checkpoint is {spec.checkpoint} "
               f"(resume with --resume)", file=sys.stderr)
         return 130
     try:
         path = session.export()
     except (OSError, ValueError, RuntimeError, AutochromeError) as exc:
         print(f"error: training finished but the model could not be written ({exc}); the last checkpoint is "
-              f"{checkpoint}: run again with --resume to write it", file=sys.stderr)
+              f"{spec.checkpoint}: run again with --resume to write it", file=sys.stderr)
         return 1
     if main:
         print(f"wrote {path} ({session.trainer.step} steps); log {log_path}")
@@ -184,6 +196,18 @@ def add_parsers(commands) -> None:
     train.add_argument("--calibrate-share", type=float, default=1.0, metavar="S")
     train.add_argument("--calibrate-knob", default="ab_gain", choices=["ab_gain", "temperature"],
                        help="what --calibrate sets: the output gain (default), or a classifier's temperature")
+    _add_run_options(train)
+
+    pack = commands.add_parser("pack", help="pack a photo folder as small square WebP crops",
+                               description="Write each usable photo as a square WebP crop (for moving training data).")
+    pack.add_argument("data", type=Path, metavar="DATA_DIR")
+    pack.add_argument("out", type=Path, metavar="OUT")
+    pack.add_argument("--size", type=int, default=144)
+    pack.add_argument("--quality", type=int, default=82)
+
+
+def _add_run_options(train) -> None:
+    """Where the run happens and what it keeps: device, checkpoints, log, seed."""
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     train.add_argument("--compile", action="store_true", help="torch.compile the networks (CUDA)")
     train.add_argument("--checkpoint", type=Path, help="default: MODEL with .ckpt")
@@ -192,10 +216,3 @@ def add_parsers(commands) -> None:
     train.add_argument("--log", type=Path, help="CSV of losses (default: MODEL with .csv)")
     train.add_argument("--log-every", type=int, default=10)
     train.add_argument("--seed", type=int, default=0)
-
-    pack = commands.add_parser("pack", help="pack a photo folder as small square WebP crops",
-                               description="Write each usable photo as a square WebP crop (for moving training data).")
-    pack.add_argument("data", type=Path, metavar="DATA_DIR")
-    pack.add_argument("out", type=Path, metavar="OUT")
-    pack.add_argument("--size", type=int, default=144)
-    pack.add_argument("--quality", type=int, default=82)

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QTimer, Signal
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, \
     QPushButton
 
@@ -22,7 +21,7 @@ from .hint_controller import HintController
 from .panels import AdjustPanel, HistoryPanel, QueuePanel, ReferencePanel
 from .photo_session import PhotoSession
 from .save_actions import SaveActions
-from .settings import Key, Settings
+from .settings import Key, Settings, restore_window, store_window
 from .split_view import SplitView
 from .window_actions import WindowActions
 from .worker import EngineThread
@@ -55,7 +54,7 @@ class MainWindow(QMainWindow):
         self._settings_timer.timeout.connect(lambda: self.session.set_settings(self.adjust.colorize_settings()))
         self._build()
         self._connect()
-        self._restore_settings()
+        restore_window(self)
         if self.settings.problem:
             self.statusBar().showMessage(self.settings.problem, 15000)
         self.update_actions()
@@ -125,27 +124,6 @@ class MainWindow(QMainWindow):
         self.empty_state.openRequested.connect(self.choose_files)
         self.empty_state.sampleRequested.connect(self.open_sample)
         self.view.viewChanged.connect(lambda: self.actions_.toggle.setChecked(self.view.show_before_only))
-
-    def _restore_settings(self) -> None:
-        for key, restore in ((Key.GEOMETRY, self.restoreGeometry), (Key.STATE, self.restoreState)):
-            value = self.settings.store.value(key.value)
-            restore(value) if value is not None else None
-        if self.settings.store.value(Key.GEOMETRY.value) is None:
-            self.resize(1280, 800)
-        self.adjust.set_values(self.settings.get(Key.SATURATION), self.settings.get(Key.RENDER_SIZE),
-                               self.settings.get(Key.DEVICE), self.settings.get(Key.JPEG_QUALITY))
-
-    def _store_settings(self) -> None:
-        self.settings.set(Key.GEOMETRY, self.saveGeometry())
-        self.settings.set(Key.STATE, self.saveState())
-        values = self.adjust.colorize_settings()
-        self.settings.set(Key.SATURATION, values["saturation"])
-        self.settings.set(Key.RENDER_SIZE, values["render_size"])
-        self.settings.set(Key.DEVICE, self.adjust.device_key())
-        self.settings.set(Key.JPEG_QUALITY, self.adjust.jpeg_quality.value())
-        if self.model_name:
-            self.settings.set(Key.MODEL, self.model_name)
-        self.settings.store.sync()
 
     # ----------------------------------------------------------------- engine
 
@@ -326,15 +304,7 @@ class MainWindow(QMainWindow):
         self.update_actions()
 
     def _show_reference(self) -> None:
-        reference = self.session.reference
-        if reference is None:
-            self.reference_panel.show_reference(None, None)
-            return
-        from autochrome.engine.image_io import to_8bit
-
-        rgb = to_8bit(reference.rgb[:: max(1, reference.rgb.shape[0] // 96), :: max(1, reference.rgb.shape[1] // 96)])
-        image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], 3 * rgb.shape[1], QImage.Format.Format_RGB888).copy()
-        self.reference_panel.show_reference(image, reference.path.name if reference.path else "a pasted photo")
+        self.reference_panel.show_reference(self.session.reference)
 
     def _on_batch_failed(self, failures) -> None:
         shown = failures[:15] + ([f"... and {len(failures) - 15} more"] if len(failures) > 15 else [])
@@ -383,6 +353,6 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         if not self.quiet:  # a smoke test leaves the user's settings alone
-            self._store_settings()
+            store_window(self)
         self.engine.stop()
         super().closeEvent(event)

@@ -252,13 +252,17 @@ class ReferencePanel(QWidget):
         self.choose.clicked.connect(self.chooseRequested)
         self.clear.clicked.connect(self.clearRequested)
 
-    def show_reference(self, thumbnail, name: str | None) -> None:
-        """A QImage and the photo's name, or None for none."""
-        if thumbnail is None:
+    def show_reference(self, reference) -> None:
+        """An engine.reference.ReferencePhoto, or None for none."""
+        if reference is None:
             self.thumbnail.setPixmap(QPixmap())
             self.thumbnail.setText("No reference photo.")
             self.thumbnail.setToolTip("")
         else:
-            self.thumbnail.setPixmap(QPixmap.fromImage(thumbnail))
-            self.thumbnail.setToolTip(f"Colours taken from {name}")
-        self.clear.setEnabled(thumbnail is not None)
+            from .display import qimage_from_rgb
+
+            rgb = reference.rgb
+            step = max(1, max(rgb.shape[:2]) // 160)
+            self.thumbnail.setPixmap(QPixmap.fromImage(qimage_from_rgb(rgb[::step, ::step])))
+            self.thumbnail.setToolTip(f"Colours taken from {reference.path.name if reference.path else 'a photo'}")
+        self.clear.setEnabled(reference is not None)

@@ -95,3 +95,30 @@ class Settings:
         recent = recent[:MAX_RECENT]
         self.set(Key.RECENT, recent)
         return recent
+
+
+def restore_window(window) -> None:
+    """The window's geometry, dock layout and adjust panel as the user left them."""
+    settings = window.settings
+    for key, restore in ((Key.GEOMETRY, window.restoreGeometry), (Key.STATE, window.restoreState)):
+        value = settings.store.value(key.value)
+        if value is not None:
+            restore(value)
+    if settings.store.value(Key.GEOMETRY.value) is None:
+        window.resize(1280, 800)
+    window.adjust.set_values(settings.get(Key.SATURATION), settings.get(Key.RENDER_SIZE), settings.get(Key.DEVICE),
+                             settings.get(Key.JPEG_QUALITY))
+
+
+def store_window(window) -> None:
+    settings = window.settings
+    settings.set(Key.GEOMETRY, window.saveGeometry())
+    settings.set(Key.STATE, window.saveState())
+    values = window.adjust.colorize_settings()
+    settings.set(Key.SATURATION, values["saturation"])
+    settings.set(Key.RENDER_SIZE, values["render_size"])
+    settings.set(Key.DEVICE, window.adjust.device_key())
+    settings.set(Key.JPEG_QUALITY, window.adjust.jpeg_quality.value())
+    if window.model_name:
+        settings.set(Key.MODEL, window.model_name)
+    settings.store.sync()

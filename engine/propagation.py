@@ -24,6 +24,25 @@ EDGE_SIGMA = 5.0  # L units: lightness steps much larger than this between neigh
 TEXTURE_BLUR = 1.0  # grid pixels
 FULL_STRENGTH = 0.6  # the share of a hint's presence from which its correction applies in full
 EMBEDDING_SCALE = 1.0
+# With an embedding, each hint's share at a pixel is also weighted by how alike the pixel
+# looks to the hint's own place (exp(-distance^2 * GATE_SCALE); 0: off).
+GATE_SCALE = 0.0
+
+
+def _gated(solver, embedding: np.ndarray, hint_cells: list, corrections: list) -> np.ndarray:
+    """Each hint's presence solved on its own, weighted by how alike each pixel looks to the
+    hint's place; the corrections mixed by those weights, in full where enough reaches."""
+    count = embedding.shape[0]
+    rhs = np.zeros((count, len(hint_cells)))
+    for column, cells in enumerate(hint_cells):
+        rhs[cells, column] = HINT_WEIGHT
+    presence = np.clip(solver.solve(rhs), 0.0, None)  # (count, hints)
+    for column, cells in enumerate(hint_cells):
+        centre = embedding[cells].mean(axis=0)
+        presence[:, column] *= np.exp(-((embedding - centre) ** 2).sum(axis=1) * GATE_SCALE)
+    total = presence.sum(axis=1)
+    mixed = presence @ np.stack(corrections) / np.clip(total, 1e-9, None)[:, None]
+    return mixed * np.clip(total / FULL_STRENGTH, 0.0, 1.0)[:, None]
 
 
 def _affinities(lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,20 +105,28 @@ def propagate(lightness: np.ndarray, targets: list[tuple[slice, slice, np.ndarra
     fade = 1.0 / (reach * max(grid_h, grid_w)) ** 2
     data = np.zeros(count)
     rhs = np.zeros((count, 3))  # a, b and the hints' presence
+    hint_cells, corrections = [], []
     for rows_slice, cols_slice, correction in targets:
         r0 = min(int(rows_slice.start * scale), grid_h - 1)
         r1 = max(min(int(np.ceil(rows_slice.stop * scale)), grid_h), r0 + 1)
         c0 = min(int(cols_slice.start * scale), grid_w - 1)
         c1 = max(min(int(np.ceil(cols_slice.stop * scale)), grid_w), c0 + 1)
         cells = index[r0:r1, c0:c1].ravel()
+        hint_cells.append(cells)
+        corrections.append(np.asarray(correction, np.float64))
         data[cells] = HINT_WEIGHT
         rhs[cells, :2] = HINT_WEIGHT * np.asarray(correction, np.float64)
         rhs[cells, 2] = HINT_WEIGHT
     system = scipy.sparse.diags(degree + fade + data) - adjacency
-    solution = scipy.sparse.linalg.splu(system.tocsc()).solve(rhs)
-    presence = np.clip(solution[:, 2], 1e-9, None)
-    strength = np.clip(presence / FULL_STRENGTH, 0.0, 1.0)
-    field = (solution[:, :2] / presence[:, None] * strength[:, None]).reshape(grid_h, grid_w, 2).astype(np.float32)
+    solver = scipy.sparse.linalg.splu(system.tocsc())
+    if embedding is not None and GATE_SCALE > 0:
+        field = _gated(solver, grid_e.reshape(count, -1), hint_cells, corrections)
+    else:
+        solution = solver.solve(rhs)
+        presence = np.clip(solution[:, 2], 1e-9, None)
+        strength = np.clip(presence / FULL_STRENGTH, 0.0, 1.0)
+        field = solution[:, :2] / presence[:, None] * strength[:, None]
+    field = field.reshape(grid_h, grid_w, 2).astype(np.float32)
     if (grid_w, grid_h) != (width, height):
         field = cv2.resize(field, (width, height), interpolation=cv2.INTER_LINEAR)
     return field

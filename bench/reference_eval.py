@@ -50,7 +50,7 @@ def matching_ms(colorizer: Colorizer, image, reference: ReferencePhoto, render_s
     began = time.perf_counter()
     reference_lab = matching.reference_lab_at(reference.rgb, render_size)
     prepared = matching.prepare(reference_lab, predictor.guide_features(reference_lab[..., 0], None))
-    matching.match(predictor.guide_features(l_small, image), l_small.shape, prepared)
+    matching.match(predictor.guide_features(l_small, image), l_small, prepared)
     return (time.perf_counter() - began) * 1000
 
 

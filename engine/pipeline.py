@@ -256,7 +256,7 @@ class ModelPredictor:
             features = self.guide_features(reference_lab[..., 0], None)
             self._reference_cache = (key, reference, matching.prepare(reference_lab, features))
         prepared = self._reference_cache[2]
-        ab, confidence = matching.match(self.guide_features(lightness, owner), lightness.shape, prepared)
+        ab, confidence = matching.match(self.guide_features(lightness, owner), lightness, prepared)
         return confidence[..., None] * ab + (1.0 - confidence[..., None]) * ab_small
 
     def spread(self, lightness: np.ndarray, corrections: list, settings: ColorizeSettings, owner=None) -> np.ndarray:

@@ -25,10 +25,18 @@ from . import color
 MATCH_STRIDE = 8
 TAPS = (2, 3, 4)  # strides 8, 16, 32
 TAP_WEIGHTS = (1.0, 1.0, 0.5)
-SOFTMAX_TEMPERATURE = 0.03
+# Chosen on training photos (40 of bsds-val, urban100 and sunhays80, each matched with its own
+# mirrored crop and with an unrelated photo; bench/reference_eval.py measures the eval sets):
+# a sharper softmax or looser confidence colours more from an unrelated reference.
+SOFTMAX_TEMPERATURE = 0.05
 # Cosine similarity of the best match at which the reference's colour starts to count, and
 # from which it counts in full.
-CONFIDENT_FROM, CONFIDENT_AT = 0.55, 0.8
+CONFIDENT_FROM, CONFIDENT_AT = 0.4, 0.6
+
+
+# Places of similar lightness are likelier to share a colour: the matching weights are also
+# scaled by exp(-(L difference / LIGHTNESS_SIGMA)^2 / 2) (0: off).
+LIGHTNESS_SIGMA = 6.0
 
 
 @dataclass
@@ -38,6 +46,7 @@ class PreparedReference:
     descriptors: torch.Tensor  # (Nr, C), unit length
     ab: torch.Tensor  # (Nr, 2) mean ab of each cell, Lab units
     size: tuple[int, int]
+    lightness: torch.Tensor | None = None  # (Nr,) mean L of each cell
 
 
 def descriptors(features: list[torch.Tensor], shape: tuple[int, int]) -> torch.Tensor:
@@ -60,17 +69,24 @@ def cells(shape: tuple[int, int]) -> tuple[int, int]:
 def prepare(reference_lab: np.ndarray, features: list[torch.Tensor]) -> PreparedReference:
     """`reference_lab`: the reference at the render size (h, w, 3), its encoder `features`."""
     grid = cells(reference_lab.shape[:2])
-    ab = cv2.resize(reference_lab[..., 1:], (grid[1], grid[0]), interpolation=cv2.INTER_AREA)
-    return PreparedReference(descriptors(features, grid), torch.from_numpy(ab.reshape(-1, 2)), reference_lab.shape[:2])
+    lab = cv2.resize(reference_lab, (grid[1], grid[0]), interpolation=cv2.INTER_AREA)
+    return PreparedReference(descriptors(features, grid), torch.from_numpy(lab[..., 1:].reshape(-1, 2)).float(),
+                             reference_lab.shape[:2], torch.from_numpy(lab[..., 0].reshape(-1)).float())
 
 
-def match(photo_features: list[torch.Tensor], photo_shape: tuple[int, int], reference: PreparedReference):
+def match(photo_features: list[torch.Tensor], photo_lightness: np.ndarray, reference: PreparedReference):
     """The reference's colour for the photo and the confidence in it, both at the photo's
-    render size: ((h, w, 2) ab, (h, w) in [0, 1])."""
+    render size: ((h, w, 2) ab, (h, w) in [0, 1]). `photo_lightness`: L at the render size."""
+    photo_shape = photo_lightness.shape
     grid = cells(photo_shape)
     query = descriptors(photo_features, grid).to(reference.descriptors.device)
     similarity = query @ reference.descriptors.T
-    weights = torch.softmax(similarity / SOFTMAX_TEMPERATURE, dim=1)
+    logits = similarity / SOFTMAX_TEMPERATURE
+    if LIGHTNESS_SIGMA > 0 and reference.lightness is not None:
+        cell_l = torch.from_numpy(cv2.resize(photo_lightness, (grid[1], grid[0]), interpolation=cv2.INTER_AREA))
+        difference = cell_l.reshape(-1, 1).float() - reference.lightness.reshape(1, -1)
+        logits = logits - 0.5 * (difference / LIGHTNESS_SIGMA) ** 2
+    weights = torch.softmax(logits, dim=1)
     ab = (weights @ reference.ab.to(weights.device).float()).reshape(*grid, 2).cpu().numpy()
     best = similarity.max(dim=1).values.reshape(grid).cpu().numpy()
     confidence = np.clip((best - CONFIDENT_FROM) / (CONFIDENT_AT - CONFIDENT_FROM), 0.0, 1.0).astype(np.float32)

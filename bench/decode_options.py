@@ -13,7 +13,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 
 from autochrome.engine.device import cpu_choice
 from autochrome.engine.pipeline import ModelPredictor, colorize
@@ -21,7 +20,7 @@ from autochrome.engine.image_io import load_image
 from autochrome.engine.weights import load_generator, resolve_model
 from autochrome.trainer.calibrate import calibrate_strength
 from autochrome.trainer.evaluate import truth_rgb
-from autochrome.trainer.metrics import all_metrics
+from autochrome.trainer.metrics import all_metrics, mean_figures
 from autochrome.trainer.photos import find_photos
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -52,9 +51,9 @@ def main() -> int:
             model.config = config
             predictor = ModelPredictor(model, cpu_choice())
             rows = [all_metrics(colorize(image, predictor).rgb, truth) for image, truth in pairs]
-            mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+            mean = mean_figures(rows)
             print(f"| {smoothing} | {power} | {config.ab_gain} | {mean['psnr']:.2f} | {mean['ciede2000']:.2f} | "
-                  f"{mean['colourfulness_truth'] - mean['colourfulness']:.1f} |", flush=True)
+                  f"{mean['colourfulness_gap']:.1f} |", flush=True)
     return 0
 
 

@@ -24,7 +24,7 @@ from autochrome.engine.device import cpu_choice  # noqa: E402
 from autochrome.engine.image_io import load_image  # noqa: E402
 from autochrome.engine.weights import load_generator  # noqa: E402
 from autochrome.trainer.evaluate import truth_rgb  # noqa: E402
-from autochrome.trainer.metrics import all_metrics  # noqa: E402
+from autochrome.trainer.metrics import all_metrics, mean_figures  # noqa: E402
 from autochrome.trainer.photos import find_photos  # noqa: E402
 
 
@@ -51,7 +51,7 @@ def main() -> int:
             for image, rgb in pairs:
                 result = colorize(image, ModelPredictor(model, cpu_choice(), memo), ColorizeSettings(temperature=temperature))
                 rows.append(all_metrics(result.rgb, rgb))
-            mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+            mean = mean_figures(rows)
             print(f"| {temperature} | {gain} | {mean['psnr']:.2f} | {mean['ciede2000']:.2f} | "
                   f"{mean['colourfulness']:.1f} | {mean['colourfulness'] / truth:.2f} |", flush=True)
     return 0

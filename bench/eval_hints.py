@@ -27,7 +27,7 @@ from autochrome.desktop.cli import main as autochrome  # noqa: E402
 from autochrome.engine import color  # noqa: E402
 from autochrome.engine.sidecar import SUFFIX  # noqa: E402
 from autochrome.trainer.evaluate import truth_rgb  # noqa: E402
-from autochrome.trainer.metrics import all_metrics  # noqa: E402
+from autochrome.trainer.metrics import all_metrics, mean_figures  # noqa: E402
 from autochrome.trainer.photos import find_photos  # noqa: E402
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
@@ -69,9 +69,7 @@ def curve(model: str, photos: list[Path], counts: list[int], seed: int, render_s
             if code != 0:
                 raise SystemExit(f"colorize failed for {model}:\n{quiet.getvalue()[-2000:]}")
             figures = [all_metrics(load_png(out / (path.stem + ".png")), truths[path]) for path in photos]
-        mean = {key: float(np.mean([f[key] for f in figures])) for key in figures[0]}
-        mean["colourfulness_gap"] = mean["colourfulness_truth"] - mean["colourfulness"]
-        rows[count] = mean
+        rows[count] = mean_figures(figures)
     return rows
 
 
@@ -89,9 +87,7 @@ def levin_curve(photos: list[Path], counts: list[int], seed: int) -> dict[int, d
             hints = [(h["x"], h["y"], *h["ab"]) for h in simulated_hints(truth, count, rng)]
             lightness = color.rgb_to_lab(truth)[..., 0]
             figures.append(all_metrics(levin_colorize(lightness, hints, PATCH), truth))
-        mean = {key: float(np.mean([f[key] for f in figures])) for key in figures[0]}
-        mean["colourfulness_gap"] = mean["colourfulness_truth"] - mean["colourfulness"]
-        rows[count] = mean
+        rows[count] = mean_figures(figures)
     return rows
 
 

@@ -22,7 +22,7 @@ from autochrome.engine.colorizer import Colorizer  # noqa: E402
 from autochrome.engine.image_io import load_image  # noqa: E402
 from autochrome.trainer.degrade import degrade_lightness  # noqa: E402
 from autochrome.trainer.evaluate import truth_rgb  # noqa: E402
-from autochrome.trainer.metrics import all_metrics  # noqa: E402
+from autochrome.trainer.metrics import all_metrics, mean_figures  # noqa: E402
 from autochrome.trainer.photos import find_photos  # noqa: E402
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
@@ -37,9 +37,7 @@ def scores(model: str, photos: list[Path], render_size: int) -> dict[str, float]
         ab = colorizer.colorize(worn, ColorizeSettings(render_size=render_size)).lab[..., 1:]
         rgb = color.lab_to_rgb(np.dstack([clean.lightness, ab]))
         rows.append(all_metrics(rgb, truth_rgb(path)))
-    mean = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
-    mean["colourfulness_gap"] = mean["colourfulness_truth"] - mean["colourfulness"]
-    return mean
+    return mean_figures(rows)
 
 
 def main() -> int:

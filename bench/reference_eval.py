@@ -23,7 +23,7 @@ from autochrome.engine.image_io import load_image
 from autochrome.engine.pipeline import render_shape
 from autochrome.engine.reference import ReferencePhoto
 from autochrome.trainer.evaluate import truth_rgb
-from autochrome.trainer.metrics import all_metrics
+from autochrome.trainer.metrics import all_metrics, mean_figures
 from autochrome.trainer.photos import find_photos
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
@@ -76,11 +76,7 @@ def main() -> int:
             rows["automatic"].append(all_metrics(colorizer.colorize(image, settings).rgb, truth))
             rows["reference"].append(all_metrics(colorizer.colorize(image, settings, reference=reference).rgb, truth))
             times.append(matching_ms(colorizer, image, reference, args.render_size))
-        means = {}
-        for kind, figures in rows.items():
-            mean = {key: float(np.mean([f[key] for f in figures])) for key in figures[0]}
-            mean["colourfulness_gap"] = mean["colourfulness_truth"] - mean["colourfulness"]
-            means[kind] = mean
+        means = {kind: mean_figures(figures) for kind, figures in rows.items()}
         report[name] = {**means, "matching_ms_median": float(np.median(times)), "photos": len(times)}
         cell = lambda m: f"{m['psnr']:.2f} / {m['ciede2000']:.2f} / {m['colourfulness_gap']:.1f}"  # noqa: E731
         print(f"| {name} | {len(times)} | {cell(means['automatic'])} | {cell(means['reference'])} | "

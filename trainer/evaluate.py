@@ -26,9 +26,7 @@ class EvalResult:
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # photos that could not be read
 
     def mean(self) -> dict[str, float]:
-        table = {key: float(np.mean([row[key] for row in self.per_photo])) for key in METRIC_NAMES}
-        table["colourfulness_gap"] = table["colourfulness_truth"] - table["colourfulness"]
-        return table
+        return metrics.mean_figures([{key: row[key] for key in METRIC_NAMES} for row in self.per_photo])
 
 
 def truth_rgb(path: Path) -> np.ndarray:

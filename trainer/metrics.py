@@ -94,3 +94,13 @@ def all_metrics(output: np.ndarray, truth: np.ndarray) -> dict[str, float]:
         "colourfulness_truth": colourfulness(truth),
         "l_error": lightness_error(output, truth_lab[..., 0]),
     }
+
+
+def mean_figures(rows: list[dict]) -> dict[str, float]:
+    """The mean of each figure over photos (each row one photo's all_metrics), with the
+    colourfulness gap (truth minus output) of the means."""
+    keys = [key for key in rows[0] if isinstance(rows[0][key], (int, float))]
+    mean = {key: float(np.mean([row[key] for row in rows])) for key in keys}
+    if "colourfulness" in mean and "colourfulness_truth" in mean:
+        mean["colourfulness_gap"] = mean["colourfulness_truth"] - mean["colourfulness"]
+    return mean

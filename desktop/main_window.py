@@ -148,10 +148,7 @@ class MainWindow(QMainWindow):
         if not self.adjust.select_model(name):
             self.engine.list_models()  # a model the list has not seen yet
         self.modelReady.emit(name)
-        shown = self.session.shown
-        if shown is not None:
-            shown.model_name = name  # the model chosen now is the shown photo's from here on
-        self.session.model_loaded(reloaded)
+        self.session.model_loaded(name, reloaded)
         self.update_actions()
 
     def _on_model_failed(self, message) -> None:

@@ -74,6 +74,7 @@ class PhotoSession:
         self.settings = {"render_size": defaults.render_size, "saturation": defaults.saturation,
                          "temperature": defaults.temperature, "reach": defaults.reach, **(settings or {})}
         self.reference = None  # the shown photo's reference photo (engine.reference.ReferencePhoto)
+        self.model: str | None = None  # the shown photo's model: its own, until another is chosen
         self.queue: list[QueueItem] = []
         self.failures: list[str] = []
         self.model_ready = False
@@ -176,9 +177,10 @@ class PhotoSession:
         if self.in_flight is not None:
             self._cancel(self.in_flight.request_id)
 
-    def model_loaded(self, reloaded: bool) -> None:
-        """The engine has a model; a new one renders the shown photo again."""
+    def model_loaded(self, name: str, reloaded: bool) -> None:
+        """The engine has a model; a newly chosen one is the shown photo's and renders it again."""
         self.model_ready = True
+        self.model = name
         if reloaded and self.shown is not None and self.in_flight is None:
             self._wish("full")
         self._pump()
@@ -246,7 +248,7 @@ class PhotoSession:
         reply = entry.reply
         self._wanted = RenderRequest(kind, dict(self.settings), reply.label, reply.source, entry.pasted_data,
                                      reply.image, reply.original_display, list(self.hints.hints), self.reference,
-                                     entry.model_name, then_full=then_full)
+                                     self.model or entry.model_name, then_full=then_full)
         self._pump()
 
     def _pump(self) -> None:
@@ -303,6 +305,7 @@ class PhotoSession:
             # The shown result's edit is the edit from now on: its hints, reference and settings.
             self.hints.replace_all(entry.hints)
             self.reference = entry.reference
+            self.model = entry.model_name
             self.settings.update({k: v for k, v in entry.settings.items() if k in self.settings})
             if entry.restorable and not self.batch_running:
                 same_photo = next((e.reply for e in reversed(self.history.entries)

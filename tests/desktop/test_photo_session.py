@@ -37,7 +37,7 @@ class FakeEngine:
 def session_with(engine, tmp_path, count=1):
     session = PhotoSession(engine.submit, engine.cancel, {"render_size": 256, "saturation": 1.0,
                                                          "temperature": None})
-    session.model_loaded(reloaded=False)
+    session.model_loaded("m", reloaded=False)
     paths = []
     for index in range(count):
         path = tmp_path / f"p{index}.png"

@@ -34,16 +34,31 @@ class Colorizer:
         path = weights.resolve_model(model)
         self.model, self.info = weights.load_generator(path, self.choice.device)
         self.memo = EncoderMemo()
-        self._predictor = ModelPredictor(self.model, self.choice, self.memo, self._guide_model())
+        affinity = self._affinity_head()
+        self._predictor = ModelPredictor(self.model, self.choice, self.memo, self._guide_model(affinity), affinity)
 
-    def _guide_model(self) -> torch.nn.Module | None:
-        """A model without an encoder of its own (pix2pix) compares photos through the
-        default model's encoder."""
-        if hasattr(self.model, "encode"):
+    def _affinity_head(self) -> torch.nn.Module | None:
+        """The hint spreading's affinity head that ships with the app (None without it: hints
+        then spread by lightness alone)."""
+        path = weights.shipped_affinity_path()
+        if not path.is_file():
+            return None
+        try:
+            return weights.load_affinity_head(path, self.choice.device)
+        except Exception:  # noqa: BLE001  a damaged head costs the learned spreading, not the app
+            return None
+
+    def _guide_model(self, affinity) -> torch.nn.Module | None:
+        """Whose encoder compares places and photos: the model's own when the affinity head was
+        trained on that encoder (or there is no head), else the default model's (pix2pix has
+        no encoder; the first model's is EfficientNet-Lite0)."""
+        own = getattr(self.model, "config", None)
+        if hasattr(self.model, "encode") and (affinity is None or (
+                own.encoder == affinity.config.encoder and own.tf_compat)):
             return None
         try:
             guide, _ = weights.load_generator(weights.resolve_model(None), self.choice.device)
-        except Exception:  # noqa: BLE001  a missing default only costs the reference photo
+        except Exception:  # noqa: BLE001  a missing default only costs the reference photo and the head
             return None
         return guide
 

@@ -14,7 +14,7 @@ around the segment's outline:
 - contained: the share of the total ab change that lies inside the segment
 - bad share: the share of photos whose leak_far exceeds 4 ab units
 
-    python bench/one_click.py [MODEL ...] [--limit N] [--json F] [--spread-off]
+    python bench/one_click.py [MODEL ...] [--limit N] [--json F] [--reach R]
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def score(mask: np.ndarray, asked: np.ndarray, before: np.ndarray, after: np.nda
             "area": float(mask.mean())}
 
 
-def run(model: str | None, photos: list[Path], eval_dir: Path) -> list[dict]:
+def run(model: str | None, photos: list[Path], eval_dir: Path, reach: float | None = None) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as temp:
         plain, hinted = Path(temp) / "plain", Path(temp) / "hinted"
@@ -131,6 +131,8 @@ def run(model: str | None, photos: list[Path], eval_dir: Path) -> list[dict]:
             mask, (x, y), asked = plan
             document = {"version": 1, "hints": [{"x": x, "y": y, "color": "#808080",
                                                  "ab": [round(float(asked[0]), 3), round(float(asked[1]), 3)]}]}
+            if reach is not None:
+                document["reach"] = reach
             (hinted / f"{photo.stem}.png{SUFFIX}").write_text(json.dumps(document))
         colorize_folder(plain, Path(temp) / "out-plain", model)
         colorize_folder(hinted, Path(temp) / "out-hinted", model)
@@ -157,13 +159,14 @@ def main() -> int:
     parser.add_argument("--eval", type=Path, default=EVAL)
     parser.add_argument("--limit", type=int, help="only the first N photos")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--reach", type=float, help="the hint's reach, written into its sidecar")
     args = parser.parse_args()
     photos = sorted((args.eval / "bsds500-test").glob("*.jpg"))[: args.limit]
     report = {}
     print("| model | photos | take | leak_far ab | contained | bad share | take (< 3 %) | leak_far (< 3 %) |")
     print("|---|---|---|---|---|---|---|---|")
     for model in args.models:
-        rows = run(model, photos, args.eval)
+        rows = run(model, photos, args.eval, args.reach)
         figures = summary(rows)
         report[model or "default"] = {"summary": figures, "photos": rows}
         print(f"| {model or 'default'} | {figures['photos']} | {figures['take']:.2f} | {figures['leak_far']:.2f} | "

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from autochrome.trainer.cached_training import CachedDecoderTrainer, DecoderLearner, StreamedViews
+from autochrome.trainer.frozen_encoder import FrozenEncoderTrainer, DecoderLearner, StreamedViews
 from autochrome.trainer.objective import Objective
 from autochrome.trainer.photo_stream import PhotoStream, StreamSource
 from autochrome.trainer.session import PRESET_CONFIGS, build_initialised_generator
@@ -52,7 +52,7 @@ def main() -> int:
         settings = TrainSettings(stage1_steps=10**6, batch_size=args.batch_size, checkpoint_every=10**9)
         objective = Objective(config, device, None, generator.ab_centres, rebalance=False)
         learner = DecoderLearner(generator, config, objective, settings, device)
-        trainer = CachedDecoderTrainer([learner], views, settings, device)
+        trainer = FrozenEncoderTrainer([learner], views, settings, device)
         features, rgb = views.batch(0, args.batch_size, device)
         decode = timed(lambda: stream.batch(args.batch_size), args.repeats)
         lightness = torch.zeros(args.batch_size, 1, args.crop, args.crop)

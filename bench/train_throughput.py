@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from autochrome.engine.device import choose_device  # noqa: E402
-from autochrome.trainer.batches import CropSampler  # noqa: E402
+from autochrome.trainer.crop_sampler import CropSampler  # noqa: E402
 from autochrome.trainer.objective import Objective  # noqa: E402
 from autochrome.trainer.session import PRESET_CONFIGS, build_initialised_generator  # noqa: E402
 from autochrome.trainer.training import Trainer, TrainSettings  # noqa: E402

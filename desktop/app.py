@@ -82,7 +82,7 @@ def _smoke_test(app, window, source: Path, output: Path) -> int:
     """Open SOURCE in the real window, colorize it through the worker, save OUTPUT, exit."""
     from PySide6.QtCore import QTimer
 
-    from .saving import format_for_path, is_same_file
+    from .save_rules import format_for_path, is_same_file
 
     outcome = {"code": 1}
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from autochrome.engine.batch import expand_inputs
+from autochrome.engine.job_plan import expand_inputs
 from autochrome.engine.edit import SETTING_NAMES, ColorizeSettings, EditError
 
 from .events import Event

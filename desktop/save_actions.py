@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from autochrome.engine.edit import PhotoEdit
 
-from .saving import SAVE_FILTERS, comparison_rgb, export_name, format_for_path, is_same_file
+from .save_rules import SAVE_FILTERS, comparison_rgb, export_name, format_for_path, is_same_file
 from .settings import Key
 
 SAVE_WAIT_ON_CLOSE_S = 120

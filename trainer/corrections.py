@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from autochrome.engine import sidecar
-from autochrome.engine.batch import expand_inputs
+from autochrome.engine.job_plan import expand_inputs
 from autochrome.engine.errors import AutochromeError
 from autochrome.engine.image_io import load_image, save_image
 

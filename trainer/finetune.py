@@ -28,7 +28,7 @@ from autochrome.engine.colorizer import Colorizer
 from autochrome.engine.errors import ModelError
 from autochrome.engine.weights import ModelInfo, save_generator
 
-from .batches import CropSampler
+from .crop_sampler import CropSampler
 from .calibrate import calibrate_strength, colourfulness_share
 from .evaluate import evaluate
 from .finetune_options import (  # noqa: F401  (re-exported: the options live with their limits)

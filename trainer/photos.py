@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from autochrome.engine.batch import expand_inputs
+from autochrome.engine.job_plan import expand_inputs
 from autochrome.engine.image_io import load_colour, to_8bit
 # Mean chroma (Lab ab distance, approximated in YCbCr) below which a photo counts as monochrome.
 MIN_CHROMA = 3.0

@@ -24,8 +24,8 @@ from autochrome.engine.networks.encoders import load_torchvision_resnet_state
 from autochrome.engine.networks.affinity import FEATURE_TAPS, AffinityConfig, AffinityHead
 from autochrome.engine.weights import load_generator, save_affinity_head, save_generator
 
-from .batches import CropSampler
-from .cached_training import AffinityLearner, CachedDecoderTrainer, CachedViews, DecoderLearner, StreamedViews
+from .crop_sampler import CropSampler
+from .frozen_encoder import AffinityLearner, FrozenEncoderTrainer, CachedViews, DecoderLearner, StreamedViews
 from .calibrate import calibrate_strength
 from .feature_cache import CacheSpec, build_cache, digest
 from .objective import Objective
@@ -210,7 +210,7 @@ class TrainingSession:
             cache = build_cache(spec.feature_cache, photos, generator.encoder, cache_spec, self.device, progress)
             views = CachedViews(cache, spec.seed, spec.min_colourfulness)
             learner = DecoderLearner(generator, self.config, objective, spec.settings, self.device, spec.seed)
-            self.trainer = CachedDecoderTrainer([learner], views, spec.settings, self.device, spec.checkpoint, run_key)
+            self.trainer = FrozenEncoderTrainer([learner], views, spec.settings, self.device, spec.checkpoint, run_key)
         else:
             rank = dist.get_rank() if dist.is_initialized() else 0
             sampler = CropSampler(photos, spec.crop, self.device, seed=spec.seed + rank)
@@ -242,7 +242,7 @@ class TrainingSession:
             channels = tuple(generator.encoder.channels[tap] for tap in FEATURE_TAPS)
             head = AffinityHead(AffinityConfig(self.config.encoder, channels))
             learners.append(AffinityLearner(head, settings, self.device, spec.seed))
-        self.trainer = CachedDecoderTrainer(learners, views, settings, self.device, spec.checkpoint, run_key)
+        self.trainer = FrozenEncoderTrainer(learners, views, settings, self.device, spec.checkpoint, run_key)
         self.began = time.time()
 
     def run(self):
@@ -252,7 +252,7 @@ class TrainingSession:
         if not is_main_process():
             return None
         spec, settings = self.spec, self.spec.settings
-        affinity = self.trainer.learner("affinity") if isinstance(self.trainer, CachedDecoderTrainer) else None
+        affinity = self.trainer.learner("affinity") if isinstance(self.trainer, FrozenEncoderTrainer) else None
         if affinity is not None:
             save_affinity_head(spec.affinity_output, affinity.export(), {
                 "steps": self.trainer.step, "training_data": ", ".join(

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from autochrome.engine.atomic import atomic_path
 from autochrome.engine.networks import GeneratorConfig
 
-from .batches import CropSampler
+from .crop_sampler import CropSampler
 from .discriminator import PatchDiscriminator
 from .objective import Objective
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from autochrome.engine import sidecar
-from autochrome.engine.batch import plan_jobs
+from autochrome.engine.job_plan import plan_jobs
 from autochrome.engine.edit import (
     DEFAULT_RENDER_SIZE,
     MAX_RENDER_SIZE,

@@ -8,7 +8,7 @@ from PIL import Image
 
 from autochrome.desktop.cli import main
 from autochrome.desktop.commands import colorize as colorize_command
-from autochrome.engine import batch
+from autochrome.engine import job_plan
 from tests.conftest import write_grey_png
 
 
@@ -114,7 +114,7 @@ def test_an_unreadable_subfolder_is_reported_not_skipped_silently(tmp_path, tiny
         onerror(PermissionError(13, "Permission denied", str(tmp_path / "locked")))
         yield from real_walk(top, onerror=onerror, **kwargs)
 
-    monkeypatch.setattr(batch.os, "walk", walk)
+    monkeypatch.setattr(job_plan.os, "walk", walk)
     code, stdout, stderr = run(capsys, "colorize", tmp_path, "-r", "-o", tmp_path / "out", "--model", tiny_model)
     assert code == 1 and "locked" in stderr and "Permission denied" in stderr and "colorized 1 of 2" in stdout
 

@@ -11,7 +11,7 @@ from PIL import Image
 from autochrome.desktop.cli import main
 from autochrome.engine.networks import GeneratorConfig, build_generator
 from autochrome.engine.weights import load_generator
-from autochrome.trainer.batches import CropSampler
+from autochrome.trainer.crop_sampler import CropSampler
 from autochrome.trainer.objective import Objective
 from autochrome.trainer.photos import load_photo_set
 from autochrome.trainer.training import Trainer, TrainSettings

@@ -192,11 +192,9 @@ class AffinityLearner:
         return self.head.eval()
 
 
-class CachedDecoderTrainer:
-    """The loop: views in, each learner a step, checkpoints, progress records.
-
-    (The name is historical: the decoder is one of the learners, and its views may be
-    streamed.)"""
+class FrozenEncoderTrainer:
+    """Views in (with the frozen encoder's features), each learner a step; the loop,
+    checkpoints and progress records are trainer.training.run_steps'."""
 
     def __init__(self, learners: list, views: CachedViews | StreamedViews, settings: TrainSettings,
                  device: torch.device, checkpoint: Path | None = None, run_key: str | None = None):

@@ -1,4 +1,5 @@
-"""Save-side decisions that need no widgets: names, formats, the never-overwrite checks."""
+"""Save-side rules that need no widgets: names, formats, the never-overwrite checks (the Qt
+actions that use them are save_actions.py)."""
 
 from __future__ import annotations
 

@@ -134,6 +134,7 @@ def read_bytes_checked(path) -> bytes | None:
         return handle.read(200_000_000)
 
 
-def png_without_bombs(path_or_data) -> io.BytesIO:
-    data = path_or_data if isinstance(path_or_data, bytes) else open(path_or_data, "rb").read()
-    return io.BytesIO(without_metadata_chunks(data))
+def png_without_bombs(path) -> io.BytesIO:
+    """The PNG at `path` in memory, without its text and colour-profile chunks."""
+    with open(path, "rb") as handle:
+        return io.BytesIO(without_metadata_chunks(handle.read()))

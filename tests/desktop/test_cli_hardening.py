@@ -1,6 +1,7 @@
 """Regressions from the hostile review (issue 12), through the real command line."""
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -148,3 +149,14 @@ def test_train_refuses_nonsense_options(tmp_path, capsys, args, message):
     code, _, stderr = run(capsys, "train", folder, "--out", tmp_path / "m.safetensors", "--arch", "unet-lite0",
                           "--encoder-init", "scratch", "--device", "cpu", *args)
     assert code == 2 and message in stderr
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="letter case matters on Linux's file systems")
+def test_names_differing_in_letter_case_are_two_photos_on_linux(tmp_path, tiny_model, capsys):
+    """Issue 19, 2.6: paths were lower-cased everywhere, so Photo.png and photo.png collided."""
+    write_grey_png(tmp_path / "Photo.png", 32, 24)
+    write_grey_png(tmp_path / "photo.png", 32, 24, seed=1)
+    out = tmp_path / "out"
+    assert main(["colorize", str(tmp_path / "Photo.png"), str(tmp_path / "photo.png"), "-o", str(out),
+                 "--model", str(tiny_model)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["Photo.png", "photo.png"]

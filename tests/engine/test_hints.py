@@ -139,3 +139,17 @@ def test_propagation_without_hints_is_zero_and_with_one_reaches_its_target():
     field = propagate(lightness, [(slice(30, 33), slice(60, 63), np.float32([10.0, -5.0]))])
     assert field[31, 61] == pytest.approx([10.0, -5.0], abs=0.5)
     assert np.abs(field[:, :40]).max() < 0.5  # the other side of the edge
+
+
+def test_the_encoder_memo_does_not_keep_a_photo_alive(tiny_hint_model):
+    """Issue 19, 2.7: the memo held the photo itself, outside the history's memory budget."""
+    import gc
+    import weakref
+
+    colorizer = Colorizer(tiny_hint_model, "cpu")
+    image = _two_regions()
+    colorizer.colorize(image, ColorizeSettings(render_size=64), hints=[Hint(5, 5, 20, 20)])
+    gone = weakref.ref(image)
+    del image
+    gc.collect()
+    assert gone() is None

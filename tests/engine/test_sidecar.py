@@ -93,3 +93,12 @@ def test_unwritable_beside_path_falls_back_too(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert sidecar.write(photo, PhotoEdit([Hint(2, 2, 5, 5)])) == sidecar.beside(photo)
     assert not sidecar.in_user_data(photo).exists()
+
+
+def test_the_fallback_name_is_cut_by_bytes_not_characters(tmp_path):
+    """Issue 19, 2.10: 90 CJK characters made a 273-byte name (ENAMETOOLONG) and lost the hints."""
+    photo = tmp_path / ("写真" * 45 + ".png")
+    name = sidecar.in_user_data(photo).name
+    assert len(os.fsencode(name)) <= 255
+    sidecar.in_user_data(photo).parent.mkdir(parents=True, exist_ok=True)
+    sidecar.in_user_data(photo).write_text("{}")  # a name the file system takes

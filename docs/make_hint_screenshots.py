@@ -1,5 +1,5 @@
-"""Screenshots of the hint tool for the README: the colour popover open on a photo, and a
-before/after where hints fix a wrong colour. Run under Xvfb (or any display):
+"""A screenshot of the hint tool for the README: the colour popover open on a photo (the
+before/after of a hint is docs/make_one_click_figure.py's). Run under Xvfb (or any display):
 
     xvfb-run -s "-screen 0 1400x900x24" python docs/make_hint_screenshots.py PHOTO X,Y,#RRGGBB [X,Y,#RRGGBB ...]
 
@@ -24,7 +24,6 @@ def main() -> int:
     specs = [(float(x), float(y), colour) for x, y, colour in (arg.split(",") for arg in sys.argv[2:])]
     os.environ["AUTOCHROME_DATA_DIR"] = tempfile.mkdtemp()
     from PySide6.QtCore import QPointF, Qt
-    from PySide6.QtGui import QImage, QPainter
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
     from qt_waiting import settle, wait_for
@@ -44,7 +43,6 @@ def main() -> int:
     view = window.view
     view.set_divider(0.02)  # the colour side fills the view
     settle()
-    before = view.grab()
     window.hint_tool.tool_action.trigger()
     for index, (x, y, colour) in enumerate(specs):
         QTest.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.image_to_widget(QPointF(x, y)).toPoint())
@@ -55,15 +53,6 @@ def main() -> int:
         window.hint_tool.popover._emit(hint.a, hint.b, True)
         wait_for(window.resultShown)
         settle()
-    after = view.grab()
-    # Before and after, side by side, for the README.
-    sheet = QImage(before.width() * 2 + 8, before.height(), QImage.Format.Format_RGB888)
-    sheet.fill(0xFFFFFF)
-    painter = QPainter(sheet)
-    painter.drawPixmap(0, 0, before)
-    painter.drawPixmap(before.width() + 8, 0, after)
-    painter.end()
-    sheet.save(str(HERE / "hints-before-after.png"))
     window.close()
     return 0
 

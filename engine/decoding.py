@@ -76,7 +76,7 @@ def jpeg_damage(data: bytes) -> str | None:
     if not data.startswith(b"\xff\xd8"):
         return "it does not start as a JPEG file does"
     position = 2
-    while position + 4 <= len(data):
+    while position + 2 <= len(data):
         if data[position] != 0xFF:
             return f"unexpected bytes at offset {position}"
         marker = data[position + 1]
@@ -90,6 +90,8 @@ def jpeg_damage(data: bytes) -> str | None:
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             position += 2
             continue
+        if position + 4 > len(data):
+            break
         length = struct.unpack(">H", data[position + 2:position + 4])[0]
         position += 2 + length
         if marker == 0xDA:  # a scan: entropy-coded data up to the next marker

@@ -119,3 +119,18 @@ def test_a_file_named_like_an_option_gets_advice(tmp_path, capsys, monkeypatch):
     grey_photo().save(tmp_path / "-dash.png")
     code, _, err = run(capsys, "colorize", "-dash.png", "-o", "out")
     assert code == 2 and "./-dash.png" in err
+
+
+def test_sound_jpegs_get_no_damage_note(tmp_path):
+    """The damage check must not cry wolf: baseline, progressive, restart markers, EXIF, the
+    sample photo."""
+    from autochrome.desktop.empty_state import sample_photo
+
+    photo = grey_photo(320, 240)
+    variants = {"baseline.jpg": {}, "progressive.jpg": {"progressive": True}, "restarts.jpg": {"restart_marker_rows": 1},
+                "colour.jpg": {}, "exif.jpg": {"exif": Image.Exif().tobytes()}}
+    for name, options in variants.items():
+        image = photo.convert("RGB") if name == "colour.jpg" else photo
+        (tmp_path / name).write_bytes(jpeg_bytes(image, quality=90, **options))
+    for path in [*sorted(tmp_path.glob("*.jpg")), sample_photo()]:
+        assert not [note for note in load_image(path).notes if "damaged" in note], path

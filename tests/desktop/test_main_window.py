@@ -368,3 +368,31 @@ def test_a_folder_opens_as_the_command_line_reads_it(qtbot, window, tmp_path):
     write_grey_png(folder / "b.png", 40, 30)
     assert window.open_paths([folder]) == 2
     assert window.queue_panel.count() == 2
+
+
+def test_a_reference_photo_colours_the_shown_photo_and_is_kept_in_its_history(qtbot, window, tmp_path, monkeypatch):
+    """Issue 18: Hints > Colour from Reference Photo, the panel's thumbnail and Clear, the history."""
+    from PIL import Image
+
+    photo = write_grey_png(tmp_path / "scan.png", 96, 64)
+    open_and_wait(qtbot, window, [photo])
+    red = tmp_path / "red.png"
+    Image.fromarray(np.tile(np.uint8([220, 30, 30]), (48, 64, 1))).save(red)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(red), ""))
+    assert window.actions_.reference.isEnabled()
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
+        window.actions_.reference.trigger()
+    entry = blocker.args[0]
+    assert entry.reference is not None and entry.reference.path == red
+    assert window.reference_panel.clear.isEnabled() and not window.reference_panel.thumbnail.pixmap().isNull()
+    with qtbot.waitSignal(window.fileSaved, timeout=TIMEOUT):
+        window.saves.save_to(tmp_path / "out.png")
+    import json
+
+    assert json.loads((tmp_path / "scan.png.autochrome.json").read_text())["reference"] == "red.png"
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
+        window.reference_panel.clear.click()
+    assert blocker.args[0].reference is None and not window.reference_panel.clear.isEnabled()
+    with qtbot.waitSignal(window.entryShown, timeout=TIMEOUT):
+        window.session.undo()  # back to the result with the reference: the panel shows it again
+    assert window.session.reference is not None and window.reference_panel.clear.isEnabled()

@@ -22,7 +22,7 @@ from autochrome.engine.networks.ab_classes import in_gamut_ab_bins
 from autochrome.engine.networks.efficientnet import load_imagenet_weights
 from autochrome.engine.networks.encoders import load_torchvision_resnet_state
 from autochrome.engine.networks.affinity import FEATURE_TAPS, AffinityConfig, AffinityHead
-from autochrome.engine.weights import load_generator, save_affinity_head, save_generator
+from autochrome.engine.weights import load_generator, resolve_model, save_affinity_head, save_generator
 
 from .crop_sampler import CropSampler
 from .frozen_encoder import AffinityLearner, FrozenEncoderTrainer, CachedViews, DecoderLearner, StreamedViews
@@ -142,7 +142,7 @@ def generator_from_model_file(path: Path, config: GeneratorConfig) -> tuple[torc
     Training compares outputs before the output calibration (gain, temperature), for `train
     --init` and fine-tuning alike; the new model keeps the old one's calibration unless it is
     calibrated again (fine-tuning re-measures it, trainer.finetune.Finetune._calibration)."""
-    loaded, info = load_generator(path)
+    loaded, info = load_generator(resolve_model(path))  # a file, or a model's name
     calibration = {"ab_gain": config.ab_gain, "temperature": config.temperature}
     if replace(info.config, **calibration) != config:
         raise ValueError(f"{path.name} has another architecture than the one asked for ({info.config})")

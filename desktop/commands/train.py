@@ -189,7 +189,7 @@ def add_parsers(commands) -> None:
     train.add_argument("--square", type=int, default=144, help="photos are decoded once as squares of this size")
     train.add_argument("--no-rebalance", action="store_true", help="plain L1 instead of colour-rebalanced L1")
     train.add_argument("--init", type=Path, metavar="MODEL",
-                       help="start from this model file's weights (same --arch) instead of --encoder-init")
+                       help="start from this model's weights (a file or a name; same --arch) instead of --encoder-init")
     train.add_argument("--calibrate", action="store_true",
                        help="before export, set the output gain (a classifier's temperature) so the model is as "
                             "colourful as the training photos, times --calibrate-share")

@@ -54,5 +54,5 @@ class Pix2PixGenerator(nn.Module):
         ab = self.model(lightness)
         return ab if raw else self.to_ab(ab)
 
-    def to_ab(self, decoded: torch.Tensor, temperature=None, gain: bool = True) -> torch.Tensor:
+    def to_ab(self, decoded: torch.Tensor, temperature=None, gain: bool = True, lightness=None) -> torch.Tensor:
         return decoded * self.config.ab_gain if gain and self.config.ab_gain != 1.0 else decoded

@@ -73,7 +73,7 @@ class FixedBeliefs(torch.nn.Module):
         logits[:, 0] = 2.0
         return logits
 
-    def to_ab(self, decoded, temperature=None):
+    def to_ab(self, decoded, temperature=None, lightness=None):
         from autochrome.engine.networks.ab_classes import annealed_mean
 
         ab = annealed_mean(decoded, self.ab_centres, temperature or self.config.temperature)

@@ -34,6 +34,7 @@ import scipy.io
 from PIL import Image
 
 from autochrome.desktop.cli import main as autochrome
+from bench_output import row, save_report
 from autochrome.engine import color
 from autochrome.engine.sidecar import SUFFIX
 
@@ -169,12 +170,9 @@ def main() -> int:
         rows = run(model, photos, args.eval, args.reach)
         figures = summary(rows)
         report[model or "default"] = {"summary": figures, "photos": rows}
-        print(f"| {model or 'default'} | {figures['photos']} | {figures['take']:.2f} | {figures['leak_far']:.2f} | "
-              f"{figures['contained']:.2f} | {figures['bad_share']:.2f} | {figures['small_take']:.2f} | "
-              f"{figures['small_leak_far']:.2f} |", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1))
-    return 0
+        print(row(model or "default", figures["photos"], *(f"{figures[key]:.2f}" for key in (
+            "take", "leak_far", "contained", "bad_share", "small_take", "small_leak_far"))), flush=True)
+    return save_report(args.json, report)
 
 
 if __name__ == "__main__":

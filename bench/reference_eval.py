@@ -9,12 +9,13 @@ without it (the automatic result), and how long the matching takes at render siz
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from bench_output import row, save_report
 
 from autochrome.engine import reference as matching
 from autochrome.engine.colorizer import Colorizer
@@ -78,12 +79,10 @@ def main() -> int:
             times.append(matching_ms(colorizer, image, reference, args.render_size))
         means = {kind: mean_figures(figures) for kind, figures in rows.items()}
         report[name] = {**means, "matching_ms_median": float(np.median(times)), "photos": len(times)}
-        cell = lambda m: f"{m['psnr']:.2f} / {m['ciede2000']:.2f} / {m['colourfulness_gap']:.1f}"  # noqa: E731
-        print(f"| {name} | {len(times)} | {cell(means['automatic'])} | {cell(means['reference'])} | "
-              f"{np.median(times):.0f} |", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1))
-    return 0
+        cells = [f"{m['psnr']:.2f} / {m['ciede2000']:.2f} / {m['colourfulness_gap']:.1f}"
+                 for m in (means["automatic"], means["reference"])]
+        print(row(name, len(times), *cells, f"{np.median(times):.0f}"), flush=True)
+    return save_report(args.json, report)
 
 
 if __name__ == "__main__":

@@ -110,12 +110,18 @@ def test_a_newer_edit_replaces_a_full_render_in_flight(tmp_path):
     assert [e.settings["saturation"] for e in session.history.entries] == [1.0, 1.5]
 
 
-def test_undo_during_a_preview_adds_no_result(tmp_path):
-    engine = FakeEngine()
+def two_results(engine, tmp_path, saturation):
+    """A session with one photo rendered twice: as opened, then at another saturation."""
     session = session_with(engine, tmp_path)
     session.finished(engine.reply(engine.requests[0]))
-    session.set_settings({"saturation": 2.0})
+    session.set_settings({"saturation": saturation})
     session.finished(engine.reply(engine.requests[-1]))
+    return session
+
+
+def test_undo_during_a_preview_adds_no_result(tmp_path):
+    engine = FakeEngine()
+    session = two_results(engine, tmp_path, 2.0)
     session.hints.add(5, 5, 10, 10)
     preview = engine.requests[-1]
     session.undo()
@@ -151,10 +157,7 @@ def test_edits_wait_while_a_batch_runs_and_cancel_drops_the_rest(tmp_path):
 
 def test_a_released_entry_is_restored_from_its_colour(tmp_path):
     engine = FakeEngine()
-    session = session_with(engine, tmp_path)
-    session.finished(engine.reply(engine.requests[0]))
-    session.set_settings({"saturation": 0.5})
-    session.finished(engine.reply(engine.requests[-1]))
+    session = two_results(engine, tmp_path, 0.5)
     first = session.history.entries[0]
     first.release()
     session.select(0)

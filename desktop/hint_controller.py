@@ -33,7 +33,8 @@ class HintController(QObject):
         self.clear_action = self._action("C&lear Hints", None, "Remove every hint of this photo", self.hints.clear)
         self.delete_action = self._action("&Delete Hint", [QKeySequence.StandardKey.Delete, QKeySequence("Backspace")],
                                           "Remove the selected hint", self.delete_selected)
-        self.without_action = self._action("Compare &Without Hints", "N", "Show the result before any hint",
+        self.without_action = self._action("Compare &Without Hints", "N",
+                                           "Show the result without hints and without a reference photo",
                                            self.show_without_hints)
         self.without_action.setCheckable(True)
         self.reach_actions = self._reach_actions()

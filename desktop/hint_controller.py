@@ -15,9 +15,9 @@ from autochrome.engine.edit import DEFAULT_REACH
 from .colour_popover import ColourPopover, lab_colour
 
 # (menu text, reach as a share of the photo's long side, status tip)
-REACHES = [("Reach: &Object", 0.15, "A hint colours the object it is on and little around it"),
+REACHES = [("Reach: &Object", 0.1, "A hint colours the object it is on and little around it"),
            ("Reach: &Region", DEFAULT_REACH, "A hint colours what looks alike around it (the default)"),
-           ("Reach: &Far", 0.8, "A hint carries across everything that looks alike, however far")]
+           ("Reach: &Far", 0.6, "A hint carries across everything that looks alike, however far")]
 
 
 class HintController(QObject):

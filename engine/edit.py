@@ -17,7 +17,7 @@ MIN_SATURATION, MAX_SATURATION = 0.0, 4.0
 # A classifier's annealed-mean temperature (the app's Vibrance): lower is more vivid.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 1.0
 # How far a hint spreads, as a share of the photo's long side (the Hints menu's Reach).
-DEFAULT_REACH = 0.35
+DEFAULT_REACH = 0.2
 MIN_REACH, MAX_REACH = 0.05, 1.0
 UPSAMPLERS = ("guided", "bilinear")
 

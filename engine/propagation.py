@@ -31,8 +31,11 @@ EMBEDDING_SCALE = 5.0
 # With an embedding, each hint's share at a pixel is also weighted by how alike the pixel
 # looks to the hint's own place: 1 / (1 + exp((distance^2 - GATE_THRESHOLD) / GATE_WIDTH)),
 # near 1 for places the head puts in the hint's object and near 0 for others (0: off).
-GATE_THRESHOLD = 1.2
+GATE_THRESHOLD = 1.0
 GATE_WIDTH = 0.3
+# With the gate, a hint's correction applies in full from this share of its presence: the gate
+# already keeps it off other objects, so it may fill its own further than FULL_STRENGTH would.
+GATED_FULL_STRENGTH = 0.2
 
 
 def _gated(solver, embedding: np.ndarray, hint_cells: list, corrections: list) -> np.ndarray:
@@ -49,7 +52,7 @@ def _gated(solver, embedding: np.ndarray, hint_cells: list, corrections: list) -
         presence[:, column] /= 1.0 + np.exp(np.clip((distance - GATE_THRESHOLD) / GATE_WIDTH, -50, 50))
     total = presence.sum(axis=1)
     mixed = presence @ np.stack(corrections) / np.clip(total, 1e-9, None)[:, None]
-    return mixed * np.clip(total / FULL_STRENGTH, 0.0, 1.0)[:, None]
+    return mixed * np.clip(total / GATED_FULL_STRENGTH, 0.0, 1.0)[:, None]
 
 
 def _affinities(lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

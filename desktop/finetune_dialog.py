@@ -43,6 +43,9 @@ from autochrome.trainer.finetune_options import PRESETS as PRESET_STEPS
 from .display import qimage_from_rgb
 from .finetune_worker import FinetuneThread
 
+# The stale-run question's answers, named for what they do rather than Yes and No.
+STALE_RUN_AFRESH, STALE_RUN_KEEP = "Start Afresh", "Keep the Earlier Run"
+
 
 class LossCurve(QWidget):
     """The training loss so far, drawn as a line."""
@@ -389,13 +392,15 @@ class FinetuneDialog(QDialog):
         QMessageBox.warning(self, "Fine-tune failed", message)
 
     def _on_stale_run(self, message):
-        answer = QMessageBox.question(
-            self, "Start afresh?",
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Start afresh?",
             f"An unfinished fine-tune named '{self.name.text().strip()}' was started with other photos, another base "
-            "model or other options, so it cannot continue with these.\n\nStart this one afresh? The earlier run's "
-            "progress is discarded. (No: keep it, and choose another name.)",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-        if answer == QMessageBox.StandardButton.Yes and self.training:
+            "model or other options, so it cannot continue with these.\n\nStart this one afresh, discarding the "
+            "earlier run's progress, or keep the earlier run and choose another name?", parent=self)
+        afresh = box.addButton(STALE_RUN_AFRESH, QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(box.addButton(STALE_RUN_KEEP, QMessageBox.ButtonRole.RejectRole))
+        box.exec()
+        if box.clickedButton() is afresh and self.training:
             self.engine.train(self.folder_scan, replace(self.options(), fresh_start=True))
             return
         self._finish()

@@ -59,12 +59,12 @@ class SaveActions(QObject):
             self.window.show_error("Cannot save", f"{path.name}: unknown file type; use .png, .jpg, .tif or .webp")
             return None
         if entry.reply.source is not None and is_same_file(path, entry.reply.source):
-            answer = QMessageBox.question(
-                self.window, "Replace the original photo?",
-                f"{path.name} is the original photo. Replacing it loses the original for good.\n\nReplace it?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-            if answer != QMessageBox.StandardButton.Yes:
-                return None
+            # The original is never replaced, even on request: a confirmation clicked in haste
+            # would lose the one file the user cannot get back.
+            self.window.show_error("Cannot save over the original",
+                                   f"{path.name} is the original photo, which Autochrome never replaces. "
+                                   "Choose another name.")
+            return None
         request_id = self.window.engine.save(path, image_format, entry.reply.rgb, entry.reply.image,
                                              self.window.adjust.jpeg_quality.value())
         self.pending[request_id] = entry

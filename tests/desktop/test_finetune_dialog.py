@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from tests.trainer.test_finetune import warm_photos
+from autochrome.desktop import finetune_dialog
 from autochrome.trainer import finetune
 from autochrome.trainer.training import Progress
 
@@ -283,7 +284,7 @@ def test_previews_are_made_at_the_size_they_are_shown(qtbot, dialog, tmp_path):
                             for base, new, dtype in previews)
 
 
-@pytest.mark.parametrize("answer", [QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No])
+@pytest.mark.parametrize("answer", [finetune_dialog.STALE_RUN_AFRESH, finetune_dialog.STALE_RUN_KEEP])
 def test_a_stale_run_of_the_same_name_asks_before_starting_afresh(qtbot, dialog, tmp_path, monkeypatch, answer):
     # Finding 6: the dialog silently continued an older run of the same name.
     from autochrome.trainer.finetune_options import StaleRunError
@@ -296,11 +297,17 @@ def test_a_stale_run_of_the_same_name_asks_before_starting_afresh(qtbot, dialog,
 
     monkeypatch.setattr(finetune, "Finetune", StaleOnce)
     asked = []
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or answer)
+
+    def click(box):
+        asked.append(box.text())
+        next(button for button in box.buttons() if button.text() == answer).click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", click)
     _start_long_run(qtbot, dialog, tmp_path, steps=5)
     qtbot.waitUntil(lambda: not dialog.training, timeout=TIMEOUT)
     assert len(asked) == 1 and "afresh" in asked[0]
-    if answer == QMessageBox.StandardButton.Yes:
+    if answer == finetune_dialog.STALE_RUN_AFRESH:
         assert FakeRun.instances[-1].options.fresh_start and FakeRun.instances[-1].finished
     else:
         assert not FakeRun.instances and "kept" in dialog.status.text()

@@ -165,14 +165,16 @@ def test_16bit_input_saves_16bit_tiff(qtbot, window, tmp_path):
     assert cv2.imread(str(tmp_path / "deep-out.tif"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
 
 
-def test_the_original_is_never_overwritten_without_confirmation(qtbot, window, tmp_path, monkeypatch):
+def test_the_original_is_never_overwritten(qtbot, window, tmp_path, monkeypatch):
     photo = write_grey_png(tmp_path / "family.png", 64, 64)
     before = photo.read_bytes()
     open_and_wait(qtbot, window, [photo])
-    asked = []
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[1]) or QMessageBox.StandardButton.No)
-    assert window.saves.save_to(photo) is None
-    assert asked and photo.read_bytes() == before
+    # Even a user who would confirm is not asked: saving over the original is refused.
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT) as shown:
+        assert window.saves.save_to(photo) is None
+    assert "original" in shown.args[0]
+    assert photo.read_bytes() == before
 
 
 def test_save_as_and_export_all_never_overwrite(qtbot, window, tmp_path, monkeypatch):

@@ -8,7 +8,10 @@ set, which is how the hint spreading is measured). Each photo is seen as the app
 its lightness at render size 256, through the default model's frozen encoder (computed once,
 and for the mirrored photo). Each step takes a batch of photos, one annotator's segmentation
 each, and pairs of places: neighbours one and two cells apart, and random pairs; the loss is
-the binary cross-entropy of exp(-distance^2) against "same segment".
+the binary cross-entropy of exp(-distance^2) against "same segment". Which segmentation says
+"same" (`--annotation`): one annotator's at random; the coarsest with at least 3 segments (the
+level of objects the one-click measure asks a hint to fill); or the share of the annotators
+who put the two places together.
 """
 
 from __future__ import annotations
@@ -61,22 +64,30 @@ def load_set(data: Path, encoder) -> list[tuple]:
     return items
 
 
+def coarsest_index(segmentations: torch.Tensor) -> int:
+    """The annotator with the fewest segments, of those with at least 3 (bench/one_click.py's rule)."""
+    counts = [len(torch.unique(seg[seg >= 0])) for seg in segmentations]
+    usable = [i for i, count in enumerate(counts) if count >= 3] or list(range(len(counts)))
+    return min(usable, key=lambda i: counts[i])
+
+
 def pair_loss(embedding: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """embedding (D, h, w), labels (h, w) with -1 for padding."""
+    """embedding (D, h, w), labels (annotators, h, w) with -1 for padding; the target of a pair
+    is the share of the given annotators who put its two places in one segment."""
     pairs = []
     for dy, dx in ((0, 1), (1, 0), (0, 2), (2, 0)):
         first = embedding[:, : embedding.shape[1] - dy, : embedding.shape[2] - dx]
         second = embedding[:, dy:, dx:]
-        pairs.append((first.flatten(1), second.flatten(1), labels[: labels.shape[0] - dy, : labels.shape[1] - dx]
-                      .flatten(), labels[dy:, dx:].flatten()))
-    flat_e, flat_l = embedding.flatten(1), labels.flatten()
-    index = torch.randint(flat_l.numel(), (2, RANDOM_PAIRS), generator=generator)
-    pairs.append((flat_e[:, index[0]], flat_e[:, index[1]], flat_l[index[0]], flat_l[index[1]]))
+        pairs.append((first.flatten(1), second.flatten(1), labels[:, : labels.shape[1] - dy, : labels.shape[2] - dx]
+                      .flatten(1), labels[:, dy:, dx:].flatten(1)))
+    flat_e, flat_l = embedding.flatten(1), labels.flatten(1)
+    index = torch.randint(flat_l.shape[1], (2, RANDOM_PAIRS), generator=generator)
+    pairs.append((flat_e[:, index[0]], flat_e[:, index[1]], flat_l[:, index[0]], flat_l[:, index[1]]))
     losses = []
     for e1, e2, l1, l2 in pairs:
-        valid = (l1 >= 0) & (l2 >= 0)
+        valid = (l1[0] >= 0) & (l2[0] >= 0)
         predicted = torch.exp(-((e1 - e2) ** 2).sum(0)).clamp(1e-5, 1 - 1e-5)[valid]
-        target = (l1 == l2).float()[valid]
+        target = (l1 == l2).float().mean(0)[valid]
         # Pairs across a boundary are few among neighbours: both kinds weigh the same.
         weight = torch.where(target > 0, 0.5 / target.mean().clamp(min=1e-3), 0.5 / (1 - target.mean()).clamp(min=1e-3))
         losses.append((F.binary_cross_entropy(predicted, target, reduction="none") * weight).mean())
@@ -91,6 +102,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--annotation", choices=("random", "coarsest", "agreement"), default="random",
+                        help="whose segmentation says two places are one object (see above)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     model, info = load_generator(resolve_model(None))
@@ -111,7 +124,12 @@ def main() -> int:
         for index in rng.choice(len(items), args.batch, replace=False):
             features, lightness, segmentations = items[index]
             embedding = head(features, lightness)[0]
-            labels = segmentations[rng.integers(len(segmentations))]
+            if args.annotation == "random":
+                labels = segmentations[rng.integers(len(segmentations))][None]
+            elif args.annotation == "coarsest":
+                labels = segmentations[coarsest_index(segmentations)][None]
+            else:
+                labels = segmentations
             losses.append(pair_loss(embedding, labels, generator))
         loss = torch.stack(losses).mean()
         optimizer.zero_grad(set_to_none=True)
@@ -121,7 +139,8 @@ def main() -> int:
         if (step + 1) % 100 == 0:
             print(f"step {step + 1}: loss {smoothed:.4f}", flush=True)
     save_affinity_head(args.out, head.eval(), {
-        "training_data": "BSDS500 train (200 photos) with its human segmentations", "steps": args.steps,
+        "training_data": f"BSDS500 train (200 photos) with its human segmentations ({args.annotation})",
+        "steps": args.steps,
         "encoder": f"{info.name}'s (frozen)", "date": time.strftime("%Y-%m-%d"),
         "train_minutes": round((time.time() - began) / 60, 1)})
     print(f"wrote {args.out}")

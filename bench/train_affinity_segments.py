@@ -52,7 +52,7 @@ def load_set(data: Path, encoder) -> list[tuple]:
             tensor = _pad(torch.from_numpy(color.normalize_l(one_l))[None, None], 32, "reflect")
             with torch.inference_mode():
                 features = [f.clone() for f in encoder(tensor)]
-            h4, w4 = features[FEATURE_TAPS[0]].shape[-2:]
+            h4, w4 = features[1].shape[-2:]  # the embedding's stride-4 grid
             cells = []
             for segmentation in segmentations:
                 seg = segmentation[:, ::-1] if mirrored else segmentation
@@ -102,6 +102,9 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--taps", type=int, nargs="+", default=list(FEATURE_TAPS),
+                        help="the encoder's feature maps the head reads (1-4: strides 4-32)")
+    parser.add_argument("--width", type=int, default=64, help="the head's channels")
     parser.add_argument("--annotation", choices=("random", "coarsest", "agreement"), default="random",
                         help="whose segmentation says two places are one object (see above)")
     args = parser.parse_args()
@@ -111,8 +114,9 @@ def main() -> int:
     began = time.time()
     items = load_set(args.data, encoder)
     print(f"{len(items)} views of {len(items) // 2} photos encoded in {time.time() - began:.0f} s", flush=True)
-    channels = tuple(encoder.channels[tap] for tap in FEATURE_TAPS)
-    head = AffinityHead(AffinityConfig(info.config.encoder, channels)).train()
+    taps = tuple(args.taps)
+    channels = tuple(encoder.channels[tap] for tap in taps)
+    head = AffinityHead(AffinityConfig(info.config.encoder, channels, width=args.width, taps=taps)).train()
     optimizer = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-FEATURE_TAPS = (1, 2, 3)  # strides 4, 8, 16
+FEATURE_TAPS = (1, 2, 3)  # strides 4, 8, 16: the default; a head may also read 4 (stride 32)
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,15 @@ class AffinityConfig:
     tap_channels: tuple[int, ...] = (24, 48, 120)
     width: int = 64
     dimensions: int = 16
+    taps: tuple[int, ...] = FEATURE_TAPS  # which of the encoder's feature maps it reads, finest first
 
     def __post_init__(self):
         object.__setattr__(self, "tap_channels", tuple(int(c) for c in self.tap_channels))
-        if len(self.tap_channels) != len(FEATURE_TAPS) or any(not 1 <= c <= 4096 for c in self.tap_channels):
-            raise ValueError("tap_channels must give three widths between 1 and 4096")
+        object.__setattr__(self, "taps", tuple(int(t) for t in self.taps))
+        if not self.taps or list(self.taps) != sorted(set(self.taps)) or not all(0 <= t <= 4 for t in self.taps):
+            raise ValueError("taps must be distinct feature maps 0-4 in increasing order")
+        if len(self.tap_channels) != len(self.taps) or any(not 1 <= c <= 4096 for c in self.tap_channels):
+            raise ValueError("tap_channels must give one width between 1 and 4096 per tap")
         if not 1 <= self.width <= 1024 or not 1 <= self.dimensions <= 256:
             raise ValueError("width must be 1-1024 and dimensions 1-256")
 
@@ -40,6 +44,7 @@ class AffinityConfig:
     def from_json(cls, text: str) -> "AffinityConfig":
         raw = json.loads(text)
         raw["tap_channels"] = tuple(raw.get("tap_channels", ()))
+        raw["taps"] = tuple(raw.get("taps", FEATURE_TAPS))  # files from before taps were chosen
         return cls(**raw)
 
 
@@ -57,9 +62,10 @@ class AffinityHead(nn.Module):
 
     def forward(self, features: list[torch.Tensor], lightness: torch.Tensor) -> torch.Tensor:
         """(N, D, H/4, W/4) embeddings from the encoder's features and the normalised L."""
-        size = features[FEATURE_TAPS[0]].shape[-2:]
-        parts = [features[FEATURE_TAPS[0]].float()]
-        for tap in FEATURE_TAPS[1:]:
+        taps = self.config.taps
+        size = features[taps[0]].shape[-2:]
+        parts = [features[taps[0]].float()]
+        for tap in taps[1:]:
             parts.append(F.interpolate(features[tap].float(), size=size, mode="bilinear", align_corners=False))
         parts.append(F.adaptive_avg_pool2d(lightness.float(), size))
         return self.layers(torch.cat(parts, dim=1))

@@ -85,3 +85,31 @@ def test_models_without_a_hint_input_take_hints_through_the_spreading(tmp_path):
     before = colorizer.colorize(image, settings)
     after = colorizer.colorize(image, settings, hints=[Hint(20, 20, *RED)])
     assert change(before, after)[15:25, 15:25].mean() > 10
+
+
+def test_an_affinity_head_may_read_the_deepest_features_and_old_files_still_load(tmp_path):
+    import json
+
+    import torch
+
+    from autochrome.engine.networks.affinity import AffinityConfig, AffinityHead
+    from autochrome.engine.weights import load_affinity_head, save_affinity_head
+
+    # A file written before heads chose their taps has no "taps": it reads strides 4-16.
+    old = json.loads(AffinityConfig(tap_channels=(24, 48, 120)).to_json())
+    del old["taps"]
+    assert AffinityConfig.from_json(json.dumps(old)).taps == (1, 2, 3)
+
+    torch.manual_seed(0)
+    deep = AffinityHead(AffinityConfig(tap_channels=(4, 6, 8, 10), width=8, dimensions=3, taps=(1, 2, 3, 4)))
+    features = [torch.randn(1, c, 64 // s, 64 // s) for c, s in ((2, 2), (4, 4), (6, 8), (8, 16), (10, 32))]
+    lightness = torch.rand(1, 1, 64, 64)
+    save_affinity_head(tmp_path / "deep.safetensors", deep)
+    loaded = load_affinity_head(tmp_path / "deep.safetensors")
+    assert loaded.config.taps == (1, 2, 3, 4)
+    # The file keeps what the head computes (stored as float16).
+    assert torch.allclose(loaded(features, lightness), deep(features, lightness), atol=2e-2)
+    with pytest.raises(ValueError):
+        AffinityConfig(tap_channels=(4, 6), taps=(3, 1))
+    with pytest.raises(ValueError):
+        AffinityConfig(tap_channels=(4, 6, 8), taps=(1, 2))

@@ -189,15 +189,10 @@ class FullSizeColour:
         return ab * self.saturation if self.saturation != 1.0 else ab
 
 
-def _remaining_corrections(hints: list[Hint], ab_small: np.ndarray, full_size) -> list:
-    """For each hint: its patch at the render size and the hint's ab minus the ab there now."""
-    small_size = (ab_small.shape[1], ab_small.shape[0])
-    targets = []
-    for hint in hints:
-        rows, columns = patch_slices(*render_position(hint, full_size, small_size), small_size)
-        current = ab_small[rows, columns].reshape(-1, 2).mean(axis=0)
-        targets.append((rows, columns, np.float32([hint.a, hint.b]) - current))
-    return targets
+def _hint_patches(hints: list[Hint], small_size, full_size) -> list:
+    """For each hint: its patch at the render size and its ab."""
+    return [(*patch_slices(*render_position(hint, full_size, small_size), small_size), np.float32([hint.a, hint.b]))
+            for hint in hints]
 
 
 def _resized(l_full: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -259,10 +254,12 @@ class ModelPredictor:
         ab, confidence = matching.match(self.guide_features(lightness, owner), lightness, prepared)
         return confidence[..., None] * ab + (1.0 - confidence[..., None]) * ab_small
 
-    def spread(self, lightness: np.ndarray, corrections: list, settings: ColorizeSettings, owner=None) -> np.ndarray:
-        """The hints' remaining corrections spread over the photo (the (h, w, 2) field to add),
-        over what the photo shows where an affinity head says which places share a colour."""
-        return propagate(lightness, corrections, settings.reach, self.embedding(lightness, owner))
+    def spread(self, lightness: np.ndarray, ab_small: np.ndarray, patches: list, settings: ColorizeSettings,
+               owner=None) -> np.ndarray:
+        """The model's ab with the hints' colours spread over what the photo shows (where an
+        affinity head says which places share a colour) and taking its place there."""
+        colour, strength = propagate(lightness, patches, settings.reach, self.embedding(lightness, owner))
+        return ab_small + strength[..., None] * (colour - ab_small)
 
     @torch.inference_mode()
     def embedding(self, lightness: np.ndarray, owner=None) -> np.ndarray | None:
@@ -298,9 +295,9 @@ def colorize(
 
     `predictor` gives the model's ab at the render size (ModelPredictor, or the Colorizer,
     which adds the reference photo and falls back to a smaller size or the CPU when a GPU runs
-    out of memory). A model with hint inputs sees the hints; what difference remains at each
-    hint is then spread over what the photo shows (engine.propagation), so every model honours
-    every hint. With `ab_small` (an earlier result's), the model, reference and hints are
+    out of memory). A model with hint inputs sees the hints; each hint's colour is then spread
+    over what the photo shows and takes the model's place there (engine.propagation), so every
+    model honours every hint. With `ab_small` (an earlier result's), the model, reference and hints are
     skipped: only the upsampling to this photo's L runs."""
     settings = settings or ColorizeSettings()
     colouring = colouring or Colouring()
@@ -336,8 +333,8 @@ def colorize(
             check_cancel()
         if hints:
             report(0.5, "spreading the hints")
-            corrections = _remaining_corrections(hints, ab_small, (width, height))
-            ab_small = ab_small + predictor.spread(l_small, corrections, settings, image)
+            patches = _hint_patches(hints, (small_w, small_h), (width, height))
+            ab_small = predictor.spread(l_small, ab_small, patches, settings, image).astype(np.float32)
     result = finish(image, l_small, ab_small, settings, report, check_cancel, predictor.device_name)
     result.notes += notes
     return result

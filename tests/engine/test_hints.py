@@ -133,12 +133,13 @@ def test_memo_never_serves_another_model():
         assert memo.features(b, x, owner, "k") is not first
 
 
-def test_propagation_without_hints_is_zero_and_with_one_reaches_its_target():
+def test_propagation_without_hints_is_nothing_and_with_one_fills_its_side_only():
     lightness = _two_regions().lightness
-    assert not propagate(lightness, []).any()
-    field = propagate(lightness, [(slice(30, 33), slice(60, 63), np.float32([10.0, -5.0]))])
-    assert field[31, 61] == pytest.approx([10.0, -5.0], abs=0.5)
-    assert np.abs(field[:, :40]).max() < 0.5  # the other side of the edge
+    colour, strength = propagate(lightness, [])
+    assert not strength.any()
+    colour, strength = propagate(lightness, [(slice(30, 33), slice(60, 63), np.float32([10.0, -5.0]))])
+    assert colour[31, 61] == pytest.approx([10.0, -5.0], abs=0.5) and strength[31, 61] == pytest.approx(1.0)
+    assert strength[:, :40].max() < 0.05  # the other side of the edge
 
 
 def test_the_encoder_memo_does_not_keep_a_photo_alive(tiny_hint_model):

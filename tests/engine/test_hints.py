@@ -154,3 +154,27 @@ def test_the_encoder_memo_does_not_keep_a_photo_alive(tiny_hint_model):
     del image
     gc.collect()
     assert gone() is None
+
+
+def test_a_hint_gives_its_own_object_its_colour_not_a_shift_of_the_models():
+    """The model's colour varies across the right half (a muted gradient); one hint there makes
+    the whole half the hint's colour, where shifting by the difference at the click would have
+    kept the gradient; the left half, across the edge, keeps the model's colour."""
+    from autochrome.engine.device import cpu_choice
+    from autochrome.engine.pipeline import ModelPredictor
+
+    lightness = _two_regions().lightness
+    model_ab = np.zeros(lightness.shape + (2,), np.float32)
+    model_ab[..., 0] = np.linspace(-15, 15, lightness.shape[1])[None, :]
+    predictor = ModelPredictor(build_generator(TINY_HINTED).eval(), cpu_choice())
+    asked = np.float32([30.0, 20.0])
+    ab = predictor.spread(lightness, model_ab, [(slice(30, 33), slice(70, 73), asked)],
+                          ColorizeSettings(reach=0.5))
+    right = ab[:, 56:]
+    # A shift would have kept the model's 14-unit gradient across this part; the hint's colour
+    # leaves almost none of it.
+    assert np.abs(right - asked).max() < 2.0
+    assert np.ptp(right[..., 0]) < 1.5
+    # Across the edge, lightness alone (no affinity head here) lets a tenth at most through.
+    changed = np.hypot(*(ab - model_ab).transpose(2, 0, 1))
+    assert changed[:, :40].mean() < 0.1 * changed[:, 56:].mean()

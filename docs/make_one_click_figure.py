@@ -1,5 +1,6 @@
 """The README's one-click figure: a hint on a small object, and what the rest of the photo did,
-with the spreading of this release and with the old one (lightness only).
+with the spreading of this release and with spreading by lightness alone at the old reach (the
+previous release's way of choosing where a hint goes).
 
     python docs/make_one_click_figure.py BSDS_TEST_FOLDER SEGMENTS_FOLDER STEM [OUT.png]
 
@@ -47,7 +48,7 @@ def main() -> int:
     colorizer = Colorizer(None, "cpu")
     hint = Hint(x, y, float(asked[0]), float(asked[1]))
     rows = []
-    for label, reach, head in (("this release", None, colorizer.predictor.affinity), ("lightness only (before)", 0.25, None)):
+    for label, reach, head in (("this release", None, colorizer.predictor.affinity), ("lightness only, as before", 0.25, None)):
         colorizer.predictor.affinity = head
         settings = ColorizeSettings() if reach is None else ColorizeSettings(reach=reach)
         before = colorizer.colorize(image, settings)

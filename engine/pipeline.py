@@ -258,8 +258,8 @@ class ModelPredictor:
                owner=None) -> np.ndarray:
         """The model's ab with the hints' colours spread over what the photo shows (where an
         affinity head says which places share a colour) and taking its place there."""
-        colour, strength = propagate(lightness, patches, settings.reach, self.embedding(lightness, owner))
-        return ab_small + strength[..., None] * (colour - ab_small)
+        painted, strength = propagate(lightness, patches, settings.reach, self.embedding(lightness, owner))
+        return ab_small * (1.0 - strength[..., None]) + painted
 
     @torch.inference_mode()
     def embedding(self, lightness: np.ndarray, owner=None) -> np.ndarray | None:
@@ -334,7 +334,7 @@ def colorize(
         if hints:
             report(0.5, "spreading the hints")
             patches = _hint_patches(hints, (small_w, small_h), (width, height))
-            ab_small = predictor.spread(l_small, ab_small, patches, settings, image).astype(np.float32)
+            ab_small = predictor.spread(l_small, ab_small, patches, settings, image)
     result = finish(image, l_small, ab_small, settings, report, check_cancel, predictor.device_name)
     result.notes += notes
     return result

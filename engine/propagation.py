@@ -78,8 +78,9 @@ def propagate(lightness: np.ndarray, targets: list[tuple[slice, slice, np.ndarra
     image's pixels; reach: how far a hint carries in a flat region, as a share of the photo's
     long side; embedding: (h', w', D) from the affinity head (any size, resized here), whose
     distances say which neighbours share a colour (engine.networks.affinity).
-    Returns (colour (h, w, 2), strength (h, w) in [0, 1]): the colour to put at each pixel and
-    how much of it; the caller blends the model's ab toward that colour by the strength.
+    Returns (painted (h, w, 2), strength (h, w) in [0, 1]): the hints' colour at each pixel
+    already weighted by its strength, and that strength; the caller's ab becomes
+    ab * (1 - strength) + painted.
 
     The same system is solved for the hints' colours and for a plain "1" at every hint: their
     ratio is each pixel's edge-aware mean of the hints' colours (with several hints, each region
@@ -140,10 +141,10 @@ def propagate(lightness: np.ndarray, targets: list[tuple[slice, slice, np.ndarra
         presence = np.clip(solution[:, 2], 1e-9, None)
         strength = np.clip(presence / FULL_STRENGTH, 0.0, 1.0)
         colour = solution[:, :2] / presence[:, None]
-    # Resized weighted by strength, so cells no hint reaches lend no colour to their neighbours.
+    # Weighted by strength before resizing, so cells no hint reaches lend no colour to their
+    # neighbours; colour and strength share one resize.
     field = np.concatenate([colour * strength[:, None], strength[:, None]], axis=1)
     field = field.reshape(grid_h, grid_w, 3).astype(np.float32)
     if (grid_w, grid_h) != (width, height):
         field = cv2.resize(field, (width, height), interpolation=cv2.INTER_LINEAR)
-    strength = np.clip(field[..., 2], 0.0, 1.0)
-    return field[..., :2] / np.maximum(strength, 1e-6)[..., None], strength
+    return field[..., :2], field[..., 2]

@@ -135,10 +135,10 @@ def test_memo_never_serves_another_model():
 
 def test_propagation_without_hints_is_nothing_and_with_one_fills_its_side_only():
     lightness = _two_regions().lightness
-    colour, strength = propagate(lightness, [])
+    painted, strength = propagate(lightness, [])
     assert not strength.any()
-    colour, strength = propagate(lightness, [(slice(30, 33), slice(60, 63), np.float32([10.0, -5.0]))])
-    assert colour[31, 61] == pytest.approx([10.0, -5.0], abs=0.5) and strength[31, 61] == pytest.approx(1.0)
+    painted, strength = propagate(lightness, [(slice(30, 33), slice(60, 63), np.float32([10.0, -5.0]))])
+    assert painted[31, 61] == pytest.approx([10.0, -5.0], abs=0.5) and strength[31, 61] == pytest.approx(1.0)
     assert strength[:, :40].max() < 0.05  # the other side of the edge
 
 

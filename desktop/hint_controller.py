@@ -27,7 +27,6 @@ class HintController(QObject):
         self.hints = window.session.hints
         self.popover: ColourPopover | None = None
         self.reference_photo = None  # the eyedropper's last colour photo
-        self._colour_chosen = False
         self.tool_action = self._action("&Hint Tool", "H", "Click the photo to fix a colour there", self.set_tool)
         self.tool_action.setCheckable(True)
         self.clear_action = self._action("C&lear Hints", None, "Remove every hint of this photo", self.hints.clear)
@@ -44,7 +43,7 @@ class HintController(QObject):
         self.view.hintRemoveRequested.connect(self.hints.remove)
         self.view.hintClicked.connect(self.recolour)
         self.hints.changed.connect(lambda final: self.refresh_markers())
-        self.hints.reset.connect(self.refresh_markers)
+        self.hints.reset.connect(self._on_reset)
         self.hints.selection_changed.connect(lambda _: self.refresh_markers())
 
     def _action(self, text, shortcut, tip, slot) -> QAction:
@@ -97,10 +96,17 @@ class HintController(QObject):
     # ----------------------------------------------------------- what is shown
 
     def show_entry(self, entry) -> None:
-        """A result from the history (or a new photo) is shown: show its hints and reach, not an edit."""
+        """A result is shown: its reach (the session has made its hints the edit, or kept a
+        newer edit the user is making)."""
         self.show_reach(self.window.session.settings.get("reach", DEFAULT_REACH))
-        self.hints.replace_all(entry.hints if entry is not None else [])
         self.without_action.setChecked(False)
+        self.refresh_markers()
+
+    def _on_reset(self) -> None:
+        """Another result's hints replaced the edit's: an open popover's hint is gone."""
+        if self.popover is not None:
+            popover, self.popover = self.popover, None
+            popover.close()
         self.refresh_markers()
 
     def refresh_markers(self) -> None:
@@ -130,11 +136,8 @@ class HintController(QObject):
         entry = self.window.session.shown
         if entry is None or not entry.available:
             return
-        model_ab = self._ab_at(entry, x, y)
-        # The hint holds the model's own colour until one is chosen; rendering it would change
-        # nothing, so the edit is announced when the popover closes.
-        index = self.hints.add(x, y, *model_ab, announce=False)
-        self._open_popover(index, entry, new_hint=True)
+        index = self.window.session.place_hint(x, y, *self._ab_at(entry, x, y))
+        self._open_popover(index, entry)
 
     def _on_pressed(self, index: int) -> None:
         self.hints.select(index)
@@ -155,15 +158,15 @@ class HintController(QObject):
     def delete_selected(self) -> None:
         self.hints.remove(self.hints.selected)
 
-    def _open_popover(self, index: int, entry, new_hint: bool = False) -> None:
+    def _open_popover(self, index: int, entry) -> None:
         hint = self.hints.hints[index]
         lightness = self._lightness_at(entry, hint.x, hint.y)
         model_ab = self._ab_at(entry, hint.x, hint.y, without_hints=True)
         self.popover = ColourPopover(lightness, (hint.a, hint.b), model_ab, self.hints.recent_colours,
                                      self.reference_photo, self.window)
         self.popover.chosen.connect(lambda a, b, final, i=index: self._on_colour(i, a, b, final))
-        self._colour_chosen = False
-        self.popover.destroyed.connect(lambda *_, new=new_hint: self._on_popover_closed(new))
+        popover = self.popover
+        self.popover.destroyed.connect(lambda *_: self._on_popover_closed(popover))
         self.popover.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         where = self.view.mapToGlobal(self.view.image_to_widget(QPointF(hint.x, hint.y)).toPoint())
         self.popover.move(where.x() + 16, where.y() + 16)
@@ -173,13 +176,12 @@ class HintController(QObject):
         if self.popover is not None and self.popover.reference is not None:
             self.reference_photo = self.popover.reference
         if 0 <= index < len(self.hints) and final:
-            self._colour_chosen = True
             self.hints.recolour(index, a, b)
 
-    def _on_popover_closed(self, new_hint: bool) -> None:
-        self.popover = None
-        if new_hint and not self._colour_chosen:
-            self.hints.changed.emit(True)  # dismissed: the hint keeps the model's colour, pinned
+    def _on_popover_closed(self, popover) -> None:
+        if self.popover is popover:
+            self.popover = None
+        self.hints.keep_pending()  # dismissed: a new hint keeps the model's colour, pinned
 
     # ---------------------------------------------------------------- reading
 

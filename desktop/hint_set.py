@@ -25,6 +25,8 @@ class HintSet:
         self.hints: list[Hint] = []
         self.selected = -1
         self.recent_colours: list[tuple[float, float]] = []  # ab, newest first
+        # A hint placed and not yet announced: it waits for its colour (photo_session.place_hint).
+        self.pending = -1
 
     def __len__(self) -> int:
         return len(self.hints)
@@ -32,6 +34,7 @@ class HintSet:
     def replace_all(self, hints: list[Hint]) -> None:
         """Show another result's hints (history, a newly opened photo): not an edit."""
         self.hints = list(hints)
+        self.pending = -1
         self._select(-1)
         self.reset.emit()
 
@@ -42,6 +45,8 @@ class HintSet:
         self._select(len(self.hints) - 1)
         if announce:
             self.changed.emit(True)
+        else:
+            self.pending = self.selected
         return self.selected
 
     def move(self, index: int, x: float, y: float, final: bool) -> None:
@@ -49,6 +54,8 @@ class HintSet:
         self.changed.emit(final)
 
     def recolour(self, index: int, a: float, b: float) -> None:
+        if index == self.pending:
+            self.pending = -1
         self.hints[index] = replace(self.hints[index], a=a, b=b)
         self._remember(a, b)
         self.changed.emit(True)
@@ -56,13 +63,22 @@ class HintSet:
     def remove(self, index: int) -> None:
         if 0 <= index < len(self.hints):
             del self.hints[index]
+            self.pending = -1 if index == self.pending else self.pending - (index < self.pending)
             self._select(-1)
             self.changed.emit(True)
 
     def clear(self) -> None:
         if self.hints:
             self.hints = []
+            self.pending = -1
             self._select(-1)
+            self.changed.emit(True)
+
+    def keep_pending(self) -> None:
+        """The pending hint's colour was not chosen: it keeps the one it was placed with (the
+        model's own, now pinned), and the edit is announced."""
+        if self.pending >= 0:
+            self.pending = -1
             self.changed.emit(True)
 
     def select(self, index: int) -> None:

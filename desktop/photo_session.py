@@ -80,6 +80,7 @@ class PhotoSession:
         self.model_ready = False
         self.in_flight: RenderRequest | None = None
         self._wanted: RenderRequest | None = None
+        self._landing = False  # a result of an edit the user went on with is being added
         # Events: what views subscribe to.
         self.busy_changed = Event()  # (RenderRequest | None)
         self.item_changed = Event()  # (QueueItem)
@@ -138,6 +139,12 @@ class PhotoSession:
         self.queue.append(item)
         self._pump()
         return item
+
+    def place_hint(self, x: float, y: float, a: float, b: float) -> int:
+        """A new hint holding the colour the result has there. Rendering it would change
+        nothing, so the edit is announced once its colour is chosen (`hints.recolour`) or the
+        choice is dismissed (`hints.keep_pending`); a result landing meanwhile keeps it."""
+        return self.hints.add(x, y, a, b, announce=False)
 
     def set_settings(self, changes: dict) -> None:
         """New render settings (the adjust panel's): the shown photo is rendered again."""
@@ -212,7 +219,14 @@ class PhotoSession:
             base = self.history.base_for(reply.image) if (reply.hints or reply.reference is not None) else None
             if base is not None:
                 entry.base_display, entry.base_rgb = base.reply.result_display, base.reply.rgb
-            self.history.add(entry)
+            # The result of an edit the user has gone on with: it joins the history, and the
+            # newer edit (hints placed since, a wish not yet rendered) stays the edit.
+            self._landing = request.kind == "full" and (self.hints.hints != list(request.hints)
+                                                         or self.hints.pending >= 0)
+            try:
+                self.history.add(entry)
+            finally:
+                self._landing = False
             self.result_added.emit(entry)
         self._pump()
 
@@ -297,6 +311,9 @@ class PhotoSession:
 
     def _on_history_current(self, index: int) -> None:
         entry = self.shown
+        if self._landing:
+            self.shown_changed.emit(entry)
+            return
         self._wanted = None
         if self.in_flight is not None and self.in_flight.kind != "open":
             self._cancel(self.in_flight.request_id)  # its reply would belong to the entry before

@@ -176,3 +176,35 @@ def test_a_dismissed_popover_pins_the_models_colour(qtbot, shown):
     with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
         window.hint_tool.popover.close()
     assert len(blocker.args[0].hints) == 1 and window.history_panel.count() == before + 1
+
+
+def test_a_hint_placed_while_the_last_edit_renders_survives(qtbot, shown, monkeypatch):
+    """Issue 27.1 in the window, with full renders held back until the second hint's popover is open."""
+    import threading
+
+    from autochrome.desktop import worker
+
+    window, _ = shown
+    gate = threading.Event()
+    render = worker.EngineWorker._render
+
+    def slow_render(self, request, rid):
+        if request.kind == "full":
+            gate.wait(TIMEOUT / 1000)
+        return render(self, request, rid)
+
+    monkeypatch.setattr(worker.EngineWorker, "_render", slow_render)
+    qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton, pos=_widget_point(window, 40, 30))
+    with qtbot.waitSignal(window.previewShown, timeout=TIMEOUT):
+        window.hint_tool.popover._emit(50.0, -20.0, True)
+    qtbot.waitUntil(lambda: window.session.in_flight is not None and window.session.in_flight.kind == "full")
+    qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton, pos=_widget_point(window, 120, 90))
+    second = window.hint_tool.popover
+    assert second is not None and len(window.hint_tool.hints) == 2
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as landed:
+        gate.set()
+    assert len(landed.args[0].hints) == 1  # the first edit's result
+    assert len(window.hint_tool.hints) == 2 and window.hint_tool.popover is second and len(window.view.markers) == 2
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
+        second._emit(-30.0, 30.0, True)
+    assert [(h.a, h.b) for h in blocker.args[0].hints] == [(50.0, -20.0), (-30.0, 30.0)]

@@ -80,6 +80,43 @@ def test_a_hint_edit_previews_first_and_then_adds_one_full_result(tmp_path):
     assert len(session.history.entries) == 2 and session.history.entries[-1].hints == full.hints
 
 
+def test_a_hint_placed_while_the_last_edit_renders_survives_its_result_and_gets_its_colour(tmp_path):
+    """Issue 27.1: a second hint placed (its colour not chosen yet) before the first one's
+    full render ends is kept when that result lands, and the colour chosen then is its own."""
+    engine = FakeEngine()
+    session = session_with(engine, tmp_path)
+    session.finished(engine.reply(engine.requests[0]))
+    session.hints.add(10, 10, 20, 30)
+    session.finished(engine.reply(engine.requests[-1]))  # the preview: the full render starts
+    full = engine.requests[-1]
+    assert full.kind == "full" and len(full.hints) == 1
+    index = session.place_hint(25, 5, 1, 2)  # the popover is open
+    session.finished(engine.reply(full))
+    assert len(session.history.entries) == 2 and len(session.history.entries[-1].hints) == 1
+    assert len(session.hints.hints) == 2 and session.hints.pending == index == 1
+    session.hints.recolour(index, 60, -40)
+    edit = engine.requests[-1]
+    assert edit.kind == "preview" and [(h.a, h.b) for h in edit.hints] == [(20, 30), (60, -40)]
+    # Going back in the history is the user's choice: the edit becomes that result's.
+    session.place_hint(30, 5, 0, 0)
+    session.undo()
+    assert session.hints.hints == [] and session.hints.pending == -1
+    session.hints.keep_pending()  # the popover closes on the reset: nothing to announce
+    assert engine.requests[-1].kind != "preview" or engine.requests[-1] is edit
+
+
+def test_a_dismissed_colour_choice_pins_the_model_colour_once(tmp_path):
+    engine = FakeEngine()
+    session = session_with(engine, tmp_path)
+    session.finished(engine.reply(engine.requests[0]))
+    before = len(engine.requests)
+    session.place_hint(5, 5, 3, 4)
+    assert len(engine.requests) == before  # the model's own colour: nothing to render yet
+    session.hints.keep_pending()
+    session.hints.keep_pending()
+    assert len(engine.requests) == before + 1 and engine.requests[-1].hints[0].a == 3
+
+
 def test_dragging_lets_the_preview_in_flight_finish_and_coalesces_the_moves(tmp_path):
     engine = FakeEngine()
     session = session_with(engine, tmp_path)

@@ -19,6 +19,7 @@ import numpy as np
 
 from autochrome.engine import color
 from autochrome.engine.colorizer import Colorizer
+from autochrome.engine.edit import ColorizeSettings
 from autochrome.engine.image_io import load_image
 from autochrome.trainer.evaluate import truth_rgb
 from autochrome.trainer.metrics import colourfulness, psnr
@@ -27,12 +28,13 @@ from autochrome.trainer.photos import find_photos
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
 
 
-def curve(model: str, photos: list[Path], factors: list[float]) -> list[dict]:
+def curve(model: str, photos: list[Path], factors: list[float], render_size: int = 256) -> list[dict]:
     colorizer = Colorizer(model, "cpu")
+    settings = ColorizeSettings(render_size=render_size)
     rows = {factor: {"psnr": [], "colourfulness": [], "truth": []} for factor in factors}
     for path in photos:
         truth = truth_rgb(path)
-        lab = colorizer.colorize(load_image(path)).lab
+        lab = colorizer.colorize(load_image(path), settings).lab
         for factor in factors:
             scaled = lab.copy()
             scaled[..., 1:] *= factor
@@ -51,15 +53,19 @@ def main() -> int:
     parser.add_argument("--sets", nargs="+", default=["kodak24", "bsds500-test"])
     parser.add_argument("--eval", type=Path, default=EVAL)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--render-sizes", nargs="+", type=int, default=[256],
+                        help="the size the model sees each photo at (several: one curve each)")
     args = parser.parse_args()
     report = {}
     for name in args.sets:
         photos = find_photos(args.eval / name, recursive=False)
         for model in args.models:
-            points = curve(model, photos, args.factors)
-            report.setdefault(name, {})[model] = points
-            print(f"{name} {Path(model).stem}: " + "; ".join(f"x{p['factor']:g} {p['psnr']:.2f} dB gap {p['gap']:.1f}"
-                                                            for p in points), flush=True)
+            for size in args.render_sizes:
+                points = curve(model, photos, args.factors, size)
+                label = model if len(args.render_sizes) == 1 else f"{model}@{size}"
+                report.setdefault(name, {})[label] = points
+                print(f"{name} {Path(model).stem} at {size}: " + "; ".join(
+                    f"x{p['factor']:g} {p['psnr']:.2f} dB gap {p['gap']:.1f}" for p in points), flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 0

@@ -26,6 +26,7 @@ from autochrome.engine import color
 from autochrome.engine.networks import GeneratorConfig
 from autochrome.engine.networks.affinity import AffinityHead
 
+from .discriminator import PatchDiscriminator
 from .feature_cache import FIRST_TAP, FeatureCache
 from .objective import Objective
 from .photo_stream import PhotoStream
@@ -37,6 +38,11 @@ from .training import (
     run_steps,
     write_checkpoint,
 )
+
+
+LAST_TAP = 4  # stride 32: the encoder's deepest features
+# Half the seed's width: at 128 px on a CPU the full PatchGAN would cost more than the decoder itself.
+DISCRIMINATOR_FILTERS = 32
 
 
 class CachedViews:
@@ -89,7 +95,11 @@ def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> N
 
 
 class DecoderLearner:
-    """The generator's decoder, trained on the frozen encoder's features (and its EMA)."""
+    """The generator's decoder, trained on the frozen encoder's features (and its EMA).
+
+    Options (TrainSettings): the encoder's last stages learning too, run live on the cached
+    features before them (`live_encoder_stages`), and a PatchGAN beside the colour loss
+    (`adversarial_weight`), the seed's second stage brought to cached training."""
 
     name = "decoder"
 
@@ -97,42 +107,114 @@ class DecoderLearner:
                  settings: TrainSettings, device: torch.device, seed: int = 0):
         if config.output_stride < 4:
             raise ValueError("decoder-only training serves decoders that stop at stride 4 or coarser")
+        if not 0 <= settings.live_encoder_stages <= LAST_TAP - FIRST_TAP - 1:
+            raise ValueError(f"the encoder's last 0 to {LAST_TAP - FIRST_TAP - 1} stages can learn on cached features")
+        if settings.adversarial_weight < 0:
+            raise ValueError("the adversarial weight cannot be negative")
         self.config, self.objective, self.settings, self.seed = config, objective, settings, seed
         self.generator = generator.to(device).train()
-        for parameter in self.generator.encoder.parameters():
+        encoder = self.generator.encoder
+        for parameter in encoder.parameters():
             parameter.requires_grad_(False)
-        self.generator.encoder.eval()
-        trainable = [p for p in self.generator.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+        # Its batch statistics stay ImageNet's either way: a batch of 32 small views is too few to re-estimate them.
+        encoder.eval()
+        self.first_live_tap = LAST_TAP + 1 - settings.live_encoder_stages
+        live = self._live_parameters()
+        for parameter in live:
+            parameter.requires_grad_(True)
+        decoder = [p for name, p in self.generator.named_parameters() if not name.startswith("encoder.")]
+        groups = [{"params": decoder, "lr_scale": 1.0}]
+        if live:
+            groups.append({"params": live, "lr_scale": settings.encoder_lr_scale})
+        self.optimizer = torch.optim.AdamW(groups, lr=settings.learning_rate, weight_decay=settings.weight_decay)
         self.ema = copy.deepcopy(self.generator).eval() if settings.decoder_ema else None
+        self.discriminator = self.d_optimizer = None
+        if settings.adversarial_weight > 0:
+            self.discriminator = PatchDiscriminator(filters=DISCRIMINATOR_FILTERS).to(device).train()
+            self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=settings.gan_discriminator_lr,
+                                                betas=(0.5, 0.999))
+
+    def _live_parameters(self) -> list[torch.nn.Parameter]:
+        if self.first_live_tap > LAST_TAP:
+            return []
+        encoder = self.generator.encoder
+        start = encoder.taps[self.first_live_tap - 1] + 1
+        return [p for block in encoder._blocks[start:] for p in block.parameters()]
+
+    def features(self, cached: list) -> list:
+        """The features the decoder sees: the cache's, the live stages' from the tap before them."""
+        if self.first_live_tap > LAST_TAP:
+            return cached
+        live = self.generator.encoder.run_blocks(cached[self.first_live_tap - 1], self.first_live_tap)
+        return list(cached[: self.first_live_tap]) + live
 
     def step(self, step: int, features, lightness, ab) -> dict:
         for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(step, self.settings)
+            group["lr"] = learning_rate(step, self.settings) * group["lr_scale"]
         self.objective.generator.manual_seed(self.seed * 1_000_003 + step)
-        raw = self.generator.decode(features, lightness, self.objective.hints(ab))
-        loss = self.objective.loss(raw, ab)
+        raw = self.generator.decode(self.features(features), lightness, self.objective.hints(ab))
+        colour_loss = self.objective.loss(raw, ab)
+        losses = {"ce" if self.config.ab_classes else "l1": colour_loss.item()}
+        loss = colour_loss
+        if self.discriminator is not None:
+            verdict, losses["d"] = self._adversarial(step, raw, lightness, ab)
+            if verdict is not None:
+                loss = loss + self.settings.adversarial_weight * verdict
+                losses["gan"] = verdict.item()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         if self.ema is not None:
             _ema_update(self.ema, self.generator, ema_decay(step, self.settings.ema_decay))
-        return {"ce" if self.config.ab_classes else "l1": loss.item()}
+        return losses
+
+    def _adversarial(self, step: int, raw, lightness, ab):
+        """One discriminator step, and the generator's adversarial loss once the discriminator
+        has warmed up. Both colours are compared as the decoder can give them: the truth
+        pooled to the output stride and upsampled like the prediction, so the discriminator
+        cannot win on detail the decoder never produces."""
+        fake = self.generator.to_ab(raw, gain=False)
+        stride = self.config.output_stride
+        real = F.interpolate(F.avg_pool2d(ab.float(), stride), scale_factor=stride, mode="bilinear",
+                             align_corners=False)
+        real_logits = self.discriminator(lightness, real)
+        fake_logits = self.discriminator(lightness, fake.detach())
+        loss_d = 0.5 * (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                        + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+        self.d_optimizer.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.d_optimizer.step()
+        if step < self.settings.discriminator_warmup:
+            return None, loss_d.item()
+        for parameter in self.discriminator.parameters():
+            parameter.requires_grad_(False)
+        judged = self.discriminator(lightness, fake)
+        for parameter in self.discriminator.parameters():
+            parameter.requires_grad_(True)
+        return F.binary_cross_entropy_with_logits(judged, torch.ones_like(judged)), loss_d.item()
 
     def state(self) -> dict:
         state = {"generator": self.generator.state_dict(), "optimizer": self.optimizer.state_dict(),
                  "config": self.config.to_json()}
         if self.ema is not None:
             state["ema"] = self.ema.state_dict()
+        if self.discriminator is not None:
+            state["discriminator"] = self.discriminator.state_dict()
+            state["d_optimizer"] = self.d_optimizer.state_dict()
         return state
 
     def load_state(self, state: dict) -> None:
         if state.get("config") != self.config.to_json():
-            raise ValueError("the checkpoint was trained with another architecture; use a new checkpoint path")
+            raise StaleCheckpointError("the checkpoint was trained with another architecture")
         self.generator.load_state_dict(state["generator"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.ema is not None:
             self.ema.load_state_dict(state.get("ema", state["generator"]))
+        if self.discriminator is not None:
+            if "discriminator" not in state:
+                raise StaleCheckpointError("the checkpoint was trained without a discriminator")
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.d_optimizer.load_state_dict(state["d_optimizer"])
 
     def export(self) -> torch.nn.Module:
         return (self.ema if self.ema is not None else self.generator).eval()

@@ -48,6 +48,13 @@ class TrainSettings:
     # chunks until their curve flattens (the total is not known ahead; the EMA smooths instead).
     lr_schedule: str = "cosine"
     decoder_ema: bool = False  # decoder-only training: export an EMA of the weights
+    # Decoder-only training: the encoder's last stages (1: stride 32; 2: strides 16-32) run
+    # live on the cached features before them and learn, at `encoder_lr_scale` of the rate.
+    live_encoder_stages: int = 0
+    encoder_lr_scale: float = 0.3
+    # Decoder-only training: weight of a PatchGAN's verdict beside the colour loss (0: none);
+    # the discriminator trains alone for `discriminator_warmup` steps first.
+    adversarial_weight: float = 0.0
     bf16: bool = True  # autocast on CUDA only
     channels_last: bool = True
     compile: bool = False

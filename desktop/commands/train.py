@@ -28,9 +28,14 @@ def _run_spec(args):
     settings = TrainSettings(
         stage1_steps=args.stage1_steps, stage2_steps=args.stage2_steps, batch_size=args.batch_size,
         learning_rate=args.lr, checkpoint_every=args.checkpoint_every, compile=args.compile,
-        lr_schedule=args.lr_schedule, decoder_ema=args.stream,
+        lr_schedule=args.lr_schedule, decoder_ema=args.stream or args.ema,
         gan_generator_lr=args.gan_lr, discriminator_warmup=args.d_warmup,
+        live_encoder_stages=args.live_encoder_stages, encoder_lr_scale=args.encoder_lr_scale,
+        adversarial_weight=args.adversarial,
     )
+    if (args.live_encoder_stages or args.adversarial) and not (args.feature_cache or args.stream):
+        raise UsageError("--live-encoder-stages and --adversarial train a decoder on the frozen encoder's features: "
+                         "add --feature-cache DIR or --stream")
     checkpoint = args.checkpoint or args.out.with_suffix(".ckpt")
     for folder in {args.out.parent, checkpoint.parent}:  # before minutes of loading photos, not after
         try:
@@ -179,6 +184,16 @@ def add_parsers(commands) -> None:
                        help="with --feature-cache: the encoder sees old-photo defects (grain, blur, fading, JPEG)")
     train.add_argument("--min-colourfulness", type=float, default=0.0, metavar="C",
                        help="with --feature-cache: leave out training views less colourful than C (e.g. 15)")
+    train.add_argument("--live-encoder-stages", type=int, default=0, choices=[0, 1, 2], metavar="N",
+                       help="with --feature-cache or --stream: the encoder's last N stages learn too (1: stride 32, "
+                            "2: strides 16-32), run on the cached features before them")
+    train.add_argument("--encoder-lr-scale", type=float, default=0.3, metavar="F",
+                       help="the learning rate of those encoder stages, as a share of --lr")
+    train.add_argument("--adversarial", type=float, default=0.0, metavar="W",
+                       help="with --feature-cache or --stream: a PatchGAN's verdict on the colour beside the colour "
+                            "loss, at weight W (the discriminator trains alone for --d-warmup steps first)")
+    train.add_argument("--ema", action="store_true",
+                       help="export a moving average of the weights (always on with --stream)")
     train.add_argument("--stage1-steps", type=int, default=2000)
     train.add_argument("--stage2-steps", type=int, default=0)
     train.add_argument("--batch-size", type=int, default=16)

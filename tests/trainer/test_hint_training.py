@@ -93,3 +93,32 @@ def test_decoder_training_on_cached_features_builds_resumes_and_exports(tmp_path
              "--encoder-init", "scratch", "--feature-cache", str(cache), "--stage1-steps", "1", "--crop", "64",
              "--device", "cpu"]
     assert main(other) == 2 and "another encoder" in capsys.readouterr().err
+
+
+def test_cached_training_can_teach_the_encoders_last_stage_and_judge_colour_adversarially(tmp_path, capsys):
+    """The encoder's stride-32 stage learns from the cached stride-16 features (the stages
+    before it stay as they were), and a PatchGAN's verdict joins the colour loss after its
+    warm-up; the run resumes from its checkpoint, discriminator included."""
+    data = _photos(tmp_path)
+    out, cache, log = tmp_path / "live.safetensors", tmp_path / "cache", tmp_path / "live.csv"
+    args = ["train", str(data), "--out", str(out), "--arch", "hints-lite0-classes", "--encoder-init", "scratch",
+            "--feature-cache", str(cache), "--batch-size", "4", "--crop", "64", "--device", "cpu",
+            "--live-encoder-stages", "1", "--adversarial", "0.1", "--d-warmup", "1", "--log", str(log),
+            "--log-every", "1", "--lr", "1e-2"]
+    assert main(args + ["--stage1-steps", "2"]) == 0, capsys.readouterr().err
+    assert main(args + ["--stage1-steps", "4", "--resume"]) == 0, capsys.readouterr().err
+    rows = log.read_text().splitlines()
+    assert rows[0].startswith("step") and len(rows) == 5
+    assert rows[1].split(",")[6] == "" and float(rows[-1].split(",")[6]) > 0  # loss_gan once D has warmed up
+    torch.manual_seed(0)  # the scratch encoder the run started from
+    from autochrome.trainer.session import PRESET_CONFIGS, build_initialised_generator
+
+    start = build_initialised_generator(PRESET_CONFIGS["hints-lite0-classes"], "scratch").encoder.state_dict()
+    trained = load_generator(out)[0].encoder
+    last_stage = trained.taps[3] + 1
+    changed = {name.split(".")[1] for name, value in trained.state_dict().items()
+               if name.startswith("_blocks.") and not torch.equal(value.float(), start[name].half().float())}
+    assert changed and min(int(index) for index in changed) >= last_stage
+    assert main(["train", str(data), "--out", str(tmp_path / "x.safetensors"), "--live-encoder-stages", "1",
+                 "--stage1-steps", "1", "--device", "cpu"]) == 2
+    assert "--feature-cache" in capsys.readouterr().err

@@ -100,6 +100,7 @@ class FinetuneDialog(QDialog):
         self.folder_scan = None
         self.seconds_per_step = 0.0
         self.training = False
+        self._leaving = False  # closeEvent has agreed: reject may hide the dialog now
         self.total_steps = 0
         form = self._build_source()
         self._build_advanced()
@@ -419,6 +420,14 @@ class FinetuneDialog(QDialog):
                        self.advanced):
             widget.setEnabled(not self.training)
 
+    def reject(self):
+        """Esc asks as the close button does: QDialog.reject alone would hide (and, with
+        WA_DeleteOnClose, delete) the dialog without its closeEvent, its training running on."""
+        if self._leaving:
+            super().reject()
+        else:
+            self.close()
+
     def closeEvent(self, event):
         if self.training:
             answer = QMessageBox.question(self, "Stop fine-tuning?",
@@ -430,4 +439,5 @@ class FinetuneDialog(QDialog):
                 return
         self.engine.stop()  # returns once the run has stopped and kept its checkpoint
         self.training = False
+        self._leaving = True
         super().closeEvent(event)

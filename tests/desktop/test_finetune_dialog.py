@@ -323,3 +323,20 @@ def test_changing_the_held_out_share_after_a_scan_scans_again(qtbot, dialog, tmp
     qtbot.waitUntil(lambda: dialog.folder_scan is not None and dialog.folder_scan is not first, timeout=TIMEOUT)
     assert dialog.folder_scan.holdout_share == 0.4 and len(dialog.folder_scan.holdout_paths) > len(first.holdout_paths)
     assert dialog.options().holdout_share == 0.4
+
+
+def test_escape_during_a_fine_tune_asks_and_stops_the_thread_before_the_dialog_goes(qtbot, dialog, tmp_path,
+                                                                                   monkeypatch):
+    """Issue 27.2: Esc went through QDialog.reject, past closeEvent, and left the training thread running."""
+    from PySide6.QtCore import Qt
+
+    _start_long_run(qtbot, dialog, tmp_path)
+    qtbot.waitUntil(lambda: dialog.progress.value() > 0, timeout=TIMEOUT)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[1]) or QMessageBox.StandardButton.No)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert asked == ["Stop fine-tuning?"] and dialog.isVisible() and dialog.engine.busy
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert not dialog.isVisible() and not dialog.engine.thread.isRunning() and not dialog.engine.busy
+    assert FakeRun.instances[-1].saved_checkpoints >= 1  # its progress is kept

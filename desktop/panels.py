@@ -20,8 +20,12 @@ from PySide6.QtWidgets import (
 
 from autochrome.engine.edit import MAX_TEMPERATURE as VIBRANCE_MUTED
 from autochrome.engine.edit import MIN_TEMPERATURE as VIBRANCE_VIVID
-RENDER_SIZES = [(192, "Fast (192 px)"), (256, "Balanced (256 px)"), (384, "Detailed (384 px)"), (512, "Finest (512 px)")]
-DEVICES = [("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)"), ("mps", "Apple GPU (MPS)")]
+
+from .settings import DEVICE_CHOICES, RENDER_SIZE_CHOICES
+
+RENDER_SIZES = list(zip(RENDER_SIZE_CHOICES, ("Fast (192 px)", "Balanced (256 px)", "Detailed (384 px)",
+                                              "Finest (512 px)")))
+DEVICES = list(zip(DEVICE_CHOICES, ("Automatic", "CPU", "NVIDIA GPU (CUDA)", "Apple GPU (MPS)")))
 
 
 class AdjustPanel(QWidget):

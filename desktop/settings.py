@@ -33,6 +33,12 @@ DEFAULTS = {
     Key.SAVE_FOLDER: "",
 }
 MAX_RECENT = 10
+# What the adjust panel offers. A stored value outside it (a hand-edited file, an older
+# release) is brought to the nearest offered one here, where settings are read, so that the
+# panel and the photo session see one value.
+RENDER_SIZE_CHOICES = (192, 256, 384, 512)
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+RANGES = {Key.SATURATION: (0.0, 2.0), Key.JPEG_QUALITY: (1, 100)}
 
 
 def default_store() -> QSettings:
@@ -59,8 +65,16 @@ class Settings:
         return None
 
     def get(self, key: Key):
-        """The stored value as the default's type; a damaged or hand-edited entry reads as
-        the default, so a broken settings file never stops the app."""
+        """The stored value as the default's type, within what the app offers; a damaged or
+        hand-edited entry reads as the default (or the nearest offered value), so a broken
+        settings file never stops the app."""
+        value = self._typed(key)
+        bounded = _bounded(key, value)
+        if bounded != value:
+            self.unreadable.add(key)
+        return bounded
+
+    def _typed(self, key: Key):
         default = DEFAULTS.get(key)
         value = self.store.value(key.value, default)
         try:
@@ -95,6 +109,17 @@ class Settings:
         recent = recent[:MAX_RECENT]
         self.set(Key.RECENT, recent)
         return recent
+
+
+def _bounded(key: Key, value):
+    if key == Key.RENDER_SIZE:
+        return min(RENDER_SIZE_CHOICES, key=lambda choice: (abs(choice - value), choice))
+    if key == Key.DEVICE and value not in DEVICE_CHOICES:
+        return DEFAULTS[key]
+    if key in RANGES:
+        low, high = RANGES[key]
+        return type(value)(min(max(value, low), high))
+    return value
 
 
 def restore_window(window) -> None:

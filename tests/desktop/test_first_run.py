@@ -90,3 +90,28 @@ def test_the_window_says_when_it_started_with_default_settings(qtbot):
     qtbot.addWidget(window)
     assert "reset to their defaults" in window.statusBar().currentMessage()
     window.close()
+
+
+def test_out_of_range_settings_are_brought_within_what_the_app_offers(qtbot, tiny_model, tmp_path):
+    """Issue 27.3: a render size of 99999 in the settings file made every photo fail to open;
+    the panel showed 256 while the session kept the raw value."""
+    from autochrome.desktop.main_window import MainWindow
+    from tests.conftest import write_grey_png
+
+    settings = Settings()
+    for key, value in ((Key.RENDER_SIZE, 99999), (Key.SATURATION, -7.5), (Key.JPEG_QUALITY, 1000),
+                       (Key.DEVICE, "tpu"), (Key.MODEL, str(tiny_model))):
+        settings.set(key, value)
+    settings.store.sync()
+    read = Settings()
+    assert (read.get(Key.RENDER_SIZE), read.get(Key.SATURATION), read.get(Key.JPEG_QUALITY),
+            read.get(Key.DEVICE)) == (512, 0.0, 100, "auto")
+    assert Settings().get(Key.RENDER_SIZE) == 512 and Settings().get(Key.MODEL) == str(tiny_model)
+    window = MainWindow(settings=Settings(), quiet=True)
+    qtbot.addWidget(window)
+    assert window.session.settings["render_size"] == window.adjust.colorize_settings()["render_size"] == 512
+    qtbot.waitUntil(lambda: window.session.model_ready, timeout=30000)
+    with qtbot.waitSignal(window.resultShown, timeout=30000) as shown:
+        window.open_paths([write_grey_png(tmp_path / "a.png", 64, 48)])
+    assert shown.args[0].settings["render_size"] == 512
+    window.close()

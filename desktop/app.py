@@ -82,7 +82,7 @@ def _smoke_test(app, window, source: Path, output: Path) -> int:
     """Open SOURCE in the real window, colorize it through the worker, save OUTPUT, exit."""
     from PySide6.QtCore import QTimer
 
-    from .save_rules import format_for_path, is_same_file
+    from .save_rules import format_for_path, is_input
 
     outcome = {"code": 1}
 
@@ -93,7 +93,7 @@ def _smoke_test(app, window, source: Path, output: Path) -> int:
         window.close()
         app.quit()
 
-    if is_same_file(output, source):
+    if is_input(output, [source]):
         print("smoke test: OUTPUT must not be the INPUT", file=sys.stderr)
         return 2
     if format_for_path(output)[1] is None:

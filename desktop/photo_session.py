@@ -107,6 +107,13 @@ class PhotoSession:
     def is_current(self, request_id: int) -> bool:
         return self.in_flight is not None and self.in_flight.request_id == request_id
 
+    def originals(self) -> list[Path]:
+        """Every file the open photos came from, and their reference photos: what no save may replace."""
+        files = [entry.source for entry in self.history.entries] + [item.source for item in self.queue]
+        references = [entry.reference for entry in self.history.entries] + [self.reference]
+        files += [getattr(reference, "path", None) for reference in references]
+        return [Path(file) for file in files if file is not None]
+
     def colorize_settings(self) -> ColorizeSettings:
         return ColorizeSettings(**self.settings)
 

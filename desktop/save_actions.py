@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from autochrome.engine.edit import PhotoEdit
 
-from .save_rules import SAVE_FILTERS, comparison_rgb, export_name, format_for_path, is_same_file
+from .save_rules import SAVE_FILTERS, comparison_rgb, export_name, format_for_path, is_input
 from .settings import Key
 
 SAVE_WAIT_ON_CLOSE_S = 120
@@ -32,6 +32,11 @@ class SaveActions(QObject):
     def _entry(self):
         entry = self.window.session.shown
         return entry if entry is not None and entry.available else None
+
+    def _originals(self) -> set:
+        from autochrome.engine.job_plan import input_identities
+
+        return input_identities(self.window.session.originals())
 
     def save(self) -> None:
         entry = self._entry
@@ -58,11 +63,11 @@ class SaveActions(QObject):
         if image_format is None:
             self.window.show_error("Cannot save", f"{path.name}: unknown file type; use .png, .jpg, .tif or .webp")
             return None
-        if entry.reply.source is not None and is_same_file(path, entry.reply.source):
-            # The original is never replaced, even on request: a confirmation clicked in haste
+        if is_input(path, self._originals()):
+            # An original is never replaced, even on request: a confirmation clicked in haste
             # would lose the one file the user cannot get back.
             self.window.show_error("Cannot save over the original",
-                                   f"{path.name} is the original photo, which Autochrome never replaces. "
+                                   f"{path.name} is an original photo open in Autochrome, which it never replaces. "
                                    "Choose another name.")
             return None
         request_id = self.window.engine.save(path, image_format, entry.reply.rgb, entry.reply.image,
@@ -108,13 +113,12 @@ class SaveActions(QObject):
         folder = QFileDialog.getExistingDirectory(self.window, "Export all results to", start)
         if not folder:
             return
-        taken = set()
+        taken, originals = set(), self._originals()
         for entry in entries:
             target = Path(folder) / export_name(entry.title, entry.reply.source)
             stem, suffix, counter = target.stem, target.suffix, 2
             # Never overwrite: an existing file or an input gets a numbered name instead.
-            while target.exists() or str(target) in taken or (
-                    entry.reply.source and is_same_file(target, entry.reply.source)):
+            while target.exists() or str(target) in taken or is_input(target, originals):
                 target = target.with_name(f"{stem}-{counter}{suffix}")
                 counter += 1
             taken.add(str(target))
@@ -131,7 +135,7 @@ class SaveActions(QObject):
         if not path:
             return
         path, image_format = format_for_path(Path(path), chosen_filter)
-        if image_format is None or (entry.reply.source and is_same_file(path, entry.reply.source)):
+        if image_format is None or is_input(path, self._originals()):
             self.window.show_error("Cannot export", f"{path.name}: choose a new .png, .jpg, .tif or .webp file")
             return
         from autochrome.engine.image_io import LoadedImage

@@ -1,15 +1,16 @@
-"""Save-side rules that need no widgets: names, formats, the never-overwrite checks (the Qt
-actions that use them are save_actions.py)."""
+"""Save-side rules that need no widgets: names, formats, the never-overwrite check (one rule
+with the command line's: engine.job_plan.is_input; the Qt actions that use them are
+save_actions.py)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 SAVE_FILTERS = "PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff);;WebP (*.webp)"
 from autochrome.engine.formats import format_of
+from autochrome.engine.job_plan import is_input  # noqa: F401  the never-overwrite rule, shared with the CLI
 
 # The app saves these; BMP is left to the command line.
 SAVE_FORMATS = {"PNG", "JPEG", "TIFF", "WEBP"}
@@ -34,15 +35,6 @@ def format_for_path(path: Path, chosen_filter: str = "") -> tuple[Path, str | No
         path = path.with_suffix(_SUFFIX_OF_FILTER.get(name, ".png"))
     image_format = format_of(path)
     return path, image_format if image_format in SAVE_FORMATS else None
-
-
-def is_same_file(a: Path, b: Path) -> bool:
-    try:
-        if Path(a).exists() and Path(b).exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
 def comparison_rgb(lightness: np.ndarray, rgb: np.ndarray) -> np.ndarray:

@@ -73,7 +73,7 @@ def plan_jobs(
         if key is None or key not in seen:  # a photo named twice is colorized once
             unique.append((source, relative))
             seen.add(key)
-    input_keys = set().union(*(identities(path) for path, _ in unique if path.exists()))
+    input_keys = input_identities(path for path, _ in unique if path.exists())
     claimed: set = set()
     # Inputs that keep their own suffix claim their plain name first.
     order = sorted(unique, key=lambda entry: _extension(entry[0], output_format(
@@ -85,7 +85,7 @@ def plan_jobs(
         image_format = output_format(source_format_of(source), requested_format)
         target = _free_name(output_dir / relative.parent, relative, _extension(source, image_format), claimed)
         keys = identities(target)
-        if keys & input_keys:
+        if is_input(target, input_keys):
             jobs.append(Job(source, target, f"result {target} would overwrite an input; choose another output folder"))
         elif target.exists() and not overwrite:
             jobs.append(Job(source, target, f"{target} already exists (use --overwrite to replace it)"))
@@ -136,6 +136,19 @@ def _extension(source: Path, image_format: str) -> str:
     if format_of(source) == image_format and own:
         return source.suffix
     return EXTENSIONS[image_format]
+
+
+def input_identities(inputs) -> set:
+    """What identifies each input file (see `identities`), for `is_input`."""
+    return set().union(*(identities(Path(path)) for path in inputs if path is not None))
+
+
+def is_input(path: Path, inputs) -> bool:
+    """The one rule for every writer, command line and app: a result never goes to a path
+    that names one of the inputs (the photos, their reference photos), in any spelling.
+    `inputs` is paths or what `input_identities` made of them."""
+    keys = inputs if isinstance(inputs, set) else input_identities(inputs)
+    return bool(identities(Path(path)) & keys)
 
 
 def identities(path: Path) -> set:

@@ -177,6 +177,35 @@ def test_the_original_is_never_overwritten(qtbot, window, tmp_path, monkeypatch)
     assert photo.read_bytes() == before
 
 
+def test_no_save_replaces_another_open_original_or_a_reference(qtbot, window, tmp_path, monkeypatch):
+    """Issue 27.4: Save As and Export Before/After refused only the shown photo's own original."""
+    first = write_grey_png(tmp_path / "first.png", 64, 64)
+    second = write_grey_png(tmp_path / "second.png", 64, 64, seed=1)
+    kept = {path: path.read_bytes() for path in (first, second)}
+    open_and_wait(qtbot, window, [first])
+    open_and_wait(qtbot, window, [second])
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    spelled = tmp_path / "sub" / ".." / "first.png"
+    (tmp_path / "sub").mkdir()
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT) as shown:
+        assert window.saves.save_to(spelled) is None  # the shown photo is "second"
+    assert "original" in shown.args[0]
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(first), "PNG (*.png)"))
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT):
+        window.actions_.export_comparison.trigger()
+    assert all(path.read_bytes() == data for path, data in kept.items())
+    from types import SimpleNamespace
+
+    reference = tmp_path / "reference.png"
+    reference.write_bytes(b"a reference photo")
+    window.session.reference = SimpleNamespace(path=reference)
+    assert reference in window.session.originals()
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT):
+        assert window.saves.save_to(reference) is None
+    assert reference.read_bytes() == b"a reference photo"
+    window.session.reference = None
+
+
 def test_save_as_and_export_all_never_overwrite(qtbot, window, tmp_path, monkeypatch):
     first = write_grey_png(tmp_path / "a.png", 64, 64)
     second = write_grey_png(tmp_path / "b.png", 64, 64, seed=1)

@@ -129,7 +129,8 @@ class MainWindow(QMainWindow):
 
     def _start_engine(self) -> None:
         self.engine.list_models()
-        self.engine.load_model(self.settings.get(Key.MODEL), self.settings.get(Key.DEVICE))
+        self._last_used_model = self.settings.get(Key.MODEL)  # it may have been deleted or renamed since
+        self.engine.load_model(self._last_used_model, self.settings.get(Key.DEVICE))
 
     def _on_models_listed(self, models) -> None:
         self.adjust.set_models(models, self.model_name or self.settings.get(Key.MODEL) or "autochrome-default")
@@ -152,6 +153,14 @@ class MainWindow(QMainWindow):
         self.update_actions()
 
     def _on_model_failed(self, message) -> None:
+        if not self.model_name and getattr(self, "_last_used_model", ""):
+            # The model used last time is gone: start with the default and say so, not with no model.
+            missing, self._last_used_model = self._last_used_model, ""
+            self.settings.set(Key.MODEL, "")
+            self.statusBar().showMessage(f"The model last used ({Path(missing).stem}) could not be loaded "
+                                         f"({message}); using the default model", 20000)
+            self.engine.load_model("", self.settings.get(Key.DEVICE))
+            return
         self.show_error("Could not load the model", message)
         self.model_label.setText(f"Model: {self.model_name} (the switch failed)" if self.model_name
                                  else "No model loaded")
@@ -323,7 +332,7 @@ class MainWindow(QMainWindow):
     def open_models(self) -> None:
         from .models_dialog import ModelsDialog
 
-        ModelsDialog.ask(self, on_change=self.engine.list_models)
+        ModelsDialog.ask(self, on_change=self.engine.list_models, engine=self.engine)
 
     def show_error(self, title: str, message: str) -> None:
         self.errorShown.emit(message)

@@ -26,8 +26,10 @@ FILTER = "Autochrome model (*.safetensors)"
 class ModelsDialog(QDialog):
     modelsChanged = Signal()
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, engine=None):
+        """`engine`: the window's desktop.worker.EngineThread, which imports off this thread."""
         super().__init__(parent)
+        self.engine = engine
         self.setWindowTitle("Manage models")
         self.resize(560, 360)
         self.list = QListWidget()
@@ -50,12 +52,16 @@ class ModelsDialog(QDialog):
         self.import_button.clicked.connect(self.import_file)
         close.clicked.connect(self.accept)
         self.list.currentRowChanged.connect(lambda _: self._update_buttons())
+        if engine is not None:
+            engine.worker.modelImported.connect(self._on_imported)
+            engine.worker.modelImportFailed.connect(self._on_import_failed)
+        self.importing = False
         self.refresh()
 
     @classmethod
-    def ask(cls, parent=None, on_change=None) -> "ModelsDialog":
+    def ask(cls, parent=None, on_change=None, engine=None) -> "ModelsDialog":
         """Show the dialog until it is closed; `on_change()` runs after each change."""
-        dialog = cls(parent)
+        dialog = cls(parent, engine)
         if on_change is not None:
             dialog.modelsChanged.connect(on_change)
         dialog.exec()
@@ -81,6 +87,7 @@ class ModelsDialog(QDialog):
         self.rename_button.setEnabled(origin == "user")
         self.delete_button.setEnabled(origin == "user")
         self.export_button.setEnabled(name is not None)
+        self.import_button.setEnabled(not self.importing)
 
     def _apply(self, action):
         try:
@@ -113,5 +120,27 @@ class ModelsDialog(QDialog):
 
     def import_file(self):
         path, _ = QFileDialog.getOpenFileName(self, "Import model", str(Path.home()), FILTER)
-        if path:
+        if not path:
+            return
+        if self.engine is None:
             self._apply(lambda: weights.import_model(path))
+            return
+        # Checking a model means loading it: on the engine's thread, so the window stays live.
+        self.importing = True
+        self.import_button.setText("Importing...")
+        self._update_buttons()
+        self.engine.import_model(Path(path))
+
+    def _import_done(self) -> None:
+        self.importing = False
+        self.import_button.setText("Import...")
+        self._update_buttons()
+
+    def _on_imported(self, path: str) -> None:
+        self._import_done()
+        self.refresh()
+        self.modelsChanged.emit()
+
+    def _on_import_failed(self, message: str) -> None:
+        self._import_done()
+        QMessageBox.warning(self, "Models", message)

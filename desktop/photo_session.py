@@ -81,6 +81,7 @@ class PhotoSession:
         self.in_flight: RenderRequest | None = None
         self._wanted: RenderRequest | None = None
         self._landing = False  # a result of an edit the user went on with is being added
+        self._restores: list[RenderRequest] = []  # released history entries to rebuild, oldest wish first
         # Events: what views subscribe to.
         self.busy_changed = Event()  # (RenderRequest | None)
         self.item_changed = Event()  # (QueueItem)
@@ -286,6 +287,10 @@ class PhotoSession:
             wanted, self._wanted = self._wanted, None
             self._start(wanted)
             return
+        self._restores = [r for r in self._restores if r.restores in self.history.entries and not r.restores.available]
+        if self._restores:
+            self._start(self._restores.pop(0))
+            return
         waiting = next((item for item in self.queue if item.status == "waiting"), None)
         if waiting is None:
             self.queue = [item for item in self.queue if item.status in ("waiting", "colorizing")]
@@ -331,15 +336,20 @@ class PhotoSession:
             self.reference = entry.reference
             self.model = entry.model_name
             self.settings.update({k: v for k, v in entry.settings.items() if k in self.settings})
-            if entry.restorable and not self.batch_running:
+            if entry.restorable:
                 same_photo = next((e.reply for e in reversed(self.history.entries)
                                    if e.available and entry.source is not None and e.reply.source == entry.source), None)
                 image = same_photo.image if same_photo is not None else None
-                self._start(RenderRequest("restore", dict(entry.settings), entry.title, entry.source,
-                                          entry.pasted_data, image=image,
-                                          original_display=same_photo.original_display if same_photo else None,
-                                          hints=entry.hints, ab_small=entry.ab_small, restores=entry,
-                                          model=entry.model_name))
+                # During a batch it runs before the next photo of the batch, and is kept when a
+                # batch result lands (the rebuilt result is then there when the user comes back to it).
+                self._restores = [r for r in self._restores if r.restores is not entry]
+                self._restores.append(RenderRequest("restore", dict(entry.settings), entry.title, entry.source,
+                                             entry.pasted_data, image=image,
+                                             original_display=same_photo.original_display if same_photo else None,
+                                             hints=entry.hints, ab_small=entry.ab_small, restores=entry,
+                                             model=entry.model_name))
+                if self.batch_running:
+                    self.notice.emit(f"This older result of {entry.title} is rebuilt after the photo being colorized")
             elif not entry.available:
                 self.notice.emit(f"This older result of {entry.title} was let go to keep memory in bounds; "
                                  "open the photo again to colorize it anew")

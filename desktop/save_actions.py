@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from autochrome.engine.edit import PhotoEdit
 
-from .save_rules import SAVE_FILTERS, comparison_rgb, export_name, format_for_path, is_input
+from .save_rules import SAVE_FILTERS, export_name, format_for_path, is_input
 from .settings import Key
 
 SAVE_WAIT_ON_CLOSE_S = 120
@@ -138,11 +138,8 @@ class SaveActions(QObject):
         if image_format is None or is_input(path, self._originals()):
             self.window.show_error("Cannot export", f"{path.name}: choose a new .png, .jpg, .tif or .webp file")
             return
-        from autochrome.engine.image_io import LoadedImage
-
-        rgb = comparison_rgb(entry.reply.image.lightness, entry.reply.rgb)
-        plain = LoadedImage(None, entry.reply.image.lightness, 8, image_format)
-        request_id = self.window.engine.save(path, image_format, rgb, plain, self.window.adjust.jpeg_quality.value())
+        request_id = self.window.engine.save(path, image_format, entry.reply.rgb, entry.reply.image,
+                                             self.window.adjust.jpeg_quality.value(), comparison=True)
         self.pending[request_id] = None
 
     def _on_saved(self, request_id, path, notes) -> None:

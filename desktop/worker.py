@@ -45,6 +45,9 @@ class SaveRequest:
     rgb: object
     image: object
     quality: int = 95
+    # Before/after: the grey original beside `rgb`, composed here (on a large photo it is
+    # hundreds of megabytes of work the window must not wait for).
+    comparison: bool = False
 
 
 class EngineWorker(QObject):
@@ -59,6 +62,8 @@ class EngineWorker(QObject):
     saveFailed = Signal(int, str)
     referenceLoaded = Signal(object)  # engine.reference.ReferencePhoto
     referenceFailed = Signal(str)
+    modelImported = Signal(str)  # the path it was copied to
+    modelImportFailed = Signal(str)
 
     def __init__(self):
         super().__init__()
@@ -260,9 +265,16 @@ class EngineWorker(QObject):
         from autochrome.engine.errors import AutochromeError
         from autochrome.engine.image_io import save_image
 
-        image = request.image
+        image, rgb = request.image, request.rgb
         try:
-            notes = save_image(request.path, request.rgb, request.image_format, image.alpha, image.bit_depth,
+            if request.comparison:
+                from autochrome.engine.image_io import LoadedImage
+
+                from .save_rules import comparison_rgb
+
+                rgb = comparison_rgb(image.lightness, rgb)
+                image = LoadedImage(None, image.lightness, 8, request.image_format)
+            notes = save_image(request.path, rgb, request.image_format, image.alpha, image.bit_depth,
                                image.exif, request.quality)
         except (AutochromeError, OSError, ValueError) as exc:
             self.saveFailed.emit(request.request_id, str(exc))
@@ -277,6 +289,24 @@ class EngineWorker(QObject):
         self.saved.emit(request.request_id, str(request.path), notes)
 
 
+    @Slot(str)
+    def import_model(self, path: str) -> None:
+        """Check that a model file loads and copy it into the user's models, off the window's thread."""
+        from autochrome.engine import weights
+        from autochrome.engine.errors import ModelError
+
+        try:
+            target = weights.import_model(path)
+        except (ModelError, OSError, ValueError) as exc:
+            self.modelImportFailed.emit(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001  an import must end in one of the two signals
+            traceback.print_exc()
+            self.modelImportFailed.emit(f"{Path(path).name}: unexpected error ({exc})")
+            return
+        self.modelImported.emit(str(target))
+
+
 class EngineThread(QObject):
     """Owns the QThread and its worker; `stop()` shuts it down before the app exits."""
 
@@ -285,6 +315,7 @@ class EngineThread(QObject):
     _load_model = Signal(str, str)
     _list_models = Signal()
     _load_reference = Signal(str)
+    _import_model = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -294,6 +325,7 @@ class EngineThread(QObject):
         self._load_model.connect(self.worker.load_model)
         self._list_models.connect(self.worker.list_models)
         self._load_reference.connect(self.worker.load_reference)
+        self._import_model.connect(self.worker.import_model)
         self._next_id = 0
         self.thread = start_worker_thread(self.worker, "autochrome-engine")
 
@@ -309,10 +341,13 @@ class EngineThread(QObject):
         self._colorize.emit(request)
         return request_id
 
-    def save(self, path: Path, image_format: str, rgb, image, quality: int = 95) -> int:
+    def save(self, path: Path, image_format: str, rgb, image, quality: int = 95, comparison: bool = False) -> int:
         request_id = self._new_id()
-        self._save.emit(SaveRequest(request_id, Path(path), image_format, rgb, image, quality))
+        self._save.emit(SaveRequest(request_id, Path(path), image_format, rgb, image, quality, comparison))
         return request_id
+
+    def import_model(self, path: Path) -> None:
+        self._import_model.emit(str(path))
 
     def cancel(self, request_id: int) -> None:
         self.worker.cancel(request_id)

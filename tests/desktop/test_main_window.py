@@ -286,6 +286,51 @@ def test_manage_models_dialog_renames_and_deletes_user_models(qtbot, window, mon
     assert not dialog.delete_button.isEnabled() and dialog.export_button.isEnabled()
 
 
+def test_a_model_used_last_time_and_deleted_since_falls_back_to_the_default(qtbot, tmp_path):
+    """Issue 27.5: the next launch had no model at all."""
+    from autochrome.desktop.main_window import MainWindow
+
+    Settings().set(Key.MODEL, str(tmp_path / "deleted since.safetensors"))
+    window = MainWindow(quiet=True)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.session.model_ready, timeout=TIMEOUT)
+    assert window.model_name == "autochrome-default"
+    assert "deleted since" in window.statusBar().currentMessage()
+    assert Settings().get(Key.MODEL) == ""
+    window.close()
+
+
+def test_before_after_and_model_import_run_off_the_window_thread(qtbot, window, tmp_path, monkeypatch):
+    """Issue 27.5: on a large photo both froze the window."""
+    import threading
+
+    from autochrome.desktop import save_rules
+    from autochrome.desktop.models_dialog import ModelsDialog
+    from autochrome.engine import weights
+    from tests.conftest import make_model_file
+
+    threads = []
+    compose, copy_in = save_rules.comparison_rgb, weights.import_model
+    monkeypatch.setattr(save_rules, "comparison_rgb",
+                        lambda *a: threads.append(threading.current_thread()) or compose(*a))
+    monkeypatch.setattr(weights, "import_model", lambda *a: threads.append(threading.current_thread()) or copy_in(*a))
+    open_and_wait(qtbot, window, [write_grey_png(tmp_path / "big.png", 64, 48)])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "pair.png"), "PNG (*.png)"))
+    with qtbot.waitSignal(window.fileSaved, timeout=TIMEOUT):
+        window.actions_.export_comparison.trigger()
+    with Image.open(tmp_path / "pair.png") as pair:
+        assert pair.size == (2 * 64 + 8, 48)
+    model = make_model_file(tmp_path / "shared.safetensors")
+    dialog = ModelsDialog(window, window.engine)
+    qtbot.addWidget(dialog)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(model), ""))
+    with qtbot.waitSignal(dialog.modelsChanged, timeout=TIMEOUT):
+        dialog.import_file()
+        assert dialog.importing and not dialog.import_button.isEnabled()
+    assert "shared" in [info.name for info in weights.list_models()] and dialog.import_button.isEnabled()
+    assert len(threads) == 2 and all(thread is not threading.main_thread() for thread in threads)
+
+
 def test_the_empty_window_offers_a_sample_photo_that_colorizes(qtbot, window):
     assert window.empty_state.isVisible() and window.empty_state.sample_button.isEnabled()
     with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:

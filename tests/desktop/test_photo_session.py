@@ -204,6 +204,29 @@ def test_a_released_entry_is_restored_from_its_colour(tmp_path):
     assert first.available and len(session.history.entries) == 2
 
 
+def test_a_released_entry_chosen_during_a_batch_is_rebuilt_before_the_next_photo(tmp_path):
+    """Issue 27.5: it was reported "let go" and never rebuilt."""
+    engine = FakeEngine()
+    session = two_results(engine, tmp_path, 0.5)
+    first = session.history.entries[0]
+    first.release()
+    later = [tmp_path / "q1.png", tmp_path / "q2.png"]
+    for path in later:
+        path.write_bytes(b"")
+    notices = []
+    session.notice.connect(notices.append)
+    session.open_paths(later)
+    batch_photo = engine.requests[-1]
+    assert batch_photo.kind == "open"
+    session.select(0)
+    assert engine.requests[-1] is batch_photo and "rebuilt" in notices[-1]
+    session.finished(engine.reply(batch_photo))  # the batch result lands and is shown
+    restore = engine.requests[-1]
+    assert restore.kind == "restore" and restore.restores is first
+    session.finished(engine.reply(restore))
+    assert first.available and engine.requests[-1].kind == "open" and engine.requests[-1].source == later[1]
+
+
 def test_hints_scale_into_a_preview_by_each_axis_and_stay_inside():
     hints = [Hint(2999, 1758, 1, 1), Hint(0, 0, 1, 1)]
     scaled = scaled_hints(hints, (3000, 1759), (1024, 600))

@@ -9,6 +9,7 @@ then the photo's edit, then the defaults.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, replace
 
 DEFAULT_RENDER_SIZE = 256
@@ -26,10 +27,22 @@ class EditError(ValueError):
     """A setting outside its limits; the text says which and what is allowed."""
 
 
+def is_finite_number(value) -> bool:
+    """A JSON number that is finite and fits a float. Whole numbers are compared as they
+    are: float() of a 400-digit integer raises OverflowError, which no reader expects."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, int):
+        return -_FLOAT_LIMIT < value < _FLOAT_LIMIT
+    return math.isfinite(value)
+
+
+_FLOAT_LIMIT = 2**1023
+
+
 def check_range(name: str, value, low, high, whole: bool = False):
     """`value` if it is a finite number (whole, if asked) within [low, high], else EditError."""
-    is_number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
-    if not is_number or value in (float("inf"), float("-inf")) or (whole and float(value) != int(value)):
+    if not is_finite_number(value) or (whole and float(value) != int(value)):
         raise EditError(f"{name} must be a {'whole ' if whole else ''}number, not {_short(value)}")
     if not low <= value <= high:
         raise EditError(f"{name} must be between {low:g} and {high:g}, not {_short(value)}")
@@ -37,6 +50,8 @@ def check_range(name: str, value, low, high, whole: bool = False):
 
 
 def _short(value) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and not -_FLOAT_LIMIT < value < _FLOAT_LIMIT:
+        return "a number too large"
     text = repr(value)
     return text if len(text) <= 24 else text[:20] + "..."
 

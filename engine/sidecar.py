@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +36,7 @@ from .edit import (
     EditError,
     PhotoEdit,
     check_range,
+    is_finite_number,
 )
 from .hints import Hint, HintError
 
@@ -181,7 +181,7 @@ def _parse_hint(entry) -> Hint:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return is_finite_number(value)
 
 
 def to_json(edit: PhotoEdit, lightness_at=None) -> str:

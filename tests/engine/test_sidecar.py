@@ -49,6 +49,11 @@ def test_the_minimal_documented_form_is_read(tmp_path):
     ('{"render_size": 10, "hints": []}', "render_size"),
     ('{"saturation": "lots", "hints": []}', "saturation"),
     ('{"model": 5, "hints": []}', "model"),
+    # Issue 27.6: integers of 309 to 4299 digits overflowed float() and math.isfinite().
+    ('{"hints": [{"x": 1%s, "y": 2, "color": "#ffffff"}]}' % ("0" * 400), "x must be a number"),
+    ('{"hints": [{"x": 1, "y": 2, "ab": [1%s, 0]}]}' % ("0" * 4000), "ab must be two numbers"),
+    ('{"render_size": 1%s, "hints": []}' % ("0" * 309), "render_size"),
+    ('{"saturation": -1%s, "hints": []}' % ("0" * 4298), "saturation"),
 ])
 def test_every_malformed_sidecar_is_one_clear_error_naming_the_file(tmp_path, content, reason):
     path = tmp_path / "photo.png.autochrome.json"

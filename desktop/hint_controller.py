@@ -137,7 +137,8 @@ class HintController(QObject):
         if entry is None or not entry.available:
             return
         index = self.window.session.place_hint(x, y, *self._ab_at(entry, x, y))
-        self._open_popover(index, entry)
+        if index >= 0:
+            self._open_popover(index, entry)
 
     def _on_pressed(self, index: int) -> None:
         self.hints.select(index)

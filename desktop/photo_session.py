@@ -22,6 +22,7 @@ from pathlib import Path
 
 from autochrome.engine.job_plan import expand_inputs
 from autochrome.engine.edit import SETTING_NAMES, ColorizeSettings, EditError
+from autochrome.engine.hints import MAX_HINTS
 
 from .events import Event
 from .history import History, HistoryEntry
@@ -151,7 +152,11 @@ class PhotoSession:
     def place_hint(self, x: float, y: float, a: float, b: float) -> int:
         """A new hint holding the colour the result has there. Rendering it would change
         nothing, so the edit is announced once its colour is chosen (`hints.recolour`) or the
-        choice is dismissed (`hints.keep_pending`); a result landing meanwhile keeps it."""
+        choice is dismissed (`hints.keep_pending`); a result landing meanwhile keeps it.
+        -1 (and a notice) when the photo has as many hints as the engine takes."""
+        if len(self.hints) >= MAX_HINTS:
+            self.notice.emit(f"A photo takes at most {MAX_HINTS} hints; remove one to place another")
+            return -1
         return self.hints.add(x, y, a, b, announce=False)
 
     def set_settings(self, changes: dict) -> None:

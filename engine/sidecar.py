@@ -38,7 +38,7 @@ from .edit import (
     check_range,
     is_finite_number,
 )
-from .hints import Hint, HintError
+from .hints import MAX_HINTS, Hint, HintError
 
 SUFFIX = ".autochrome.json"
 VERSION = 1
@@ -115,6 +115,8 @@ def read(path: Path, photo_size: tuple[int, int] | None = None) -> PhotoEdit:
     hints_raw = raw.get("hints", [])
     if not isinstance(hints_raw, list):
         fail("\"hints\" must be a list")
+    if len(hints_raw) > MAX_HINTS:
+        fail(f"it holds {len(hints_raw)} hints; Autochrome takes at most {MAX_HINTS} per photo")
     hints = []
     for number, entry in enumerate(hints_raw, 1):
         try:

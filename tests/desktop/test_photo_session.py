@@ -117,6 +117,20 @@ def test_a_dismissed_colour_choice_pins_the_model_colour_once(tmp_path):
     assert len(engine.requests) == before + 1 and engine.requests[-1].hints[0].a == 3
 
 
+def test_a_photo_takes_at_most_the_engines_number_of_hints(tmp_path, monkeypatch):
+    from autochrome.desktop import photo_session
+
+    monkeypatch.setattr(photo_session, "MAX_HINTS", 2)
+    engine = FakeEngine()
+    session = session_with(engine, tmp_path)
+    session.finished(engine.reply(engine.requests[0]))
+    notices = []
+    session.notice.connect(notices.append)
+    for x in (1, 2):
+        session.hints.recolour(session.place_hint(x, 1, 0, 0), 5, 5)
+    assert session.place_hint(3, 1, 0, 0) == -1 and len(session.hints) == 2 and "at most 2" in notices[-1]
+
+
 def test_dragging_lets_the_preview_in_flight_finish_and_coalesces_the_moves(tmp_path):
     engine = FakeEngine()
     session = session_with(engine, tmp_path)

@@ -107,3 +107,18 @@ def test_the_fallback_name_is_cut_by_bytes_not_characters(tmp_path):
     assert len(os.fsencode(name)) <= 255
     sidecar.in_user_data(photo).parent.mkdir(parents=True, exist_ok=True)
     sidecar.in_user_data(photo).write_text("{}")  # a name the file system takes
+
+
+def test_hints_per_photo_are_bounded(tmp_path):
+    """Issue 27.7: 100,000 hints in a sidecar needed 10-20 GB in the spreading."""
+    from autochrome.engine.hints import MAX_HINTS, Hint, HintError, check_inside
+
+    path = tmp_path / "photo.png.autochrome.json"
+    hint = {"x": 1, "y": 2, "color": "#ffffff"}
+    path.write_text(json.dumps({"hints": [hint] * MAX_HINTS}))
+    assert len(sidecar.read(path, photo_size=(200, 100)).hints) == MAX_HINTS
+    path.write_text(json.dumps({"hints": [hint] * 100_000}))
+    with pytest.raises(SidecarError, match=f"100000 hints; Autochrome takes at most {MAX_HINTS}"):
+        sidecar.read(path)
+    with pytest.raises(HintError, match="at most"):
+        check_inside([Hint(1, 1, 0, 0)] * (MAX_HINTS + 1), 10, 10)

@@ -65,10 +65,10 @@ class HistoryEntry:
     def pixel_buffers(self) -> list:
         """What this entry keeps in memory (shared ones, such as the photo, appear in several)."""
         if self.reply is None:
-            return [self.ab_small, self.pasted_data]
+            return [self.ab_small, self.pasted_data, self.reference]
         reply = self.reply
         return [reply.rgb, reply.result_display, reply.original_display, getattr(reply.image, "lightness", None),
-                self.base_rgb, self.base_display, self.ab_small]
+                self.base_rgb, self.base_display, self.ab_small, self.reference]
 
     def release(self) -> None:
         self.reply = self.base_display = self.base_rgb = None

@@ -245,13 +245,20 @@ class ModelPredictor:
         """The model's colour where the reference offers none, the reference's where it does."""
         from . import reference as matching
 
-        key = (id(reference), settings.render_size, self.choice.device.type)
+        size = min(settings.render_size, matching.MATCH_SIZE)
+        key = (id(reference), size, self.choice.device.type)
         if self._reference_cache is None or self._reference_cache[0] != key or self._reference_cache[1] is not reference:
-            reference_lab = matching.reference_lab_at(reference.rgb, settings.render_size)
+            reference_lab = matching.reference_lab_at(reference.rgb, size)
             features = self.guide_features(reference_lab[..., 0], None)
             self._reference_cache = (key, reference, matching.prepare(reference_lab, features))
         prepared = self._reference_cache[2]
-        ab, confidence = matching.match(self.guide_features(lightness, owner), lightness, prepared)
+        height, width = lightness.shape
+        match_w, match_h = render_shape(width, height, size)
+        small_l = _resized(lightness, match_w, match_h)
+        ab, confidence = matching.match(self.guide_features(small_l, owner), small_l, prepared)
+        if (match_w, match_h) != (width, height):
+            ab = cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
+            confidence = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
         return confidence[..., None] * ab + (1.0 - confidence[..., None]) * ab_small
 
     def spread(self, lightness: np.ndarray, ab_small: np.ndarray, patches: list, settings: ColorizeSettings,

@@ -23,6 +23,14 @@ import torch.nn.functional as F
 from . import color
 
 MATCH_STRIDE = 8
+# Matching compares every cell of the photo with every cell of the reference, so its cost
+# grows with the fourth power of the size: it runs at most at this long side whatever the
+# render size (at 2048 it would hold a 9.7 GB matrix, at 4096 155 GB). 512 px is 64 cells
+# across, finer than the colour of a reference needs to be.
+MATCH_SIZE = 512
+# A reference is kept at most this large (float sRGB, about 8 MB): matching never needs more,
+# and a 100-megapixel one kept whole would take 1.2 GB of the history's memory.
+KEPT_SIZE = 1024
 TAPS = (2, 3, 4)  # strides 8, 16, 32
 TAP_WEIGHTS = (1.0, 1.0, 0.5)
 # Chosen on training photos (40 of bsds-val, urban100 and sunhays80, each matched with its own
@@ -105,12 +113,25 @@ def reference_lab_at(rgb: np.ndarray, render_size: int) -> np.ndarray:
     return color.rgb_to_lab(np.clip(rgb, 0.0, 1.0))
 
 
+def _at_most(rgb: np.ndarray, size: int) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    if max(height, width) <= size:
+        return rgb
+    scale = size / max(height, width)
+    shape = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(rgb, shape, interpolation=cv2.INTER_AREA)
+
+
 @dataclass(eq=False)
 class ReferencePhoto:
     """A colour photo whose colours a photo takes; compared by identity (each load is new)."""
 
     path: Path | None
-    rgb: np.ndarray  # float32 sRGB in [0, 1], upright, colour profile applied
+    rgb: np.ndarray  # float32 sRGB in [0, 1], upright, colour profile applied, at most KEPT_SIZE
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.rgb.nbytes)
 
     @classmethod
     def load(cls, path: str | Path) -> "ReferencePhoto":
@@ -122,7 +143,7 @@ class ReferencePhoto:
         if not path.is_file():
             raise ImageReadError(f"{path}: {'is a folder' if path.is_dir() else 'file not found'}")
         try:
-            return cls(path, load_colour(path))
+            return cls(path, _at_most(load_colour(path), KEPT_SIZE))
         except ImageReadError:
             raise
         except Exception as exc:  # any decoder failure: the reference is left out, the photo is not

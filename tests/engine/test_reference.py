@@ -127,3 +127,42 @@ def test_colorize_applies_sidecar_references_and_names_missing_ones(tmp_path, ca
     assert main(["colorize", str(folder / "b.png"), "-o", str(tmp_path / "out3"), "--reference",
                  str(folder / "missing.jpg")]) == 0  # named, and the photo is colorized without it
     assert "missing.jpg" in capsys.readouterr().err
+
+
+def test_matching_runs_at_a_bounded_size_whatever_the_render_size(tiny_model, monkeypatch):
+    """Issue 27.8: at render size 2048 one similarity matrix was about 9.7 GB."""
+    from autochrome.engine import reference as matching
+
+    sizes = []
+    real_match = matching.match
+
+    def spy(features, lightness, prepared):
+        sizes.append((lightness.shape, len(prepared.ab)))
+        return real_match(features, lightness, prepared)
+
+    monkeypatch.setattr(matching, "match", spy)
+    colorizer = Colorizer(tiny_model, "cpu")
+    rng = np.random.default_rng(1)
+    reference = reference_of(rng.random((1200, 1800, 3)))
+    image = LoadedImage(None, np.full((1365, 2048), 50.0, np.float32), 8, "PNG")
+    result = colorizer.colorize(image, ColorizeSettings(render_size=2048), reference=reference)
+    (shape, reference_cells), = sizes
+    assert max(shape) == matching.MATCH_SIZE and reference_cells <= (matching.MATCH_SIZE // matching.MATCH_STRIDE) ** 2
+    assert result.ab_small.shape[:2] == (1365, 2048)
+
+
+def test_a_large_reference_is_kept_small_and_the_history_counts_it(tmp_path):
+    """Issue 27.9: references were kept whole as float32 (up to 1.44 GB) and not counted."""
+    from autochrome.desktop.history import History, HistoryEntry
+    from autochrome.engine import reference as matching
+
+    path = tmp_path / "big.png"
+    Image.fromarray(np.full((1500, 3000, 3), 200, np.uint8)).save(path)
+    kept = ReferencePhoto.load(path)
+    assert kept.rgb.shape == (matching.KEPT_SIZE // 2, matching.KEPT_SIZE, 3) and kept.nbytes == kept.rgb.nbytes
+    entry = HistoryEntry(reply=type("R", (), {"rgb": None, "result_display": None, "original_display": None,
+                                              "image": None})(), title="t", model_name="m", settings={},
+                         reference=kept)
+    history = History()
+    history.add(entry)
+    assert history.bytes_kept == kept.nbytes

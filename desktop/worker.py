@@ -50,6 +50,11 @@ class SaveRequest:
     comparison: bool = False
 
 
+# Models named by photos' sidecars, kept loaded (about 25 MB each on the CPU) for the next
+# photo that names them; a batch naming many models keeps only the last few.
+MAX_OTHER_MODELS = 3
+
+
 class EngineWorker(QObject):
     modelsListed = Signal(list)  # [(name, origin, description)]
     modelLoaded = Signal(str, str, float)  # model name, device, its vibrance temperature (-1: none)
@@ -197,10 +202,14 @@ class EngineWorker(QObject):
             try:
                 from autochrome.engine.colorizer import Colorizer
 
-                self._others[name] = Colorizer(name, current.choice.device.type)
+                other = Colorizer(name, current.choice.device.type)
             except Exception as exc:  # noqa: BLE001  a missing model never costs the photo
-                self._others[name] = exc
-        other = self._others[name]
+                other = exc
+            while len(self._others) >= MAX_OTHER_MODELS:
+                self._others.pop(next(iter(self._others)))  # the least recently used goes
+        else:
+            other = self._others.pop(name)
+        self._others[name] = other  # the most recently used last
         if isinstance(other, Exception):
             return current, [f"its model {name!r} is not available ({other}); colorized with {current.info.name}"]
         return other, []

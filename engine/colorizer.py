@@ -7,6 +7,8 @@ size, then on the CPU, moving the model and forgetting every feature computed on
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +28,24 @@ from .pipeline import (
     ProgressCallback,
     colorize,
 )
+
+
+_GUIDES: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
+_GUIDES_LOCK = threading.Lock()
+
+
+def shared_guide(device: torch.device) -> torch.nn.Module:
+    """The default model on a device, loaded once for every Colorizer that needs its encoder
+    (the models of a batch's sidecars would otherwise each load their own copy); freed when
+    no Colorizer holds it. Read-only: guides only encode."""
+    path = weights.resolve_model(None)
+    key = (str(path), path.stat().st_mtime_ns, str(device))
+    with _GUIDES_LOCK:
+        guide = _GUIDES.get(key)
+        if guide is None:
+            guide, _ = weights.load_generator(path, device)
+            _GUIDES[key] = guide
+        return guide
 
 
 class Colorizer:
@@ -57,10 +77,9 @@ class Colorizer:
                 own.encoder == affinity.config.encoder and own.tf_compat)):
             return None
         try:
-            guide, _ = weights.load_generator(weights.resolve_model(None), self.choice.device)
+            return shared_guide(self.choice.device)
         except Exception:  # noqa: BLE001  a missing default only costs the reference photo and the head
             return None
-        return guide
 
     @property
     def stride(self) -> int:
@@ -110,7 +129,9 @@ class Colorizer:
             return f"out of GPU memory: retried at render size {settings.render_size // 2}"
         self.choice = cpu_choice()
         self.model = self.model.to("cpu")
-        guide = self._predictor.guide if self._predictor.guide is not self.model else None
+        own_guide = self._predictor.guide is self.model or self._predictor.guide is None
+        affinity = self._predictor.affinity.to("cpu") if self._predictor.affinity is not None else None
         self.memo = EncoderMemo()  # features computed on the GPU must not meet the model on the CPU
-        self._predictor = ModelPredictor(self.model, self.choice, self.memo, guide.to("cpu") if guide else None)
+        guide = None if own_guide else self._guide_model(affinity)  # the CPU's shared copy of the default
+        self._predictor = ModelPredictor(self.model, self.choice, self.memo, guide, affinity)
         return "out of GPU memory: fell back to the CPU"

@@ -472,3 +472,28 @@ def test_a_reference_photo_colours_the_shown_photo_and_is_kept_in_its_history(qt
     with qtbot.waitSignal(window.entryShown, timeout=TIMEOUT):
         window.session.undo()  # back to the result with the reference: the panel shows it again
     assert window.session.reference is not None and window.reference_panel.clear.isEnabled()
+
+
+def test_models_named_by_sidecars_are_kept_for_the_next_photo_but_not_all_of_them(qapp, monkeypatch):
+    """Issue 27.10: one Colorizer per model any sidecar named was cached and never let go."""
+    import types
+
+    from autochrome.desktop import worker
+    from autochrome.engine import colorizer
+
+    loaded = []
+
+    class Fake:
+        def __init__(self, name, device):
+            loaded.append(name)
+            self.info = types.SimpleNamespace(name=name)
+
+    monkeypatch.setattr(colorizer, "Colorizer", Fake)
+    engine = worker.EngineWorker()
+    engine._colorizer = types.SimpleNamespace(info=types.SimpleNamespace(name="current"), choice=types.SimpleNamespace(
+        device=types.SimpleNamespace(type="cpu")))
+    for name in ("a", "b", "a", "c", "d", "a"):
+        assert engine._colorizer_for(name)[0].info.name == name
+    assert loaded == ["a", "b", "c", "d"]  # "a" was used again each time before it was the oldest
+    assert len(engine._others) == worker.MAX_OTHER_MODELS and "b" not in engine._others
+    engine.deleteLater()

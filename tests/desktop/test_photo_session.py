@@ -246,3 +246,4 @@ def test_hints_scale_into_a_preview_by_each_axis_and_stay_inside():
     scaled = scaled_hints(hints, (3000, 1759), (1024, 600))
     assert all(0 <= h.x < 1024 and 0 <= h.y < 600 for h in scaled)
     assert scaled[0].y > 599
+

@@ -101,6 +101,15 @@ def test_out_of_memory_retries_smaller_then_falls_back_to_cpu(tiny_model, monkey
     assert any("render size 128" in note for note in result.notes)
     assert any("CPU" in note for note in result.notes)
     assert colorizer.choice == cpu_choice()
+    # Issue 27.10: the rebuilt predictor kept neither the affinity head nor the shared guide.
+    assert colorizer.predictor.affinity is not None
+    assert colorizer.predictor.guide is not None and next(colorizer.predictor.guide.parameters()).device.type == "cpu"
+
+
+def test_colorizers_share_one_copy_of_the_default_model_as_their_guide(tiny_model):
+    """Issue 27.10: each Colorizer of a model without the head's encoder loaded its own default model."""
+    first, second = Colorizer(tiny_model, "cpu"), Colorizer(tiny_model, "cpu")
+    assert first.predictor.guide is not None and first.predictor.guide is second.predictor.guide
 
 
 def test_after_falling_back_to_the_cpu_the_same_photo_renders_again(tiny_hint_model, monkeypatch):

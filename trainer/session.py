@@ -175,6 +175,14 @@ def check_run_spec(spec: RunSpec) -> None:
         raise ValueError("learning rates must be between 0 and 1")
     if not 0 < spec.calibrate_share <= 1.5:
         raise ValueError("--calibrate-share must be in (0, 1.5]")
+    if settings.checkpoint_every < 1:
+        raise ValueError("--checkpoint-every must be at least 1")
+    if (spec.feature_cache is not None or spec.stream is not None) and (
+            settings.stage2_steps or not settings.stage1_steps):
+        # The decoder-only trainer runs stage 1 alone: a stage 2 would be skipped and an
+        # untrained decoder exported.
+        raise ValueError("training on the frozen encoder's features (--feature-cache, --stream) takes "
+                         "--stage1-steps only; for an adversarial loss add --adversarial W")
 
 
 class TrainingSession:

@@ -116,13 +116,13 @@ class StaleCheckpointError(ValueError):
 
 
 def read_checkpoint(path: Path, device: torch.device, config: GeneratorConfig, run_key: str | None = None) -> dict:
-    """A checkpoint's state (no code runs), refused if it was trained with another architecture
-    or, when `run_key` is given, for another run."""
+    """A checkpoint's state (no code runs), refused (StaleCheckpointError, which callers may
+    offer to start afresh) if it belongs to another run or was trained with another architecture."""
     state = torch.load(path, map_location=device, weights_only=True)
-    if GeneratorConfig.from_json(state["config"]) != config:
-        raise ValueError(f"{path} was trained with another architecture; use a new checkpoint path")
     if run_key is not None and state.get("run_key") != run_key:
         raise StaleCheckpointError(f"{path} belongs to another run")
+    if GeneratorConfig.from_json(state["config"]) != config:
+        raise StaleCheckpointError(f"{path} was trained with another architecture; use a new checkpoint path")
     return state
 
 

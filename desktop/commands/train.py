@@ -36,6 +36,8 @@ def _run_spec(args):
     if (args.live_encoder_stages or args.adversarial) and not (args.feature_cache or args.stream):
         raise UsageError("--live-encoder-stages and --adversarial train a decoder on the frozen encoder's features: "
                          "add --feature-cache DIR or --stream")
+    if args.log_every < 1:
+        raise UsageError("--log-every must be at least 1")
     checkpoint = args.checkpoint or args.out.with_suffix(".ckpt")
     for folder in {args.out.parent, checkpoint.parent}:  # before minutes of loading photos, not after
         try:

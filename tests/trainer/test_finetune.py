@@ -187,6 +187,25 @@ def test_a_stale_checkpoint_is_refused_not_resumed(tmp_path, base_model, capsys)
     assert "other photos" in capsys.readouterr().err
 
 
+def test_a_base_replaced_by_another_architecture_offers_a_fresh_start(tmp_path, base_model):
+    """Issue 27.11: a plain ValueError came before the run check, so the dialog could not offer it."""
+    from autochrome.trainer import finetune
+    from tests.conftest import TINY_HINTED
+
+    folder = warm_photos(tmp_path / "photos", 12)
+    options = finetune.FinetuneOptions(name="archive", base_model=str(base_model), steps=50, crop=64, device="cpu")
+    run = finetune.Finetune(finetune.scan_folder(folder, holdout_share=0.2), options)
+    next(iter(run.steps()))
+    run.trainer.save_checkpoint()
+    make_model_file(base_model, TINY_HINTED)  # the same name, another architecture
+    with pytest.raises(finetune.StaleRunError, match="start it afresh"):
+        finetune.Finetune(finetune.scan_folder(folder, holdout_share=0.2), options)
+    from dataclasses import replace
+
+    fresh = finetune.Finetune(finetune.scan_folder(folder, holdout_share=0.2), replace(options, fresh_start=True))
+    assert fresh.resumed_from == 0
+
+
 def test_a_resumed_run_does_not_replay_its_first_batches(tmp_path, base_model):
     # Finding 15: the crop sampler's random state was not in the checkpoint.
     import torch

@@ -240,3 +240,21 @@ def test_resume_refuses_a_checkpoint_of_another_run(tmp_path, capsys):
     # The same run with more steps goes on from its checkpoint.
     assert main(["train", str(first), "--out", str(tmp_path / "a.safetensors"), "--stage1-steps", "2", "--resume",
                  *common]) == 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--checkpoint-every", "0"], "--checkpoint-every must be at least 1"),
+    (["--log-every", "0"], "--log-every must be at least 1"),
+    (["--feature-cache", "CACHE", "--stage1-steps", "0", "--stage2-steps", "5"], "takes --stage1-steps only"),
+    (["--stream", "--no-rebalance", "--stage2-steps", "5"], "takes --stage1-steps only"),
+])
+def test_options_that_would_divide_by_zero_or_export_an_untrained_decoder_are_refused(tmp_path, capsys, extra,
+                                                                                     message):
+    """Issue 27.12: ZeroDivisionError tracebacks, and a frozen-encoder run that skipped its only stage."""
+    data = photo_folder(tmp_path, size=(48, 48))
+    extra = [str(tmp_path / "cache") if part == "CACHE" else part for part in extra]
+    code = main(["train", str(data), "--out", str(tmp_path / "m.safetensors"), "--arch", "hints-lite0-classes",
+                 "--encoder-init", "scratch", "--crop", "32", "--device", "cpu", *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "m.safetensors").exists()

@@ -18,7 +18,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from autochrome.engine import decoding
+
 from .photos import find_photos, is_monochrome
+
+# What a damaged, hostile or oversized training file raises while decoding: it is passed over.
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
 
 MIN_CROP_SHARE = 0.6
 
@@ -41,6 +46,7 @@ class PhotoStream:
     def __init__(self, sources: list[StreamSource], crop: int, seed: int = 0):
         self.crop, self.seed = crop, seed
         self.files: list[list[Path]] = []
+        self.folders = [source.folder for source in sources]
         for source in sources:
             files = find_photos(source.folder)
             if not files:
@@ -80,10 +86,10 @@ class PhotoStream:
 
     def _view(self, path: Path, rng: np.random.Generator) -> np.ndarray | None:
         try:
-            with Image.open(path) as image:
+            with decoding.quiet(), decoding.open_image(path) as image:
                 image.draft("RGB", (self.crop, self.crop))  # JPEG: decode at a reduced scale when it can
                 rgb = np.asarray(image.convert("RGB"))
-        except (OSError, ValueError):
+        except DECODE_ERRORS:
             return None
         height, width = rgb.shape[:2]
         side = int(round(min(height, width) * rng.uniform(MIN_CROP_SHARE, 1.0)))
@@ -99,8 +105,16 @@ class PhotoStream:
         rng = np.random.default_rng([self.seed, 1_000_003, self.batches])
         self.batches += 1
         views = []
+        misses = np.zeros(len(self.files), np.int64)  # unusable photos in a row, per source
         while len(views) < size:
-            view = self._view(self._photo(int(rng.choice(len(self.files), p=self.shares))), rng)
+            source = int(rng.choice(len(self.files), p=self.shares))
+            view = self._view(self._photo(source), rng)
             if view is not None and not is_monochrome(view):
                 views.append(view)
+                misses[source] = 0
+                continue
+            misses[source] += 1
+            if misses[source] > len(self.files[source]):  # a whole cycle and not one colour photo
+                raise ValueError(f"none of the {len(self.files[source])} photos of {self.folders[source]} is a "
+                                 "readable colour photo")
         return np.ascontiguousarray(np.stack(views))

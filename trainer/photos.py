@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from autochrome.engine import decoding
 from autochrome.engine.job_plan import expand_inputs
 from autochrome.engine.image_io import load_colour, to_8bit
 # Mean chroma (Lab ab distance, approximated in YCbCr) below which a photo counts as monochrome.
@@ -58,7 +59,7 @@ def load_photo_set(folder: str | Path, size: int, min_side: int = 64, progress=N
         if progress is not None:
             progress(index, len(files))
         try:
-            with Image.open(path) as probe:
+            with decoding.quiet(), decoding.open_image(path) as probe:
                 small = min(probe.size) < min_side
         except Exception as exc:  # any decoder failure means: skip it and say so
             scan.unreadable.append((path, str(exc) or type(exc).__name__))

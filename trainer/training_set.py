@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from autochrome.engine import decoding
 from autochrome.engine.atomic import atomic_path
 
 from .photo_sources import Source, read_photos
@@ -93,7 +94,7 @@ def _prepare(item: tuple[str, bytes]) -> tuple[str, str | None, bytes, int, int,
     """(path, reason it was left out or None, JPEG bytes, hash, width, height); runs in a worker."""
     path, data = item
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with decoding.quiet(), decoding.open_image(io.BytesIO(data)) as image:
             image = ImageOps.exif_transpose(image).convert("RGB")
     except Exception as exc:  # any decoder failure: the file is left out and counted
         return path, f"unreadable ({type(exc).__name__})", b"", 0, 0, 0
@@ -116,7 +117,7 @@ def eval_hashes(folders: Iterable[Path]) -> np.ndarray:
     values = []
     for folder in folders:
         for path in find_photos(folder):
-            with Image.open(path) as image:
+            with decoding.quiet(), decoding.open_image(path) as image:
                 rgb = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
             values += [perceptual_hash(rgb), perceptual_hash(rgb[:, ::-1])]
     return np.array(values, dtype=np.uint64)
@@ -135,7 +136,7 @@ def build_training_set(out: Path, sources: list[tuple[Source, Path]], eval_folde
     seen = NearDuplicates(DUPLICATE_DISTANCE)
     for folder in also:
         for path in find_photos(folder):
-            with Image.open(path) as image:
+            with decoding.quiet(), decoding.open_image(path) as image:
                 seen.add(perceptual_hash(np.asarray(image.convert("RGB"))))
     report = BuildReport()
     rows = []

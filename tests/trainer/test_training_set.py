@@ -106,3 +106,41 @@ def test_near_duplicates_are_found_within_the_distance_and_not_beyond():
     index.add(value)
     assert index.find(value ^ 0b1011) == value  # 3 bits apart
     assert index.find(value ^ (0b11111 << 30)) is None  # 5 bits apart
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims `width` x `height` (a decompression bomb by its numbers)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
+
+
+def test_streamed_training_reads_photos_through_the_safe_decoder_and_passes_over_bad_ones(tmp_path, monkeypatch):
+    """Issue 27.13: plain Image.open (EPS by content goes to Ghostscript), a bomb was not caught,
+    and a source of nothing but grey photos looped forever."""
+    from autochrome.trainer.photo_stream import PhotoStream, StreamSource
+
+    good = tmp_path / "good"
+    good.mkdir()
+    for index in range(3):
+        Image.fromarray(colour_photo(index, 96, 80)).save(good / f"c{index}.jpg")
+    (good / "postscript.jpg").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n")
+    (good / "bomb.png").write_bytes(_png_claiming(20000, 20000))
+    opened = []
+    real_open = Image.open
+    monkeypatch.setattr(Image, "open", lambda fp, mode="r", formats=None: opened.append(formats) or real_open(
+        fp, mode, formats))
+    stream = PhotoStream([StreamSource(good)], crop=32, seed=0)
+    batch = stream.batch(8)
+    assert batch.shape == (8, 32, 32, 3) and opened and all(formats for formats in opened)
+    grey = tmp_path / "grey"
+    grey.mkdir()
+    for index in range(3):
+        Image.fromarray(np.full((64, 64, 3), 90 + index, np.uint8)).save(grey / f"g{index}.png")
+    with pytest.raises(ValueError, match="none of the 3 photos"):
+        PhotoStream([StreamSource(good), StreamSource(grey, 3.0)], crop=32).batch(16)

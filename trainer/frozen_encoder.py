@@ -27,7 +27,8 @@ from autochrome.engine.networks import GeneratorConfig
 from autochrome.engine.networks.affinity import AffinityHead
 
 from .discriminator import PatchDiscriminator
-from .feature_cache import FIRST_TAP, FeatureCache
+from .distributed import average_buffers, average_gradients, check_ranks_agree, is_main_process, rank, share, world
+from .feature_cache import FIRST_TAP, VIEWS_PER_PHOTO, FeatureCache
 from .objective import Objective
 from .photo_stream import PhotoStream
 from .training import (
@@ -51,12 +52,17 @@ class CachedViews:
             raise ValueError("cached features must be complete before training on them")
         self.cache, self.seed = cache, seed
         # Views of near-grey photos teach "stay grey"; BigColor and DDColor leave them out.
-        self.indices = np.flatnonzero(cache.colourfulness >= min_colourfulness)
+        # Under torchrun each rank draws from its own share of the photos (a photo's four views together).
+        colourful = cache.colourfulness >= min_colourfulness
+        photos = share(np.arange(len(colourful) // VIEWS_PER_PHOTO))
+        self.indices = np.array([index for photo in photos for index in range(photo * VIEWS_PER_PHOTO,
+                                 (photo + 1) * VIEWS_PER_PHOTO) if colourful[index]], np.int64)
         if len(self.indices) == 0:
             raise ValueError("no training view is colourful enough")
+        self.stream_key = [seed] if world() == 1 else [seed, rank()]
 
     def batch(self, step: int, size: int, device: torch.device):
-        rng = np.random.default_rng([self.seed, step])
+        rng = np.random.default_rng([*self.stream_key, step])
         return self.cache.batch(rng.choice(self.indices, size), device)
 
     def state(self) -> dict:
@@ -127,6 +133,7 @@ class DecoderLearner:
         if live:
             groups.append({"params": live, "lr_scale": settings.encoder_lr_scale})
         self.optimizer = torch.optim.AdamW(groups, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+        self._trainable = decoder + live
         self.ema = copy.deepcopy(self.generator).eval() if settings.decoder_ema else None
         self.discriminator = self.d_optimizer = None
         if settings.adversarial_weight > 0:
@@ -163,7 +170,9 @@ class DecoderLearner:
                 losses["gan"] = verdict.item()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        average_gradients(self._trainable)
         self.optimizer.step()
+        average_buffers(self.generator)
         if self.ema is not None:
             _ema_update(self.ema, self.generator, ema_decay(step, self.settings.ema_decay))
         return losses
@@ -183,7 +192,9 @@ class DecoderLearner:
                         + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
         self.d_optimizer.zero_grad(set_to_none=True)
         loss_d.backward()
+        average_gradients(self.discriminator.parameters())
         self.d_optimizer.step()
+        average_buffers(self.discriminator)
         if step < self.settings.discriminator_warmup:
             return None, loss_d.item()
         for parameter in self.discriminator.parameters():
@@ -259,7 +270,9 @@ class AffinityLearner:
         loss = torch.stack(losses).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        average_gradients(self.head.parameters())
         self.optimizer.step()
+        average_buffers(self.head)
         return {"affinity": loss.item()}
 
     def state(self) -> dict:
@@ -297,7 +310,7 @@ class FrozenEncoderTrainer:
                 **{f"learner:{learner.name}": learner.state() for learner in self.learners}}
 
     def save_checkpoint(self) -> None:
-        if self.checkpoint is not None:
+        if self.checkpoint is not None and is_main_process():
             write_checkpoint(self.checkpoint, self.state())
 
     def _load(self, path: Path) -> None:
@@ -327,5 +340,4 @@ class FrozenEncoderTrainer:
 
     def run(self):
         yield from run_steps(self, self.settings.stage1_steps)
-        for learner in self.learners:
-            learner.export()
+        self.digest = ",".join(check_ranks_agree(learner.export()) for learner in self.learners)

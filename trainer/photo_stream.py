@@ -45,6 +45,7 @@ class StreamSource:
 class PhotoStream:
     def __init__(self, sources: list[StreamSource], crop: int, seed: int = 0):
         self.crop, self.seed = crop, seed
+        self.seed_key = [seed]
         self.files: list[list[Path]] = []
         self.folders = [source.folder for source in sources]
         for source in sources:
@@ -58,14 +59,25 @@ class PhotoStream:
         self.shares = weights / weights.sum()
         self.drawn = np.zeros(len(sources), np.int64)  # photos taken from each source so far
         self.batches = 0
+        self.identity = self._identity()
 
-    @property
-    def identity(self) -> str:
-        """What this stream trains on: the folders, their weights and their files."""
+    def _identity(self) -> str:
+        """What this stream trains on: the folders, their weights and their files (all of
+        them: under torchrun every rank names the same run)."""
         digest = hashlib.sha1()
         for files, share in zip(self.files, self.shares):
             digest.update(f"{share:.6f}|{len(files)}|{files[0]}|{files[-1]}\n".encode())
         return digest.hexdigest()[:16]
+
+    def take_share(self, rank: int, world: int) -> None:
+        """Under torchrun: this rank reads every world-th photo of each source from its rank
+        on, in its own order."""
+        if world == 1:
+            return
+        self.files = [files[rank::world] for files in self.files]
+        if not all(self.files):
+            raise ValueError(f"a source has fewer photos than the {world} processes")
+        self.seed_key = [*self.seed_key, 7_000_001, rank]
 
     def __len__(self) -> int:
         return sum(len(files) for files in self.files)
@@ -80,7 +92,7 @@ class PhotoStream:
     def _photo(self, source: int) -> Path:
         files = self.files[source]
         cycle, position = divmod(int(self.drawn[source]), len(files))
-        order = np.random.default_rng([self.seed, source, cycle]).permutation(len(files))
+        order = np.random.default_rng([*self.seed_key, source, cycle]).permutation(len(files))
         self.drawn[source] += 1
         return files[order[position]]
 
@@ -102,7 +114,7 @@ class PhotoStream:
 
     def batch(self, size: int) -> np.ndarray:
         """uint8 (size, crop, crop, 3) views; unreadable and near-grey photos are passed over."""
-        rng = np.random.default_rng([self.seed, 1_000_003, self.batches])
+        rng = np.random.default_rng([*self.seed_key, 1_000_003, self.batches])
         self.batches += 1
         views = []
         misses = np.zeros(len(self.files), np.int64)  # unusable photos in a row, per source

@@ -5,6 +5,7 @@ Shared by `autochrome train` and anything else that trains (no Qt, no printing).
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import platform
@@ -27,11 +28,12 @@ from autochrome.engine.weights import load_generator, resolve_model, save_affini
 from .crop_sampler import CropSampler
 from .frozen_encoder import AffinityLearner, FrozenEncoderTrainer, CachedViews, DecoderLearner, StreamedViews
 from .calibrate import calibrate_strength
-from .feature_cache import CacheSpec, build_cache, digest
+from .feature_cache import CacheSpec, FeatureCache, build_cache, digest
 from .objective import Objective
 from .photo_stream import PhotoStream, StreamSource
 from .photos import PhotoScan, load_photo_set
-from .training import Trainer, TrainSettings, is_main_process
+from .distributed import barrier, is_main_process, rank, share, world
+from .training import Trainer, TrainSettings
 
 ALL_BINS = 307  # len(in_gamut_ab_bins()); checked when a classifier is built
 CALIBRATION_EVERY = 30  # every 30th training photo: about 280 of the default training set
@@ -88,7 +90,9 @@ def start_distributed(device_name: str, cuda_available: bool | None = None) -> s
     if on_gpu:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     backend = "nccl" if on_gpu else "gloo"
-    dist.init_process_group(backend)
+    # Rank 0 alone builds a feature cache while the others wait at a barrier: that can take
+    # longer than the default half hour on a large set.
+    dist.init_process_group(backend, timeout=datetime.timedelta(hours=6))
     return backend
 
 
@@ -215,13 +219,22 @@ class TrainingSession:
         run_key = run_identity(self.config, digest(photos), spec)
         if spec.feature_cache is not None:
             cache_spec = CacheSpec(self.config.encoder, spec.crop, spec.degrade, spec.seed, len(photos), digest(photos))
-            cache = build_cache(spec.feature_cache, photos, generator.encoder, cache_spec, self.device, progress)
+            # Built once, by rank 0 (two ranks writing one memory map would corrupt it); the others read it.
+            if is_main_process():
+                cache = build_cache(spec.feature_cache, photos, generator.encoder, cache_spec, self.device, progress)
+            barrier()
+            if not is_main_process():
+                cache = FeatureCache(spec.feature_cache)
+                if cache.spec != cache_spec or not cache.complete:
+                    raise ValueError(f"{spec.feature_cache} holds features of other photos; rank 0 could not build them")
             views = CachedViews(cache, spec.seed, spec.min_colourfulness)
             learner = DecoderLearner(generator, self.config, objective, spec.settings, self.device, spec.seed)
             self.trainer = FrozenEncoderTrainer([learner], views, spec.settings, self.device, spec.checkpoint, run_key)
         else:
-            rank = dist.get_rank() if dist.is_initialized() else 0
-            sampler = CropSampler(photos, spec.crop, self.device, seed=spec.seed + rank)
+            own = share(photos)  # under torchrun each rank crops its own share of the photos
+            if len(own) == 0:
+                raise ValueError(f"{len(photos)} photos are too few for {world()} processes")
+            sampler = CropSampler(own, spec.crop, self.device, seed=spec.seed + rank())
             self.trainer = Trainer(generator, self.config, sampler, spec.settings, spec.crop, self.device, objective,
                                    spec.checkpoint, run_key=run_key)
         self.began = time.time()
@@ -231,10 +244,12 @@ class TrainingSession:
             raise ValueError("streamed training takes a classifier, --no-rebalance and no --feature-cache")
         stream = PhotoStream(list(spec.stream), spec.crop, spec.seed)
         files = [path for source_files in stream.files for path in source_files]
+        calibration_photos = stream.files[0][::CALIBRATION_EVERY]
+        stream.take_share(rank(), world())
         self.scan = PhotoScan(usable=files)
         # Calibrated on the first folder's photos, as a run on that folder alone would be, so
         # runs on different mixes are compared at one colourfulness.
-        self.calibration_photos = stream.files[0][::CALIBRATION_EVERY]
+        self.calibration_photos = calibration_photos
         if spec.init_model is not None:
             generator, self.config = generator_from_model_file(spec.init_model, self.config)
         else:
@@ -311,8 +326,7 @@ class TrainingSession:
 
 def _hardware(device: torch.device) -> str:
     if device.type == "cuda":
-        world = dist.get_world_size() if dist.is_initialized() else 1
-        return f"{world} x {torch.cuda.get_device_name(device)}"
+        return f"{world()} x {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
         return "Apple MPS"
     return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"

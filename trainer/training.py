@@ -27,6 +27,7 @@ from autochrome.engine.networks import GeneratorConfig
 
 from .crop_sampler import CropSampler
 from .discriminator import PatchDiscriminator
+from .distributed import check_ranks_agree, is_main_process, world
 from .objective import Objective
 
 
@@ -134,7 +135,7 @@ def run_steps(trainer, total: int):
     settings = trainer.settings
     start, began = trainer.step, time.perf_counter()
     smoothed: dict[str, float] = {}
-    world = dist.get_world_size() if dist.is_initialized() else 1
+    ranks = world()  # each rank trains on its own batch: the run's rate is all of theirs
     while trainer.step < total:
         stage = 1 if trainer.step < settings.stage1_steps else 2
         losses = trainer.one_step()
@@ -148,12 +149,8 @@ def run_steps(trainer, total: int):
         if trainer.step % settings.checkpoint_every == 0 or trainer.step in (total, settings.stage1_steps):
             trainer.save_checkpoint()
         elapsed = time.perf_counter() - began
-        rate = (trainer.step - start) * settings.batch_size * world / max(elapsed, 1e-9)
+        rate = (trainer.step - start) * settings.batch_size * ranks / max(elapsed, 1e-9)
         yield Progress(stage, trainer.step, total, dict(smoothed), rate, elapsed, start)
-
-
-def is_main_process() -> bool:
-    return not dist.is_initialized() or dist.get_rank() == 0
 
 
 class Trainer:
@@ -327,3 +324,4 @@ class Trainer:
         """Train to the end, yielding a Progress after every step."""
         yield from run_steps(self, self.settings.total_steps)
         self.generator.eval()
+        self.digest = check_ranks_agree(self.export_model())

@@ -97,7 +97,7 @@ def run_train(args) -> int:
     import torch.distributed as dist
 
     from autochrome.trainer.session import TrainingSession, start_distributed
-    from autochrome.trainer.training import is_main_process
+    from autochrome.trainer.distributed import is_main_process, world
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
         start_distributed(args.device)
@@ -129,6 +129,8 @@ def run_train(args) -> int:
         return 1
     if main:
         print(f"wrote {path} ({session.trainer.step} steps); log {log_path}")
+        if world() > 1:
+            print(f"all {world()} processes ended with the same weights (digest {session.trainer.digest})")
     if dist.is_initialized():
         dist.destroy_process_group()
     return 0

@@ -12,6 +12,7 @@ from autochrome.desktop.cli import main
 from autochrome.engine.networks import GeneratorConfig, build_generator
 from autochrome.engine.weights import load_generator
 from autochrome.trainer.crop_sampler import CropSampler
+from autochrome.trainer.feature_cache import FeatureCache
 from autochrome.trainer.objective import Objective
 from autochrome.trainer.photos import load_photo_set
 from autochrome.trainer.training import Trainer, TrainSettings
@@ -143,6 +144,35 @@ def test_distributed_training_with_two_cpu_processes(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     _, info = load_generator(out)
     assert info.provenance["steps"] == 4
+    assert "all 2 processes ended with the same weights" in done.stdout
+
+
+def test_cached_decoder_training_under_torchrun_builds_the_cache_once_and_keeps_the_ranks_in_step(tmp_path):
+    """Issues 24 and 27.14: rank 0 alone builds the cache and writes; each rank its own share of
+    the photos; gradients and BatchNorm statistics averaged, so both end with the same weights."""
+    data = photo_folder(tmp_path, count=8, size=(72, 72))
+    out, cache = tmp_path / "ddp-cached.safetensors", tmp_path / "cache"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29534",
+         "-m", "autochrome.desktop", "train", str(data), "--out", str(out), "--arch", "hints-lite0-classes",
+         "--encoder-init", "scratch", "--feature-cache", str(cache), "--stage1-steps", "3", "--batch-size", "4",
+         "--crop", "64", "--device", "cpu", "--checkpoint-every", "1", "--adversarial", "0.1", "--d-warmup", "1",
+         "--live-encoder-stages", "1"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "all 2 processes ended with the same weights" in done.stdout
+    assert load_generator(out)[1].provenance["steps"] == 3 and FeatureCache(cache).complete
+    assert sorted(p.name for p in tmp_path.glob("ddp-cached*")) == ["ddp-cached.ckpt", "ddp-cached.csv",
+                                                                   "ddp-cached.safetensors"]
+
+
+def test_each_rank_draws_its_own_share():
+    from autochrome.trainer.distributed import share
+
+    photos = list(range(10))
+    assert share(photos, 0, 2) == [0, 2, 4, 6, 8] and share(photos, 1, 2) == [1, 3, 5, 7, 9]
+    assert share(photos, 0, 1) == photos
 
 
 def test_train_can_start_from_a_model_file_and_calibrate_its_gain(tmp_path, capsys):
@@ -213,7 +243,7 @@ def test_distributed_training_binds_each_rank_to_its_gpu(monkeypatch, device, cu
     bound, started = [], []
     monkeypatch.setenv("LOCAL_RANK", "3")
     monkeypatch.setattr(session.torch.cuda, "set_device", bound.append)
-    monkeypatch.setattr(session.dist, "init_process_group", started.append)
+    monkeypatch.setattr(session.dist, "init_process_group", lambda backend, **options: started.append(backend))
     assert session.start_distributed(device, cuda_available=cuda) == backend
     assert started == [backend] and bound == ([3] if backend == "nccl" else [])
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from autochrome.engine.job_plan import expand_inputs
+from autochrome.engine.job_plan import expand_inputs, is_folder
 from autochrome.engine.edit import SETTING_NAMES, ColorizeSettings, EditError
 from autochrome.engine.hints import MAX_HINTS
 
@@ -131,7 +131,7 @@ class PhotoSession:
         items and the problems found (unreadable folders, folders without photos)."""
         items, problems = [], []
         for path in map(Path, paths):
-            if path.is_dir():
+            if is_folder(path):
                 found, unreadable = expand_inputs([path], recursive=True, report_unreadable=True)
                 problems += [f"{folder}: {reason}" for folder, reason in unreadable]
                 if not found and not unreadable:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -42,6 +43,33 @@ def remove_stale_temp_files(destination: Path) -> None:
                 stale.unlink()
 
 
+def _mode_for(destination: Path) -> int:
+    try:
+        return stat.S_IMODE(os.stat(destination).st_mode)
+    except OSError:
+        return 0o666 & ~UMASK
+
+
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_folder(folder: Path) -> None:
+    """The rename itself on disk (POSIX; Windows has no handle to a folder to flush)."""
+    if os.name == "nt":
+        return
+    with contextlib.suppress(OSError):  # some file systems cannot flush a folder; the file is safe
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(destination: str | os.PathLike):
     """Yield a temporary path beside `destination`; on success it replaces the destination."""
@@ -53,9 +81,13 @@ def atomic_path(destination: str | os.PathLike):
     try:
         yield temp
         # mkstemp makes the file private (0600), and some writers (safetensors) recreate it
-        # that way: a saved photo or model gets the usual permissions, set last.
-        os.chmod(temp, 0o666 & ~UMASK)
+        # that way: a replaced file keeps its own permissions, a new one gets the usual ones.
+        os.chmod(temp, _mode_for(destination))
+        # On disk before it takes the name, and the name on disk after: a power cut then leaves
+        # the old file or the whole new one, never an empty file under the final name.
+        _sync(temp)
         os.replace(temp, destination)
+        _sync_folder(destination.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sys
@@ -30,13 +31,35 @@ def expand_inputs(inputs: list[Path], recursive: bool, report_unreadable: bool =
     """
     found, unreadable = [], []
     for item in inputs:
-        if item.is_dir():
+        if is_folder(item):
             for path in sorted(_walk(item, recursive, unreadable)):
                 if not any(part.startswith(".") for part in path.relative_to(item).parts):
                     found.append((path, path.relative_to(item)))
         else:
             found.append((item, Path(item.name)))
     return (found, unreadable) if report_unreadable else found
+
+
+def is_folder(path: Path) -> bool:
+    """Path.is_dir that answers False instead of raising (a name too long for the file system
+    raises ENAMETOOLONG): such a path is then tried as a file, and named with its problem."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def missing_reason(path: Path) -> str | None:
+    """Why there is no file to read at `path` (not found, a name too long...), or None."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return "file not found"
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return "its name is too long for the file system"
+        return exc.strerror or str(exc)
+    return None
 
 
 def _walk(folder: Path, recursive: bool, unreadable: list):
@@ -73,14 +96,15 @@ def plan_jobs(
         if key is None or key not in seen:  # a photo named twice is colorized once
             unique.append((source, relative))
             seen.add(key)
-    input_keys = input_identities(path for path, _ in unique if path.exists())
+    input_keys = input_identities(path for path, _ in unique if missing_reason(path) is None)
     claimed: set = set()
     # Inputs that keep their own suffix claim their plain name first.
     order = sorted(unique, key=lambda entry: _extension(entry[0], output_format(
         source_format_of(entry[0]), requested_format)) != entry[0].suffix)
     for source, relative in order:
-        if not source.exists():
-            jobs.append(Job(source, None, "file not found"))
+        missing = missing_reason(source)
+        if missing is not None:
+            jobs.append(Job(source, None, missing))
             continue
         image_format = output_format(source_format_of(source), requested_format)
         target = _free_name(output_dir / relative.parent, relative, _extension(source, image_format), claimed)

@@ -160,3 +160,14 @@ def test_names_differing_in_letter_case_are_two_photos_on_linux(tmp_path, tiny_m
     assert main(["colorize", str(tmp_path / "Photo.png"), str(tmp_path / "photo.png"), "-o", str(out),
                  "--model", str(tiny_model)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["Photo.png", "photo.png"]
+
+
+def test_an_input_name_too_long_for_the_file_system_is_named_and_the_batch_goes_on(tmp_path, tiny_model, capsys):
+    """Issue 27.15: is_dir() raised ENAMETOOLONG out of job_plan: a traceback, no photo done."""
+    too_long = tmp_path / ("x" * 300 + ".png")
+    good = write_grey_png(tmp_path / "good.png", 40, 30)
+    code = main(["colorize", str(too_long), str(good), "-o", str(tmp_path / "out"), "--model", str(tiny_model),
+                 "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 1 and "name is too long for the file system" in err and "Traceback" not in err
+    assert (tmp_path / "out" / "good.png").is_file()

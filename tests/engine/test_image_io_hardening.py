@@ -151,3 +151,29 @@ def test_saving_never_changes_the_process_umask(tmp_path, monkeypatch):
     with atomic_path(tmp_path / "o.bin") as temp:
         temp.write_bytes(b"x")
     assert (tmp_path / "o.bin").stat().st_mode & 0o777 == 0o666 & ~atomic.UMASK
+
+
+def test_an_atomic_write_reaches_the_disk_before_its_name_and_keeps_a_replaced_files_permissions(tmp_path,
+                                                                                               monkeypatch):
+    """Issue 27.16: no fsync of the file or its folder (a power cut could leave an empty file
+    under the final name), and an existing file's permissions were reset."""
+    import os
+    import stat
+
+    order = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        order.append(("fsync", stat.S_ISDIR(os.fstat(fd).st_mode)))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", lambda a, b: order.append(("replace", None)) or real_replace(a, b))
+    target = tmp_path / "result.png"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    with atomic_path(target) as temp:
+        temp.write_bytes(b"new")
+    assert target.read_bytes() == b"new" and stat.S_IMODE(target.stat().st_mode) == 0o640
+    expected = [("fsync", False), ("replace", None)] + ([("fsync", True)] if os.name != "nt" else [])
+    assert order == expected

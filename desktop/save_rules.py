@@ -12,7 +12,8 @@ SAVE_FILTERS = "PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff);;WebP (*.w
 from autochrome.engine.formats import format_of
 from autochrome.engine.job_plan import is_input  # noqa: F401  the never-overwrite rule, shared with the CLI
 
-# The app saves these; BMP is left to the command line.
+# The app saves these. BMP keeps no EXIF, colour profile or 16 bits: only the command line
+# writes it, for a BMP input (a result keeps its photo's format).
 SAVE_FORMATS = {"PNG", "JPEG", "TIFF", "WEBP"}
 _SUFFIX_OF_FILTER = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "WebP": ".webp"}
 # The divider between the two halves of a before/after image, in pixels.

@@ -1,10 +1,12 @@
 """Which parts of a photo share a colour, learned: a small head on the frozen ImageNet encoder.
 
 It maps the encoder's features at strides 4, 8 and 16 (and L) to an embedding at stride 4.
-Trained so that two places' embeddings are close exactly when their true colours are close
-(trainer/affinity_training.py), it tells the hint spreading where a colour carries: across
-a sky that looks alike to the encoder, not from a kite into that sky, however alike their
-lightness. Shipped as its own small file beside the default model, whose encoder it reads.
+Trained so that two places' embeddings are close exactly when a person would put them in one
+object (human segmentations: trainer/affinity_segments.py, the shipped head) or when their true
+colours are close (trainer/frozen_encoder.py's AffinityLearner, `autochrome train --affinity-out`),
+it tells the hint spreading where a colour carries: across a sky that looks alike to the
+encoder, not from a kite into that sky, however alike their lightness. Shipped as its own small
+file beside the default model, whose encoder it reads.
 """
 
 from __future__ import annotations

@@ -122,3 +122,45 @@ def test_cached_training_can_teach_the_encoders_last_stage_and_judge_colour_adve
     assert main(["train", str(data), "--out", str(tmp_path / "x.safetensors"), "--live-encoder-stages", "1",
                  "--stage1-steps", "1", "--device", "cpu"]) == 2
     assert "--feature-cache" in capsys.readouterr().err
+
+
+def test_the_segment_trained_affinity_head_runs_on_the_trainers_one_loop(tmp_path, monkeypatch):
+    """Issue 27 (structure): the shipped head came from a hand-written loop without checkpoints
+    or the finite-loss check; it now resumes exactly and a diverging loss stops it."""
+    from autochrome.engine.networks import build_generator
+    from autochrome.engine.networks.affinity import AffinityConfig, AffinityHead
+    from autochrome.trainer.affinity_segments import SegmentAffinityTrainer, encode_segmented_photo
+    from autochrome.trainer.training import TrainSettings
+    from tests.conftest import TINY_HINTED
+
+    torch.manual_seed(0)
+    encoder = build_generator(TINY_HINTED).encoder.eval()
+    rng = np.random.default_rng(0)
+    items = []
+    for _ in range(3):
+        segmentation = np.zeros((48, 64), np.float32)
+        segmentation[:, 32:] = 1
+        items += encode_segmented_photo(rng.random((48, 64, 3)).astype(np.float32), [segmentation], encoder)
+    config = AffinityConfig(TINY_HINTED.encoder, tuple(encoder.channels[t] for t in (1, 2, 3)), width=8)
+    settings = TrainSettings(stage1_steps=4, batch_size=2, learning_rate=1e-2, warmup_steps=0, checkpoint_every=2)
+
+    def trainer(checkpoint=None):
+        torch.manual_seed(1)
+        return SegmentAffinityTrainer(AffinityHead(config), items, settings, "coarsest", seed=3, checkpoint=checkpoint)
+
+    whole = trainer()
+    assert [record.step for record in whole.run()] == [1, 2, 3, 4]
+    checkpoint = tmp_path / "head.ckpt"
+    for record in trainer(checkpoint).run():
+        if record.step == 3:
+            break  # stopped: the checkpoint of step 2 stays
+    resumed = trainer(checkpoint)
+    assert resumed.step == 2 and [record.step for record in resumed.run()] == [3, 4]
+    for (name, value), other in zip(whole.head.state_dict().items(), resumed.head.state_dict().values()):
+        assert torch.allclose(value, other), name
+    from autochrome.trainer import affinity_segments
+
+    real_loss = affinity_segments.pair_loss
+    monkeypatch.setattr(affinity_segments, "pair_loss", lambda *args: real_loss(*args) * float("nan"))
+    with pytest.raises(FloatingPointError, match="affinity loss became nan at step 1"):
+        list(trainer().run())

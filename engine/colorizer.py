@@ -73,7 +73,7 @@ class Colorizer:
         trained on that encoder (or there is no head), else the default model's (pix2pix has
         no encoder; the first model's is EfficientNet-Lite0)."""
         own = getattr(self.model, "config", None)
-        if hasattr(self.model, "encode") and (affinity is None or (
+        if self.model.has_encoder and (affinity is None or (
                 own.encoder == affinity.config.encoder and own.tf_compat)):
             return None
         try:

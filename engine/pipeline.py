@@ -121,12 +121,10 @@ def predict_ab(model: torch.nn.Module, lightness: np.ndarray, stride: int, choic
     for one_l, one_hints, flipped in passes:
         autocast = torch.autocast(choice.device.type, dtype=choice.autocast_dtype) if choice.autocast_dtype else nullcontext()
         with autocast:
-            if hasattr(model, "encode"):
-                key = (tuple(one_l.shape), flipped)
-                features = memo.features(model, one_l, memo_owner, key) if memo is not None else model.encode(one_l)
-                out = model.to_ab(model.decode(features, one_l, one_hints), temperature, lightness=one_l)
-            else:
-                out = model(one_l)
+            key = (tuple(one_l.shape), flipped)
+            remembered = memo is not None and model.has_encoder
+            features = memo.features(model, one_l, memo_owner, key) if remembered else model.encode(one_l)
+            out = model.to_ab(model.decode(features, one_l, one_hints), temperature, lightness=one_l)
         outputs.append(out.flip(-1) if flipped else out)
     out = torch.stack(outputs).float().mean(0) if len(outputs) > 1 else outputs[0]
     ab = color.denormalize_ab(out[0, :, :height, :width].float()).permute(1, 2, 0)
@@ -212,7 +210,7 @@ class ModelPredictor:
                  guide: torch.nn.Module | None = None, affinity: torch.nn.Module | None = None):
         self.model, self.choice = model, choice
         self.memo = memo if memo is not None else EncoderMemo()
-        self.guide = guide if guide is not None or not hasattr(model, "encode") else model
+        self.guide = guide if guide is not None or not model.has_encoder else model
         self.affinity = affinity  # engine.networks.affinity.AffinityHead on the guide's features
         self._reference_cache: tuple | None = None
 

@@ -169,7 +169,7 @@ class Trainer:
     ):
         self.config, self.settings, self.sampler, self.crop = config, settings, sampler, crop
         # pix2pix has no separate encoder: the whole network trains.
-        self.freeze_encoder = freeze_encoder and hasattr(generator, "encoder")
+        self.freeze_encoder = freeze_encoder and generator.has_encoder
         self.objective = objective
         self.device, self.checkpoint, self.run_key = device, checkpoint, run_key
         memory_format = torch.channels_last if settings.channels_last else torch.preserve_format

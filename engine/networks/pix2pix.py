@@ -34,6 +34,12 @@ class _SkipBlock(nn.Module):
 
 
 class Pix2PixGenerator(nn.Module):
+    """The generator interface of every Autochrome model (see UNetGenerator): `has_encoder`
+    says whether `encode` gives features to compare photos with; here it gives none, and
+    `decode` runs the whole network on L."""
+
+    has_encoder = False
+
     def __init__(self, config: GeneratorConfig):
         super().__init__()
         self.config = config
@@ -49,9 +55,15 @@ class Pix2PixGenerator(nn.Module):
         block = _SkipBlock(f, f * 2, block)
         self.model = _SkipBlock(2, f, block, outermost=True, cin=1)
 
+    def encode(self, lightness: torch.Tensor) -> list[torch.Tensor]:
+        return []
+
+    def decode(self, features: list[torch.Tensor], lightness: torch.Tensor, hints=None) -> torch.Tensor:
+        """Hints are not an input of this model; the pipeline spreads them itself."""
+        return self.model(lightness)
+
     def forward(self, lightness: torch.Tensor, hints=None, temperature=None, raw=False) -> torch.Tensor:
-        """Hints and temperature are not inputs of this model; the pipeline applies hints itself."""
-        ab = self.model(lightness)
+        ab = self.decode([], lightness, hints)
         return ab if raw else self.to_ab(ab)
 
     def to_ab(self, decoded: torch.Tensor, temperature=None, gain: bool = True, lightness=None) -> torch.Tensor:

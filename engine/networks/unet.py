@@ -57,8 +57,12 @@ class UNetGenerator(nn.Module):
     The decoder stops at `output_stride` (colour is low-frequency; the pipeline's guided
     upsampling restores its edges from L). With `ab_classes` it ends in a distribution over
     ab bins, decoded by its annealed mean; otherwise it regresses ab.
-    `encode` and `decode` are separate so that a hint edit reruns only the decoder.
+    `encode` and `decode` are separate so that a hint edit reruns only the decoder; the
+    encoder's features also compare photos (reference matching, the affinity head):
+    `has_encoder`.
     """
+
+    has_encoder = True
 
     def __init__(self, config: GeneratorConfig):
         super().__init__()

@@ -28,6 +28,8 @@ class UnsureSky(torch.nn.Module):
     """A classifier that is split between orange and blue everywhere, its preference flipping
     with each cell's (random) feature noise: what a real one does over a smooth sky."""
 
+    has_encoder = True
+
     def __init__(self, smoothing: float):
         super().__init__()
         config = dataclasses.replace(TINY_HINTED, decode_smoothing=smoothing)

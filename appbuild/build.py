@@ -1,12 +1,16 @@
 """Build the app in a clean environment, then prove it works by running the built executable.
 
-    python -m appbuild.build [--torch-spec SPEC] [--torch-index URL] [--skip-env]
+    python -m appbuild.build [--flavour cpu|cuda] [--torch-spec SPEC] [--torch-index URL] [--editable] [--skip-env]
 
-1. creates build/venv afresh and installs torch (CPU flavour where the platform has one),
-   the app's own dependencies and PyInstaller;
+1. creates build/venv afresh and installs torch, the app's own dependencies (the checkout, or
+   with --editable an editable install of it, as a developer has) and PyInstaller;
 2. runs PyInstaller on build.spec into dist/;
 3. runs the built app's `gui --smoke-test` (offscreen) and its `colorize` command on a
-   sample photo. Any failure exits non-zero.
+   sample photo, and reports the folder's size and its size zipped. Any failure exits non-zero.
+
+The CPU flavour (the default) must not carry CUDA: a torch wheel with CUDA (several GB of
+libraries that torch links and so cannot be left out) is refused before the build, with the
+command that gets the CPU wheel. The CUDA flavour takes such a wheel and says so.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
 DIST = ROOT / "dist"
 PYINSTALLER = "pyinstaller==6.22.3"
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+# Bounds the build test holds the CPU flavour to (MB): the folder, and the folder zipped.
+CPU_FOLDER_MB, CPU_ZIPPED_MB = 600, 250
 
 
 def run(command: list[str], **kwargs) -> None:
@@ -35,7 +42,7 @@ def venv_python(env_dir: Path) -> Path:
     return env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def make_environment(env_dir: Path, torch_spec: str, torch_index: str | None) -> Path:
+def make_environment(env_dir: Path, torch_spec: str, torch_index: str | None, editable: bool = False) -> Path:
     if env_dir.exists():
         shutil.rmtree(env_dir)
     venv.create(env_dir, with_pip=True)
@@ -43,8 +50,24 @@ def make_environment(env_dir: Path, torch_spec: str, torch_index: str | None) ->
     run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
     index = ["--index-url", torch_index] if torch_index else []
     run([python, "-m", "pip", "install", "--quiet", *index, torch_spec])
-    run([python, "-m", "pip", "install", "--quiet", str(ROOT), PYINSTALLER])
+    app = ["-e", str(ROOT)] if editable else [str(ROOT)]
+    run([python, "-m", "pip", "install", "--quiet", *app, PYINSTALLER])
     return python
+
+
+def torch_cuda_of(python: Path) -> str | None:
+    """The CUDA version the environment's torch was built with (None: a CPU build)."""
+    done = subprocess.run([str(python), "-c", "import torch; print(torch.version.cuda or '')"],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip() or None
+
+
+def cuda_files(folder: Path) -> list[Path]:
+    """CUDA's libraries in a built folder (what a CPU flavour must not carry)."""
+    names = ("libcudart", "libcublas", "libcudnn", "libnccl", "libtorch_cuda", "libc10_cuda", "cudart64", "cublas64",
+             "cudnn64", "torch_cuda.dll", "c10_cuda.dll", "libnvrtc", "libcusparse", "libcufft", "libnvJit")
+    return [path for path in folder.rglob("*") if path.is_file() and path.name.startswith(names)
+            or "nvidia" in path.parts]
 
 
 def built_executable() -> Path:
@@ -85,25 +108,56 @@ def folder_size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink()) / 2**20
 
 
+def zipped_size_mb(path: Path) -> float:
+    """The folder as a user downloads it: one zip (deflate), symlinks stored as links."""
+    import zipfile
+
+    archive = BUILD / f"{path.name}.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as bundle:
+        for file in sorted(path.rglob("*")):
+            if file.is_file() and not file.is_symlink():
+                bundle.write(file, file.relative_to(path.parent))
+    size = archive.stat().st_size / 2**20
+    archive.unlink()
+    return size
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--flavour", choices=["cpu", "cuda"], default="cpu",
+                        help="cpu (default): refuses a torch with CUDA; cuda: for NVIDIA GPUs (several GB)")
     parser.add_argument("--torch-spec", default=os.environ.get("AUTOCHROME_TORCH_SPEC", "torch"),
                         help="pip requirement for torch (default 'torch'; e.g. 'torch==2.13.0')")
     parser.add_argument("--torch-index", default=os.environ.get("AUTOCHROME_TORCH_INDEX"),
-                        help="package index for torch, e.g. https://download.pytorch.org/whl/cpu for a CPU-only build")
+                        help=f"package index for torch (the CPU flavour of an unpinned 'torch' on Linux and Windows "
+                             f"uses {CPU_TORCH_INDEX})")
+    parser.add_argument("--editable", action="store_true",
+                        help="install the checkout editable into the build environment, as a developer's is")
     parser.add_argument("--skip-env", action="store_true", help="reuse build/venv instead of recreating it")
     args = parser.parse_args()
 
+    index = args.torch_index
+    if index is None and args.flavour == "cpu" and args.torch_spec == "torch" and sys.platform != "darwin":
+        index = CPU_TORCH_INDEX  # PyPI's torch for Linux carries CUDA
     env_dir = BUILD / "venv"
-    python = venv_python(env_dir) if args.skip_env and env_dir.exists() else make_environment(env_dir, args.torch_spec, args.torch_index)
+    python = venv_python(env_dir) if args.skip_env and env_dir.exists() else make_environment(
+        env_dir, args.torch_spec, index, args.editable)
+    cuda = torch_cuda_of(python)
+    if args.flavour == "cpu" and cuda:
+        raise SystemExit(f"the torch in {env_dir} is built with CUDA {cuda}, whose libraries it links and so cannot "
+                         f"be left out; the CPU flavour needs torch's CPU wheel: --torch-index {CPU_TORCH_INDEX} "
+                         f"(or a CPU wheel's --torch-spec), or build --flavour cuda")
     for folder in (DIST, BUILD / "pyinstaller"):
         if folder.exists():
             shutil.rmtree(folder)
     run([python, "-m", "PyInstaller", ROOT / "build.spec", "--noconfirm", "--clean", "--distpath", DIST,
          "--workpath", BUILD / "pyinstaller"], cwd=ROOT)
-    smoke_test(built_executable())
     app_folder = DIST / ("Autochrome.app" if sys.platform == "darwin" else "Autochrome")
-    print(f"built {app_folder} ({folder_size_mb(app_folder):.0f} MB)")
+    if args.flavour == "cpu" and cuda_files(app_folder):
+        raise SystemExit(f"the CPU build carries CUDA libraries: {', '.join(p.name for p in cuda_files(app_folder)[:5])}")
+    smoke_test(built_executable())
+    print(f"built {app_folder} ({args.flavour} flavour, torch with CUDA {cuda}): {folder_size_mb(app_folder):.0f} MB, "
+          f"{zipped_size_mb(app_folder):.0f} MB zipped")
     return 0
 
 

@@ -228,6 +228,7 @@ class QueuePanel(QListWidget):
     @staticmethod
     def set_status(item: QListWidgetItem, status: str) -> None:
         item.setText(f"{status} - {item.data(Qt.ItemDataRole.UserRole)}")
+        item.setToolTip(status)  # a damage note or a failure's reason can be longer than the panel
 
 
 class ReferencePanel(QWidget):

@@ -23,6 +23,7 @@ from pathlib import Path
 from autochrome.engine.job_plan import expand_inputs, is_folder
 from autochrome.engine.edit import SETTING_NAMES, ColorizeSettings, EditError
 from autochrome.engine.hints import MAX_HINTS
+from autochrome.engine.image_io import DAMAGED
 
 from .events import Event
 from .history import History, HistoryEntry
@@ -225,7 +226,8 @@ class PhotoSession:
                 self.history.restored(request.restores, reply)
         else:
             if request.item is not None:
-                self._set_status(request.item, "done")
+                damage = next((note for note in reply.notes if note.startswith(DAMAGED)), None)
+                self._set_status(request.item, f"done, {damage}" if damage else "done")
             entry = HistoryEntry.of(reply, reply.label or (reply.source.name if reply.source else "image"),
                                     thumbnail=reply.result_display.thumbnail())
             entry.pasted_data = request.data if reply.source is None else None

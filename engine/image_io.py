@@ -44,6 +44,12 @@ _TIFF_LAYOUT_TAGS = {254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278,
                      37724, 50838, 50839}
 
 
+# Notes that start so say the photo is damaged (it was colorized; parts of it may be wrong).
+DAMAGED = "damaged:"
+# A photo with more grey filler than this share of its rows fails instead.
+MAX_FILLER_SHARE = 0.5
+
+
 @dataclass
 class LoadedImage:
     """A photo reduced to what colorizing needs, plus what saving must carry over."""
@@ -61,6 +67,11 @@ class LoadedImage:
     def size(self) -> tuple[int, int]:
         height, width = self.lightness.shape
         return width, height
+
+    @property
+    def damaged(self) -> bool:
+        """Decoded, but with damage the user is told about (a summary counts these)."""
+        return any(note.startswith(DAMAGED) for note in self.notes)
 
 
 def reduced(image: LoadedImage, long_side: int) -> tuple[LoadedImage, float]:
@@ -238,19 +249,23 @@ def _srgb_pixels(image: Image.Image) -> np.ndarray:
 
 
 def _jpeg_notes(image: Image.Image, path: Path | None) -> list[str]:
-    """What is wrong with a JPEG that decoded anyway (libjpeg is silent about it)."""
+    """What is wrong with a JPEG that decoded anyway (libjpeg is silent about it). A photo of
+    which less than half the rows are there is not a photo to colorize: ImageReadError."""
     notes = []
     if path is not None:
         data = decoding.read_bytes_checked(path)
         reason = decoding.jpeg_damage(data) if data is not None else None
         if reason:
-            notes.append(f"damaged: {reason}; parts of the photo may be wrong")
+            notes.append(f"{DAMAGED} {reason}; parts of the photo may be wrong")
     if image.mode in ("L", "RGB", "YCbCr", "CMYK"):
         filler = decoding.filler_rows(np.asarray(image.getchannel(0)))
+        if filler > image.height * MAX_FILLER_SHARE:
+            raise ImageReadError(f"{path}: damaged: its data ends after {image.height - filler} of {image.height} "
+                                 "rows, less than half the photo")
         # At least two MCU rows and a twentieth of the photo: a photo's own flat mid-grey border
         # is rarely that exact, and a file cut short usually loses far more.
         if filler >= max(16, image.height // 20):
-            notes.append(f"damaged: its data ends early; the bottom {filler} of {image.height} rows are grey filler")
+            notes.append(f"{DAMAGED} its data ends early; the bottom {filler} of {image.height} rows are grey filler")
     return notes
 
 

@@ -93,16 +93,17 @@ def run_colorize(args) -> int:
         return 2
     _say(f"using {colorizers.get(None).describe()}")
     began = time.perf_counter()
-    counts = {"failed": 0, "hints": 0, "reference": 0}
+    counts = {"failed": 0, "hints": 0, "reference": 0, "damaged": 0}
     bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=len(jobs) < 2, dynamic_ncols=True)
     for job in jobs:
         bar.set_postfix_str(job.source.name, refresh=False)
         reason = job.problem
         if not reason:
-            reason, used_hints, used_reference = _colorize_one(colorizers, job, settings, explicit, run_reference,
-                                                               args, bar)
+            reason, used_hints, used_reference, damaged = _colorize_one(colorizers, job, settings, explicit,
+                                                                        run_reference, args, bar)
             counts["hints"] += used_hints
             counts["reference"] += used_reference
+            counts["damaged"] += damaged
         if reason:
             counts["failed"] += 1
             _say(f"failed: {_one_line(str(job.source))}: {_one_line(reason)}", bar)
@@ -114,6 +115,9 @@ def run_colorize(args) -> int:
 
 def _summary(total: int, counts: dict, seconds: float) -> str:
     summary = f"colorized {total - counts['failed']} of {total} photo{'s' if total != 1 else ''} in {seconds:.1f} s"
+    if counts.get("damaged"):
+        # In a batch of thousands the notes scroll away; the last line says to look for them.
+        summary += f", {counts['damaged']} damaged: see the notes above"
     if counts["hints"]:
         summary += f" ({counts['hints']} with the hints of {'its' if counts['hints'] == 1 else 'their'} sidecar)"
     if counts["reference"]:
@@ -181,9 +185,10 @@ def _load_reference(path, bar):
         return None
 
 
-def _colorize_one(colorizers, job, settings, explicit, run_reference, args, bar) -> tuple[str | None, bool, bool]:
+def _colorize_one(colorizers, job, settings, explicit, run_reference, args, bar) -> tuple[str | None, bool, bool,
+                                                                                        bool]:
     """(None on success, else the reason as a single line; whether sidecar hints were used;
-    whether a reference photo was)."""
+    whether a reference photo was; whether the photo was damaged)."""
     edit = None
     try:
         image = load_image(job.source)
@@ -202,16 +207,16 @@ def _colorize_one(colorizers, job, settings, explicit, run_reference, args, bar)
         image_format = format_of(job.output) or output_format(image.format, args.format)
         notes = save_image(job.output, result.rgb, image_format, result.alpha, image.bit_depth, image.exif, args.quality)
     except AutochromeError as exc:
-        return _strip_path(str(exc), job.source), False, False
+        return _strip_path(str(exc), job.source), False, False, False
     except MemoryError as exc:
-        return str(exc) or "not enough memory", False, False
+        return str(exc) or "not enough memory", False, False, False
     except OSError as exc:
-        return exc.strerror or str(exc), False, False
+        return exc.strerror or str(exc), False, False, False
     except Exception as exc:  # one bad photo never ends the batch: name it and go on
-        return f"unexpected error ({type(exc).__name__}: {exc})", False, False
+        return f"unexpected error ({type(exc).__name__}: {exc})", False, False, False
     for note in image.notes + result.notes + notes:
         _say(f"note: {_one_line(job.source.name)}: {_one_line(note)}", bar)
-    return None, bool(edit and edit.hints), reference is not None
+    return None, bool(edit and edit.hints), reference is not None, image.damaged
 
 
 def _one_line(text: str) -> str:

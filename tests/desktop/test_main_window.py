@@ -75,6 +75,24 @@ def test_broken_files_are_reported_and_the_app_keeps_working(qtbot, window, tmp_
     assert window.queue_panel.item(1).text().startswith("done")
 
 
+def test_the_queue_panel_says_a_photo_was_damaged(qtbot, window, tmp_path):
+    """Issue 26.3: the damage note was only on stderr and in the status line."""
+    import io
+
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    Image.fromarray((rng.random((400, 40)) * 255).astype(np.uint8), "L").save(buffer, "JPEG", quality=80)
+    data = buffer.getvalue()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) * 3 // 4] + b"\xff\xd9")
+    (tmp_path / "half.jpg").write_bytes(data[: len(data) // 20] + b"\xff\xd9")
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT):
+        window.open_paths([tmp_path / "half.jpg", tmp_path / "cut.jpg"])
+    qtbot.waitUntil(lambda: bool(window.dialogs), timeout=TIMEOUT)
+    assert "less than half the photo" in window.dialogs[0]
+    assert window.queue_panel.item(0).text().startswith("failed")
+    assert window.queue_panel.item(1).text().startswith("done, damaged: its data ends early")
+
+
 def test_divider_drag_and_synchronised_zoom(qtbot, window, tmp_path):
     open_and_wait(qtbot, window, [write_grey_png(tmp_path / "a.png", 400, 300)])
     view = window.view

@@ -73,6 +73,10 @@ def build_corpus(folder):
     corpus["empty.png"] = (b"", "refused")
     corpus["letter.jpg"] = (b"Dear Sir, this is not a photograph.", "refused")
     corpus["bomb.png"] = (_png_header_only(30_000, 30_000), "refused")
+    # Issue 26.3: data for a few rows of what the header claims decodes as a photo of grey filler.
+    tall = _jpeg_bytes(Image.fromarray((rng.random((400, 40)) * 255).astype(np.uint8), "L"), quality=80)
+    corpus["mostly-missing.jpg"] = (tall[: len(tall) // 20] + b"\xff\xd9", "refused")
+    corpus["bottom-missing.jpg"] = (tall[: len(tall) * 3 // 4] + b"\xff\xd9", "ok")
     for name, (data, _) in corpus.items():
         (folder / name).write_bytes(data)
     return corpus
@@ -86,6 +90,10 @@ def test_the_malformed_corpus(tmp_path, tiny_model, capsys):
     code = main(["colorize", str(photos), "-o", str(out), "--model", str(tiny_model), "--render-size", "64"])
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
+    damaged = [line for line in captured.err.splitlines() if line.startswith("note:") and "damaged:" in line]
+    assert [line.split(":")[1].strip() for line in damaged] == ["bottom-missing.jpg"]
+    assert "1 damaged: see the notes above" in captured.out
+    assert "mostly-missing.jpg: damaged: its data ends after" in captured.err
     assert code != 0  # some photos were refused, and the exit status says so
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in photos.iterdir()}
     assert after == before, "an original was changed"

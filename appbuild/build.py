@@ -70,10 +70,11 @@ def cuda_files(folder: Path) -> list[Path]:
             or "nvidia" in path.parts]
 
 
-def built_executable() -> Path:
-    if sys.platform == "darwin":
+def built_executable(platform: str = sys.platform) -> Path:
+    """The executable the smoke test runs: the one with a console (Windows' windowed one has none)."""
+    if platform == "darwin":
         return DIST / "Autochrome.app" / "Contents" / "MacOS" / "Autochrome"
-    if os.name == "nt":
+    if platform == "win32":
         return DIST / "Autochrome" / "autochrome-cli.exe"
     return DIST / "Autochrome" / "Autochrome"
 

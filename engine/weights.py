@@ -289,3 +289,45 @@ def load_affinity_head(path: str | Path, device: torch.device | str = "cpu") -> 
     except (SafetensorError, OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise ModelError(f"{path.name} could not be read as an affinity head ({exc})") from None
     return head.to(device).eval()
+
+
+# ---------------------------------------------------------------- damage network
+
+DAMAGE_FORMAT = "autochrome-damage"
+DAMAGE_FILE = "damage.safetensors"
+
+
+def shipped_damage_path() -> Path:
+    """The restore step's damage network (engine.networks.damage), beside the affinity head."""
+    return paths.resources_dir() / "guide" / DAMAGE_FILE
+
+
+def save_damage_net(path: str | Path, net: torch.nn.Module, provenance: dict | None = None) -> None:
+    # float32: the file is small (tens of kilobytes) and the filters' scales are exact.
+    tensors = {key: value.detach().to("cpu", torch.float32).contiguous() for key, value in net.state_dict().items()}
+    metadata = {"format": DAMAGE_FORMAT, "config": net.config.to_json(),
+                "provenance": json.dumps(provenance or {}, sort_keys=True)}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temp:
+        save_file(tensors, str(temp), metadata=metadata)
+
+
+def load_damage_net(path: str | Path | None = None, device: torch.device | str = "cpu") -> torch.nn.Module:
+    """The damage network, in eval mode; ModelError naming the file when it cannot be used."""
+    from .networks.damage import DamageConfig, DamageNet
+
+    path = Path(path) if path is not None else shipped_damage_path()
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            if metadata.get("format") != DAMAGE_FORMAT:
+                raise ModelError(f"{path.name} is not an Autochrome damage network")
+            net = DamageNet(DamageConfig.from_json(metadata["config"]))
+            state = {key: handle.get_tensor(key).float() for key in handle.keys()}
+        net.load_state_dict(state, strict=True)
+    except ModelError:
+        raise
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise ModelError(f"{path.name} could not be read as a damage network ({exc})") from None
+    return net.to(device).eval()

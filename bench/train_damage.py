@@ -1,0 +1,59 @@
+"""Train the restore step's damage network on simulated damage of a folder of photos.
+
+    python bench/train_damage.py DATA_DIR --out resources/guide/damage.safetensors [--steps 3000]
+
+DATA_DIR: colour or grey photos (the shipped network: shared/data/train without its ImageNet
+validation photos; never the evaluation sets). Checkpoints every 250 steps beside OUT
+(--checkpoint), resumed when there. The recipe and its figures are in resources/guide/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from autochrome.engine.networks.damage import DamageConfig, DamageNet
+from autochrome.engine.weights import save_damage_net
+from autochrome.trainer.damage_training import DamageTrainer, PhotoCrops, load_partial_imagenet
+from autochrome.trainer.session import imagenet_lite_state
+from autochrome.trainer.training import TrainSettings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--checkpoint", type=Path, help="default: OUT with .ckpt")
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hidden", type=int, default=16)
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    net = DamageNet(DamageConfig(hidden=args.hidden))
+    load_partial_imagenet(net.encoder, imagenet_lite_state("efficientnet_lite0"))
+    settings = TrainSettings(stage1_steps=args.steps, batch_size=args.batch, learning_rate=args.lr, warmup_steps=50,
+                             checkpoint_every=250)
+    trainer = DamageTrainer(net, PhotoCrops(args.data, args.seed), settings,
+                            args.checkpoint or args.out.with_suffix(".ckpt"))
+    began = time.time()
+    for record in trainer.run():
+        if record.step % 50 == 0:
+            print(f"step {record.step}: loss {record.losses['mask']:.4f} ({record.images_per_second:.1f} crops/s)",
+                  flush=True)
+    save_damage_net(args.out, net, {
+        "training_data": f"{args.data.name} ({len(trainer.crops.files)} photos), simulated damage (trainer/damage.py)",
+        "steps": args.steps, "batch": args.batch, "crop": 192, "date": time.strftime("%Y-%m-%d"),
+        "train_minutes": round((time.time() - began) / 60, 1),
+        "encoder": "EfficientNet-Lite0 stem and blocks 0-2, ImageNet, frozen"})
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

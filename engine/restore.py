@@ -1,0 +1,244 @@
+"""Restoring an old print's lightness before it is colorized: find the damage, fill only it.
+
+- `damage_probability`: the damage network (engine.networks.damage) over the photo at full
+  resolution, a band of rows at a time; the mask is the pixels above a threshold that the
+  Restore strength sets, with the user's brush strokes added or erased.
+- `fill`: each masked pixel is rebuilt from its surroundings: the surroundings' smooth
+  lightness brought across the mask (a push-pull pyramid, any hole size in one pass) plus the
+  pixel's own detail against the mask's smooth lightness, so a stain keeps the texture under
+  it and a scratch (flat inside) takes the surroundings' tone; where the damage wiped out the
+  photo's grain, grain of the surroundings' strength is put back, so the fill does not look
+  pasted. Pixels outside the mask are never changed.
+- `tone`: an optional levels fix for fading, off by default (see the model card for why).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+import torch
+
+from .networks.damage import DamageNet, context_at, local_features, normalised
+
+BAND_ROWS = 512  # rows of the full-size photo the head sees at once (about 70 MB of features)
+DETAIL_SIGMA = 2.0  # px: what counts as a pixel's own detail against the mask's smooth lightness
+GRAIN_SIGMA = 12.0  # px: how far around a hole its grain is measured
+MIN_STRENGTH, MAX_STRENGTH = 0.0, 1.0
+DEFAULT_STRENGTH = 0.5
+MAX_STROKES = 1000
+MAX_STROKE_POINTS = 10_000
+
+
+class RestoreError(ValueError):
+    """A restore edit outside its limits; the text says which."""
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """A brush stroke in the photo's pixels: it adds its pixels to the mask, or erases them."""
+
+    points: tuple[tuple[float, float], ...]
+    radius: float
+    add: bool = True
+
+    def __post_init__(self):
+        if not self.points or len(self.points) > MAX_STROKE_POINTS:
+            raise RestoreError(f"a stroke needs 1 to {MAX_STROKE_POINTS} points")
+        for x, y in self.points:
+            if not (math.isfinite(x) and math.isfinite(y)):
+                raise RestoreError("stroke points must be finite numbers")
+        if not (0.5 <= self.radius <= 1000):
+            raise RestoreError("a stroke's radius must be between 0.5 and 1000 pixels")
+
+
+@dataclass(frozen=True)
+class RestoreEdit:
+    """What the user asks of restoration: on or off, how readily damage is found, and strokes."""
+
+    enabled: bool = False
+    strength: float = DEFAULT_STRENGTH
+    strokes: tuple[Stroke, ...] = field(default_factory=tuple)
+    tone: bool = False
+
+    def __post_init__(self):
+        if not (MIN_STRENGTH <= self.strength <= MAX_STRENGTH) or not math.isfinite(self.strength):
+            raise RestoreError(f"restore strength must be between {MIN_STRENGTH:g} and {MAX_STRENGTH:g}")
+        if len(self.strokes) > MAX_STROKES:
+            raise RestoreError(f"at most {MAX_STROKES} restore strokes per photo")
+
+    def with_stroke(self, stroke: Stroke) -> "RestoreEdit":
+        return replace(self, strokes=self.strokes + (stroke,))
+
+    @property
+    def threshold(self) -> float:
+        """The damage chance above which a pixel is filled: strength 0.5 is the network's own 0.5."""
+        return float(np.clip(1.0 - self.strength, 0.02, 0.98))
+
+
+@torch.inference_mode()
+def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> np.ndarray:
+    """(H, W) float16 chance of damage for each pixel of L (H, W) in [0, 100]."""
+    net = net.eval()
+    height, width = lightness.shape
+    context = net.context(normalised(lightness))
+    out = np.empty((height, width), np.float16)
+    for start in range(0, height, BAND_ROWS):
+        # Filters see a margin above and below the band, so bands join without seams.
+        margin = 8
+        top, bottom = max(0, start - margin), min(height, start + BAND_ROWS + margin)
+        local = local_features(lightness[top:bottom])[start - top : start - top + min(BAND_ROWS, height - start)]
+        rows = slice(start, start + local.shape[0])
+        local_t = torch.from_numpy(np.ascontiguousarray(local.transpose(2, 0, 1)))[None]
+        logits = net.logits(local_t.contiguous(memory_format=torch.channels_last),
+                            context_at(context, (height, width), rows).contiguous(memory_format=torch.channels_last))
+        out[rows] = torch.sigmoid(logits)[0, 0].numpy().astype(np.float16)
+        if progress is not None:
+            progress(rows.stop / height)
+    return out
+
+
+def stroke_mask(shape: tuple[int, int], strokes, add: bool) -> np.ndarray:
+    """The pixels the strokes of one kind (adding or erasing) cover."""
+    mask = np.zeros(shape, np.uint8)
+    for stroke in strokes:
+        if stroke.add != add:
+            continue
+        points = np.round(np.array(stroke.points, np.float64) * 4).astype(np.int32)
+        thickness = max(1, int(round(stroke.radius * 2)))
+        if len(points) == 1:
+            cv2.circle(mask, tuple(points[0]), int(round(stroke.radius * 4)), 1, -1, cv2.LINE_8, shift=2)
+        else:
+            cv2.polylines(mask, [points], False, 1, thickness=thickness, lineType=cv2.LINE_8, shift=2)
+    return mask.astype(bool)
+
+
+def damage_mask(probability: np.ndarray, edit: RestoreEdit) -> np.ndarray:
+    """The pixels to fill: found by the network above the edit's threshold, with the strokes
+    applied in order (later strokes win where they cross)."""
+    mask = probability >= edit.threshold
+    for stroke in edit.strokes:
+        covered = stroke_mask(mask.shape, [stroke], stroke.add)
+        mask = mask | covered if stroke.add else mask & ~covered
+    return mask
+
+
+def _push_pull(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """`values` where `weights` > 0, filled elsewhere from the weighted surroundings at ever
+    coarser scales (a pyramid: holes of any size in O(pixels))."""
+    levels = [(values * weights, weights)]
+    while max(levels[-1][1].shape) > 1 and levels[-1][1].min() <= 0:
+        weighted, weight = levels[-1]
+        size = (max(1, (weight.shape[1] + 1) // 2), max(1, (weight.shape[0] + 1) // 2))
+        levels.append((cv2.resize(weighted, size, interpolation=cv2.INTER_AREA),
+                       cv2.resize(weight, size, interpolation=cv2.INTER_AREA)))
+    weighted, weight = levels[-1]
+    filled = weighted / np.maximum(weight, 1e-12)
+    for weighted, weight in reversed(levels[:-1]):
+        coarse = cv2.resize(filled, (weight.shape[1], weight.shape[0]), interpolation=cv2.INTER_LINEAR)
+        confidence = np.clip(weight * 4.0, 0.0, 1.0)  # a cell with some support keeps its own value
+        own = weighted / np.maximum(weight, 1e-12)
+        filled = confidence * own + (1.0 - confidence) * coarse
+    return filled
+
+
+TILE = 128  # the fill works tile by tile where there is damage: a few scratches cost little on 12 MP
+TILE_PAD = 32
+
+
+def fill(lightness: np.ndarray, mask: np.ndarray, seed: int | None = None) -> np.ndarray:
+    """L with the masked pixels rebuilt from their surroundings; the rest exactly as it was."""
+    lightness = np.asarray(lightness, np.float32)
+    out = lightness.copy()
+    if not mask.any():
+        return out
+    height, width = mask.shape
+    if seed is None:
+        sample = np.ascontiguousarray(lightness[:: max(1, height // 64), :: max(1, width // 64)])
+        seed = int.from_bytes(hashlib.sha1(sample.tobytes()).digest()[:4], "little")
+    coarse = None  # the surroundings of holes wider than a tile, from the whole photo at low size
+    rows, cols = -(-height // TILE), -(-width // TILE)
+    padded = np.zeros((rows * TILE, cols * TILE), bool)
+    padded[:height, :width] = mask
+    damaged_tiles = padded.reshape(rows, TILE, cols, TILE).any(axis=(1, 3))
+    for row, col in zip(*np.nonzero(damaged_tiles)):
+        top, left = row * TILE, col * TILE
+        core = (slice(top, min(top + TILE, height)), slice(left, min(left + TILE, width)))
+        box = (slice(max(0, top - TILE_PAD), min(height, top + TILE + TILE_PAD)),
+               slice(max(0, left - TILE_PAD), min(width, left + TILE + TILE_PAD)))
+        window, inside = lightness[box], mask[box].astype(np.float32)
+        if inside.mean() > 0.9:  # nothing to fill from nearby: the whole photo's surroundings
+            if coarse is None:
+                coarse = _coarse_surroundings(lightness, mask)
+            surroundings = coarse[box]
+        else:
+            surroundings = _push_pull(window, 1.0 - inside)
+        rebuilt = _rebuilt(window, inside, surroundings, np.random.default_rng([seed, int(row), int(col)]))
+        local = (slice(core[0].start - box[0].start, core[0].stop - box[0].start),
+                 slice(core[1].start - box[1].start, core[1].stop - box[1].start))
+        target, where = out[core], mask[core]
+        target[where] = rebuilt[local][where]
+    return out
+
+
+def _coarse_surroundings(lightness: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    height, width = mask.shape
+    scale = min(1.0, 1024 / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small_l = cv2.resize(lightness, size, interpolation=cv2.INTER_AREA)
+    small_w = cv2.resize(1.0 - mask.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(_push_pull(small_l, small_w), (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _wide(image: np.ndarray) -> np.ndarray:
+    """A Gaussian of GRAIN_SIGMA, taken at a quarter of the size (what it measures is smooth)."""
+    height, width = image.shape
+    small = cv2.resize(image, (max(1, width // 4), max(1, height // 4)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), GRAIN_SIGMA / 4, borderType=cv2.BORDER_REFLECT)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _blur(image: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(image, (0, 0), DETAIL_SIGMA, borderType=cv2.BORDER_REFLECT)
+
+
+def _rebuilt(window, inside, surroundings, rng) -> np.ndarray:
+    """A tile's pixels rebuilt: the surroundings' smooth lightness, the pixel's own detail
+    against the mask's smooth lightness (a stain keeps its texture, a flat scratch none), and
+    grain of the surroundings' strength where the damage has less of it."""
+    outside = 1.0 - inside
+    support = np.maximum(_blur(inside), 1e-6)
+    own_smooth = _blur(window * inside) / support
+    detail = window - own_smooth
+    high = window - _blur(window)
+    calm = outside * (np.abs(high) < 8)  # grain, not edges
+    grain_out = np.sqrt(np.clip(_wide(high * high * calm) / np.maximum(_wide(calm), 1e-6), 0, None))
+    grain_in = np.sqrt(np.clip(_blur(detail * detail * inside) / support, 0, None))
+    missing = np.sqrt(np.clip(grain_out**2 - grain_in**2, 0, None))
+    noise = rng.standard_normal(window.shape).astype(np.float32)
+    return np.clip(surroundings + detail + missing * noise, 0.0, 100.0)
+
+
+def tone(lightness: np.ndarray) -> np.ndarray:
+    """Levels for a faded print: the 0.5 and 99.5 percentiles of L stretched toward 0 and 100
+    (at most doubling the contrast)."""
+    low, high = np.percentile(lightness[:: max(1, lightness.shape[0] // 512), :: max(1, lightness.shape[1] // 512)],
+                              (0.5, 99.5))
+    span = max(high - low, 50.0)
+    target_low, target_high = min(low, 5.0), max(high, 95.0)
+    return np.clip(target_low + (lightness - low) * (target_high - target_low) / span, 0, 100).astype(np.float32)
+
+
+def restore(lightness: np.ndarray, net: DamageNet, edit: RestoreEdit, probability: np.ndarray | None = None):
+    """(restored L, mask, probability): nothing outside the mask changes (the tone fix, when
+    asked for, changes every pixel and is applied last)."""
+    if probability is None:
+        probability = damage_probability(lightness, net)
+    mask = damage_mask(probability, edit)
+    restored = fill(lightness, mask)
+    if edit.tone:
+        restored = tone(restored)
+    return restored, mask, probability

@@ -1,0 +1,183 @@
+"""Simulated damage of old prints, for training and measuring the damage mask (issue 25).
+
+Applied to a clean photo's lightness L (0-100, full resolution), it returns the damaged L and
+the mask of the pixels it changed that a restoration should fill. Seeded: the same photo and
+seed give the same damage.
+
+What it draws, each kind with its own chance (`DamageRecipe`):
+- scratches: straight and gently curved lines 1-5 px wide, brighter or darker than the print
+  (a scratched emulsion shows white, dirt in a scratch dark), anti-aliased, their strength
+  varying along them;
+- dust and specks: small round or irregular blots 1-8 px across, mostly bright (on a scan of
+  a print) or dark;
+- cracks and folds: long jagged random-walk paths, 1-3 px, some branching, and folds: a
+  straight bright line across the whole print with a faint shading band beside it;
+- stains: soft-edged blotches that darken or lighten a region by 4-20 L (water, foxing);
+- nuisance texture that is not damage and must stay out of the mask: film grain and halftone
+  dots over the whole photo, and fading (lower contrast, lifted blacks).
+
+The mask marks pixels whose lightness the damage moved by at least MASK_THRESHOLD L (a faint
+anti-aliased fringe is not counted); grain, halftone and fading never enter it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MASK_THRESHOLD = 3.0  # L units
+
+
+@dataclass(frozen=True)
+class DamageRecipe:
+    scratches: float = 0.8  # chance that a photo has any
+    dust: float = 0.7
+    cracks: float = 0.35
+    folds: float = 0.2
+    stains: float = 0.35
+    grain: float = 0.6
+    halftone: float = 0.1
+    fading: float = 0.4
+    clean: float = 0.15  # chance of no damage at all (only the nuisance texture)
+
+
+def _scale(shape) -> float:
+    """Damage is drawn in proportion to the photo: counts per megapixel-ish, sizes in pixels."""
+    return max(shape) / 1000.0
+
+
+def _draw_scratches(height, width, rng, canvas):
+    for _ in range(int(rng.integers(1, 9))):
+        thickness = int(rng.choice([1, 1, 1, 2, 2, 3, 4, 5]))
+        strength = rng.uniform(15, 60) * rng.choice([1, 1, 1, -1])  # mostly bright
+        length = rng.uniform(0.15, 1.0) * max(height, width)
+        x0, y0 = rng.uniform(0, width), rng.uniform(0, height)
+        angle = rng.uniform(0, np.pi)
+        if rng.random() < 0.6:  # film scratches run along the film: near vertical
+            angle = np.pi / 2 + rng.normal(0, 0.08)
+        bend = rng.normal(0, 0.15)
+        points = []
+        for t in np.linspace(-0.5, 0.5, 24):
+            direction = angle + bend * t
+            points.append((x0 + t * length * np.cos(direction), y0 + t * length * np.sin(direction)))
+        line = np.zeros((height, width), np.float32)
+        cv2.polylines(line, [np.round(np.array(points) * 4).astype(np.int32)], False, 1.0,
+                      thickness=thickness, lineType=cv2.LINE_AA, shift=2)
+        along = cv2.resize(rng.uniform(0.5, 1.0, (1, 8)).astype(np.float32), (width, height),
+                           interpolation=cv2.INTER_LINEAR) if rng.random() < 0.5 else 1.0
+        canvas += strength * line * along
+
+
+def _draw_dust(height, width, rng, canvas):
+    count = int(rng.integers(5, 120) * max(_scale((height, width)), 0.3))
+    bright = rng.random() < 0.75
+    for _ in range(count):
+        radius = float(rng.choice([0.5, 1, 1, 1.5, 2, 3, 4]))
+        x, y = rng.uniform(0, width), rng.uniform(0, height)
+        strength = rng.uniform(15, 70) * (1 if bright or rng.random() < 0.2 else -1)
+        blot = np.zeros((height, width), np.float32)
+        if rng.random() < 0.7:
+            cv2.circle(blot, (int(x * 4), int(y * 4)), max(int(radius * 4), 2), 1.0, -1, cv2.LINE_AA, shift=2)
+        else:  # an irregular fleck: a few joined dots
+            for _ in range(int(rng.integers(2, 6))):
+                cv2.circle(blot, (int((x + rng.normal(0, radius)) * 4), int((y + rng.normal(0, radius)) * 4)),
+                           max(int(radius * 2), 2), 1.0, -1, cv2.LINE_AA, shift=2)
+        canvas += strength * blot
+
+
+def _draw_cracks(height, width, rng, canvas):
+    for _ in range(int(rng.integers(1, 4))):
+        x, y = rng.uniform(0, width), rng.uniform(0, height)
+        heading = rng.uniform(0, 2 * np.pi)
+        step = max(2.0, max(height, width) / 200)
+        points = [(x, y)]
+        for _ in range(int(rng.integers(40, 200))):
+            heading += rng.normal(0, 0.5)
+            x, y = x + step * np.cos(heading), y + step * np.sin(heading)
+            points.append((x, y))
+        line = np.zeros((height, width), np.float32)
+        cv2.polylines(line, [np.round(np.array(points) * 4).astype(np.int32)], False, 1.0,
+                      thickness=int(rng.choice([1, 1, 2, 3])), lineType=cv2.LINE_AA, shift=2)
+        canvas += rng.uniform(20, 55) * rng.choice([1, -1]) * line
+
+
+def _draw_fold(height, width, rng, canvas):
+    vertical = rng.random() < 0.5
+    position = rng.uniform(0.2, 0.8) * (width if vertical else height)
+    tilt = rng.normal(0, 0.02) * (height if vertical else width)
+    line = np.zeros((height, width), np.float32)
+    if vertical:
+        start, end = (position - tilt / 2, 0), (position + tilt / 2, height)
+    else:
+        start, end = (0, position - tilt / 2), (width, position + tilt / 2)
+    cv2.line(line, tuple(int(v * 4) for v in start), tuple(int(v * 4) for v in end), 1.0,
+             int(rng.choice([1, 2, 3])), cv2.LINE_AA, shift=2)
+    canvas += rng.uniform(25, 60) * line
+
+
+def _draw_stains(height, width, rng, canvas):
+    small = (max(4, width // 16), max(4, height // 16))
+    field = cv2.resize(rng.normal(0, 1, (small[1], small[0])).astype(np.float32), (width, height),
+                       interpolation=cv2.INTER_CUBIC)
+    sigma = max(height, width) / 60
+    field = cv2.GaussianBlur(field, (0, 0), sigma)
+    field /= field.std() + 1e-6
+    threshold = rng.uniform(1.0, 2.0)
+    blotch = np.clip((field - threshold) * 2.0, 0, 1)  # soft edges
+    canvas += rng.uniform(6, 22) * rng.choice([-1, -1, 1]) * blotch
+
+
+def _grain(lightness, rng):
+    sigma = rng.uniform(0.8, 3.5)
+    noise = rng.normal(0, sigma, lightness.shape).astype(np.float32)
+    if rng.random() < 0.5:  # clumped grain
+        noise = cv2.GaussianBlur(noise, (0, 0), 0.7) * 1.6
+    return lightness + noise
+
+
+def _halftone(lightness, rng):
+    period = rng.uniform(3, 6)
+    y, x = np.mgrid[0 : lightness.shape[0], 0 : lightness.shape[1]].astype(np.float32)
+    dots = np.cos(2 * np.pi * x / period) * np.cos(2 * np.pi * y / period)
+    return lightness + rng.uniform(2, 5) * dots
+
+
+def _fade(lightness, rng):
+    contrast = rng.uniform(0.55, 0.9)
+    lift = rng.uniform(3, 20)
+    return lift + contrast * lightness + (1 - contrast) * 30.0
+
+
+def simulate_damage(lightness: np.ndarray, seed, recipe: DamageRecipe = DamageRecipe()):
+    """(damaged L, mask) for a clean L (H, W) in [0, 100]; `seed` an int or a list of ints."""
+    rng = np.random.default_rng(seed)
+    clean = np.asarray(lightness, np.float32)
+    height, width = clean.shape
+    canvas = np.zeros_like(clean)  # how much each pixel's lightness moves
+    if rng.random() >= recipe.clean:
+        drawn = False
+        for chance, draw in ((recipe.scratches, _draw_scratches), (recipe.dust, _draw_dust),
+                             (recipe.cracks, _draw_cracks), (recipe.folds, _draw_fold),
+                             (recipe.stains, _draw_stains)):
+            if rng.random() < chance:
+                draw(height, width, rng, canvas)
+                drawn = True
+        if not drawn:
+            _draw_dust(height, width, rng, canvas)
+    damaged = clean + canvas
+    mask = np.abs(np.clip(damaged, 0, 100) - np.clip(clean, 0, 100)) >= MASK_THRESHOLD
+    # Nuisance texture and tone: over the whole photo, damaged and clean parts alike.
+    if rng.random() < recipe.fading:
+        damaged = _fade(damaged, rng)
+    if rng.random() < recipe.halftone:
+        damaged = _halftone(damaged, rng)
+    if rng.random() < recipe.grain:
+        damaged = _grain(damaged, rng)
+    return np.clip(damaged, 0, 100).astype(np.float32), mask
+
+
+def nuisance_only(lightness: np.ndarray, seed, recipe: DamageRecipe = DamageRecipe()) -> np.ndarray:
+    """The clean photo with only grain, halftone and fading: what must get an empty mask."""
+    return simulate_damage(lightness, seed, DamageRecipe(**{**recipe.__dict__, "clean": 1.0}))[0]

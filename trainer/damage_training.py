@@ -1,0 +1,152 @@
+"""Training the damage mask network (engine.networks.damage) on simulated damage.
+
+Each step: a batch of crops of this project's photos made grey, each scaled by 1-3 (a scan
+is smoother and larger than these small photos), given damage by trainer.damage (or none:
+the clean crops teach an empty mask) and their filter responses. The ImageNet Lite0 stages
+stay frozen; the context decoder and the per-pixel head learn, with binary cross-entropy
+(damage weighted up: it is a few percent of the pixels) plus a soft-Dice term (the measure
+is the mask's F1). It runs on the trainer's one loop: checkpoints, exact resume, the
+finite-loss check.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from autochrome.engine.image_io import load_image
+from autochrome.engine.networks.damage import DamageNet, context_at, local_features, normalised
+
+from .damage import DamageRecipe, simulate_damage
+from .photos import find_photos
+from .training import StaleCheckpointError, TrainSettings, learning_rate, run_steps, write_checkpoint
+
+CROP = 192
+POSITIVE_WEIGHT = 3.0
+DICE_WEIGHT = 0.5
+
+
+def load_partial_imagenet(encoder, state: dict) -> None:
+    """The ImageNet Lite weights of the stages the damage network keeps (the stem summed over RGB)."""
+    own = encoder.state_dict()
+    for key, value in state.items():
+        if key not in own:
+            continue
+        if key == "_conv_stem.weight":
+            value = value.float().sum(dim=1, keepdim=True)
+        if own[key].shape != value.shape:
+            raise ValueError(f"the ImageNet checkpoint does not match the damage network at {key}")
+        own[key] = value
+    encoder.load_state_dict(own)
+
+
+class PhotoCrops:
+    """Grey crops of a folder's photos, decoded once each time they are drawn (small photos)."""
+
+    def __init__(self, folder: Path, seed: int = 0, recipe: DamageRecipe = DamageRecipe()):
+        self.files = find_photos(folder)
+        if not self.files:
+            raise ValueError(f"no photos in {folder}")
+        self.seed, self.recipe = seed, recipe
+
+    def sample(self, index: int):
+        """(damaged L, mask) of crop `index` (the same index gives the same crop and damage)."""
+        rng = np.random.default_rng([self.seed, index])
+        for _ in range(8):
+            path = self.files[int(rng.integers(len(self.files)))]
+            try:
+                lightness = load_image(path).lightness
+            except Exception:  # noqa: BLE001  an unreadable training photo is passed over
+                continue
+            scale = float(rng.choice([1.0, 1.0, 1.5, 2.0, 3.0]))
+            scale = max(scale, CROP / min(lightness.shape))
+            if scale != 1.0:
+                size = (round(lightness.shape[1] * scale), round(lightness.shape[0] * scale))
+                lightness = cv2.resize(lightness, size, interpolation=cv2.INTER_CUBIC)
+            top = int(rng.integers(0, lightness.shape[0] - CROP + 1))
+            left = int(rng.integers(0, lightness.shape[1] - CROP + 1))
+            crop = np.clip(lightness[top : top + CROP, left : left + CROP], 0, 100)
+            return simulate_damage(crop, [self.seed, index, 1], self.recipe)
+        raise ValueError("eight photos in a row could not be read")
+
+
+def batch_tensors(samples):
+    """(normalised L (N,1,H,W), local features (N,9,H,W), mask (N,1,H,W)) of (damaged L, mask) pairs."""
+    lightness = torch.cat([normalised(damaged) for damaged, _ in samples])
+    local = torch.from_numpy(np.stack([local_features(damaged).transpose(2, 0, 1) for damaged, _ in samples]))
+    mask = torch.from_numpy(np.stack([m for _, m in samples]).astype(np.float32))[:, None]
+    return lightness, local, mask
+
+
+def damage_logits(net: DamageNet, lightness: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
+    context = net.context(lightness)
+    shape = tuple(lightness.shape[-2:])
+    resampled = torch.cat([context_at(context[i : i + 1], shape) for i in range(len(context))])
+    return net.logits(local, resampled)
+
+
+def mask_loss(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weight = 1.0 + (POSITIVE_WEIGHT - 1.0) * mask
+    bce = F.binary_cross_entropy_with_logits(logits, mask, weight=weight)
+    probability = torch.sigmoid(logits)
+    dice = 1 - (2 * (probability * mask).sum() + 1) / (probability.sum() + mask.sum() + 1)
+    return bce + DICE_WEIGHT * dice
+
+
+class DamageTrainer:
+    def __init__(self, net: DamageNet, crops: PhotoCrops, settings: TrainSettings, checkpoint: Path | None = None):
+        self.net, self.crops, self.settings, self.checkpoint = net, crops, settings, checkpoint
+        for parameter in net.encoder.parameters():
+            parameter.requires_grad_(False)
+        net.train()
+        net.encoder.eval()  # ImageNet's statistics
+        self.trainable = [p for p in net.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.trainable, lr=settings.learning_rate, weight_decay=1e-4)
+        self.step, self.metrics = 0, {}
+        if checkpoint is not None and Path(checkpoint).exists():
+            state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+            if state.get("config") != net.config.to_json():
+                raise StaleCheckpointError(f"{checkpoint} belongs to another damage network")
+            net.load_state_dict(state["net"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.step, self.metrics = int(state["step"]), dict(state.get("metrics", {}))
+
+    def one_step(self) -> dict:
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.step, self.settings)
+        first = self.step * self.settings.batch_size
+        samples = [self.crops.sample(first + offset) for offset in range(self.settings.batch_size)]
+        lightness, local, mask = batch_tensors(samples)
+        loss = mask_loss(damage_logits(self.net, lightness, local), mask)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return {"mask": loss.item()}
+
+    def save_checkpoint(self) -> None:
+        if self.checkpoint is not None:
+            write_checkpoint(self.checkpoint, {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+                                               "step": self.step, "metrics": self.metrics,
+                                               "config": self.net.config.to_json()})
+
+    def run(self):
+        yield from run_steps(self, self.settings.stage1_steps)
+        self.net.eval()
+
+
+def mask_scores(predicted: np.ndarray, truth: np.ndarray) -> dict:
+    """Pixel precision, recall and F1 of a predicted mask against the true one."""
+    true_positive = float(np.logical_and(predicted, truth).sum())
+    precision = true_positive / max(float(predicted.sum()), 1.0)
+    recall = true_positive / max(float(truth.sum()), 1.0)
+    f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def grey_of(path: Path) -> np.ndarray:
+    return np.clip(load_image(path).lightness, 0, 100).astype(np.float32)
+

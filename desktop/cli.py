@@ -39,6 +39,11 @@ def _add_colorize_parser(commands) -> None:
                           help="use this hint file for the (single) photo instead of its own sidecar")
     colorize.add_argument("--reference", type=Path, metavar="FILE",
                           help="a colour photo every photo takes its colours from (instead of its sidecar's)")
+    colorize.add_argument("--restore", action="store_true",
+                          help="fill scratches, dust, cracks and stains before colorizing (a sidecar's \"restore\" "
+                               "does so for its photo; its strength and strokes apply either way)")
+    colorize.add_argument("--restore-only", action="store_true",
+                          help="write the restored grey photo, without colorizing")
     colorize.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality (default 95)")
     colorize.add_argument("--overwrite", action="store_true", help="replace existing results (never an input)")
 

@@ -40,6 +40,7 @@ class HistoryEntry:
     source: object = None
     pasted_data: bytes | None = None
     reference: object = None  # engine.reference.ReferencePhoto the result took colours from
+    restore: object = None  # engine.edit.RestoreEdit the result was restored with (None: not restored)
 
     @property
     def summary(self) -> str:
@@ -51,7 +52,8 @@ class HistoryEntry:
     @classmethod
     def of(cls, reply, title: str, thumbnail=None) -> "HistoryEntry":
         return cls(reply, title, reply.model_name, reply.settings, thumbnail=thumbnail, hints=list(reply.hints),
-                   ab_small=reply.ab_small, source=reply.source, reference=reply.reference)
+                   ab_small=reply.ab_small, source=reply.source, reference=reply.reference,
+                   restore=getattr(reply, "restore", None))
 
     @property
     def available(self) -> bool:
@@ -88,7 +90,7 @@ class History:
         self.changed.emit()
         self.current_changed.emit(self.current)
 
-    def restored(self, entry: HistoryEntry, reply) -> None:
+    def rebuilt(self, entry: HistoryEntry, reply) -> None:
         """An entry's pixels are back (see HistoryEntry.restorable)."""
         entry.reply = reply
         self._keep_within_budget()
@@ -144,7 +146,8 @@ class History:
         """The newest available result of the same photo (the same decoded image) without hints
         or a reference photo: what "compare without hints" shows."""
         for entry in reversed(self.entries):
-            if entry.available and entry.reply.image is image and not entry.hints and entry.reference is None:
+            if entry.available and entry.reply.image is image and not entry.hints and entry.reference is None and not (
+                    entry.restore is not None and entry.restore.enabled):
                 return entry
         return None
 

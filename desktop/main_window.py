@@ -18,6 +18,7 @@ from autochrome.engine import __version__
 
 from .empty_state import EmptyState, sample_photo
 from .hint_controller import HintController
+from .restore_tool import RestoreController
 from .panels import AdjustPanel, HistoryPanel, QueuePanel, ReferencePanel
 from .photo_session import PhotoSession
 from .save_actions import SaveActions
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.saves = SaveActions(self)
         self.actions_ = WindowActions(self)
         self.hint_tool = HintController(self)
+        self.restore_tool = RestoreController(self)
         self.actions_.build_menus(self)
 
     def _connect(self) -> None:
@@ -284,6 +286,7 @@ class MainWindow(QMainWindow):
 
     def _on_preview(self, reply) -> None:
         self.view.set_images(reply.original_display, reply.result_display, keep_view=True)
+        self.restore_tool.show_overlay(reply)
         self.previewShown.emit(reply)
         self.update_actions()
 
@@ -297,6 +300,7 @@ class MainWindow(QMainWindow):
     def _on_shown(self, entry) -> None:
         self.entryShown.emit(entry)
         self.hint_tool.show_entry(entry)
+        self.restore_tool.show_entry(entry)
         self._show_reference()
         if entry is None or not entry.available:
             self.update_actions()

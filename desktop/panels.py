@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from autochrome.engine.edit import MAX_TEMPERATURE as VIBRANCE_MUTED
 from autochrome.engine.edit import MIN_TEMPERATURE as VIBRANCE_VIVID
 
+from .restore_tool import RestorePanel
 from .settings import DEVICE_CHOICES, RENDER_SIZE_CHOICES
 
 RENDER_SIZES = list(zip(RENDER_SIZE_CHOICES, ("Fast (192 px)", "Balanced (256 px)", "Detailed (384 px)",
@@ -65,6 +66,7 @@ class AdjustPanel(QWidget):
         self.jpeg_quality.setValue(95)
         self.jpeg_quality.setSuffix(" JPEG/WebP quality")
         self.again = QPushButton("Colorize again")
+        self.restore = RestorePanel()
         self._lay_out()
         self._connect()
 
@@ -85,6 +87,7 @@ class AdjustPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.again)
+        layout.addWidget(self.restore)
         layout.addStretch(1)
 
     def _connect(self) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autochrome.engine.job_plan import expand_inputs, is_folder
-from autochrome.engine.edit import SETTING_NAMES, ColorizeSettings, EditError
+from autochrome.engine.edit import SETTING_NAMES, ColorizeSettings, EditError, RestoreEdit
 from autochrome.engine.hints import MAX_HINTS
 from autochrome.engine.image_io import DAMAGED
 
@@ -45,7 +45,7 @@ class QueueItem:
 class RenderRequest:
     """What the session asks the engine to render (desktop.worker runs it)."""
 
-    kind: str  # "open" (a queued photo), "full" (the shown photo's edit), "preview", "restore"
+    kind: str  # "open" (a queued photo), "full" (the shown photo's edit), "preview", "rebuild"
     settings: dict
     label: str = ""
     source: Path | None = None
@@ -55,8 +55,9 @@ class RenderRequest:
     hints: list = field(default_factory=list)
     reference: object = None  # engine.reference.ReferencePhoto
     model: str | None = None  # None: the model loaded in the window
+    restore: object = None  # engine.edit.RestoreEdit (None or disabled: the photo as it is)
     ab_small: object = None
-    restores: HistoryEntry | None = None
+    rebuilds: HistoryEntry | None = None
     item: QueueItem | None = None
     then_full: bool = False  # a preview of a finished edit: the full result follows
     request_id: int = 0
@@ -76,6 +77,7 @@ class PhotoSession:
         self.settings = {"render_size": defaults.render_size, "saturation": defaults.saturation,
                          "temperature": defaults.temperature, "reach": defaults.reach, **(settings or {})}
         self.reference = None  # the shown photo's reference photo (engine.reference.ReferencePhoto)
+        self.restore = RestoreEdit()  # the shown photo's restoration (off until asked for)
         self.model: str | None = None  # the shown photo's model: its own, until another is chosen
         self.queue: list[QueueItem] = []
         self.failures: list[str] = []
@@ -83,7 +85,7 @@ class PhotoSession:
         self.in_flight: RenderRequest | None = None
         self._wanted: RenderRequest | None = None
         self._landing = False  # a result of an edit the user went on with is being added
-        self._restores: list[RenderRequest] = []  # released history entries to rebuild, oldest wish first
+        self._rebuilds: list[RenderRequest] = []  # released history entries to rebuild, oldest wish first
         # Events: what views subscribe to.
         self.busy_changed = Event()  # (RenderRequest | None)
         self.item_changed = Event()  # (QueueItem)
@@ -180,6 +182,31 @@ class PhotoSession:
         self.reference = reference
         self._wish("preview", then_full=True)
 
+    def set_restore(self, **changes) -> None:
+        """Restoration switched on or off, or its strength or tone fix changed: rendered again
+        (a quick preview first, as hints are)."""
+        try:
+            restore = replace(self.restore, **changes)
+        except (EditError, TypeError) as exc:
+            self.notice.emit(f"Not applied: {exc}")
+            return
+        if restore == self.restore:
+            return
+        self.restore = restore
+        self._wish("preview", then_full=True)
+
+    def add_restore_stroke(self, stroke, final: bool = True) -> None:
+        """A brush stroke that marks damage (or unmarks it); it switches restoration on. While
+        the stroke is drawn (`final` False) a preview follows it; the finished one is an edit."""
+        try:
+            restore = replace(self.restore, enabled=True).with_stroke(stroke)
+        except EditError as exc:
+            self.notice.emit(f"Not applied: {exc}")
+            return
+        if final:
+            self.restore = restore
+        self._wish("preview", then_full=final, restore=restore)
+
     def select(self, index: int) -> None:
         self.history.select(index)
 
@@ -221,9 +248,9 @@ class PhotoSession:
             self.preview_ready.emit(reply)
             if request.then_full and self._wanted is None:
                 self._wish("full")
-        elif request.kind == "restore":
-            if request.restores in self.history.entries:
-                self.history.restored(request.restores, reply)
+        elif request.kind == "rebuild":
+            if request.rebuilds in self.history.entries:
+                self.history.rebuilt(request.rebuilds, reply)
         else:
             if request.item is not None:
                 damage = next((note for note in reply.notes if note.startswith(DAMAGED)), None)
@@ -269,7 +296,7 @@ class PhotoSession:
 
     # -------------------------------------------------------------- the rule
 
-    def _wish(self, kind: str, then_full: bool = False) -> None:
+    def _wish(self, kind: str, then_full: bool = False, restore=None) -> None:
         """The shown photo, rendered with its edit as it is now; replaces any earlier wish."""
         entry = self.shown
         if entry is None or not entry.available:
@@ -277,7 +304,8 @@ class PhotoSession:
         reply = entry.reply
         self._wanted = RenderRequest(kind, dict(self.settings), reply.label, reply.source, entry.pasted_data,
                                      reply.image, reply.original_display, list(self.hints.hints), self.reference,
-                                     self.model or entry.model_name, then_full=then_full)
+                                     self.model or entry.model_name, then_full=then_full,
+                                     restore=restore if restore is not None else self.restore)
         self._pump()
 
     def _pump(self) -> None:
@@ -285,7 +313,7 @@ class PhotoSession:
             return
         if self.in_flight is not None:
             wanted = self._wanted
-            if wanted is None or self.in_flight.kind in ("open", "preview", "restore"):
+            if wanted is None or self.in_flight.kind in ("open", "preview", "rebuild"):
                 return  # a batch runs on; a preview is let finish so it is painted
             self._wanted = None
             self._start(wanted)  # a full render gives way to the newer edit (the worker drops the old)
@@ -294,9 +322,9 @@ class PhotoSession:
             wanted, self._wanted = self._wanted, None
             self._start(wanted)
             return
-        self._restores = [r for r in self._restores if r.restores in self.history.entries and not r.restores.available]
-        if self._restores:
-            self._start(self._restores.pop(0))
+        self._rebuilds = [r for r in self._rebuilds if r.rebuilds in self.history.entries and not r.rebuilds.available]
+        if self._rebuilds:
+            self._start(self._rebuilds.pop(0))
             return
         waiting = next((item for item in self.queue if item.status == "waiting"), None)
         if waiting is None:
@@ -338,9 +366,10 @@ class PhotoSession:
             self._cancel(self.in_flight.request_id)  # its reply would belong to the entry before
             self._end()
         if entry is not None:
-            # The shown result's edit is the edit from now on: its hints, reference and settings.
+            # The shown result's edit is the edit from now on: its hints, reference, restoration and settings.
             self.hints.replace_all(entry.hints)
             self.reference = entry.reference
+            self.restore = entry.restore if entry.restore is not None else RestoreEdit()
             self.model = entry.model_name
             self.settings.update({k: v for k, v in entry.settings.items() if k in self.settings})
             if entry.restorable:
@@ -349,12 +378,12 @@ class PhotoSession:
                 image = same_photo.image if same_photo is not None else None
                 # During a batch it runs before the next photo of the batch, and is kept when a
                 # batch result lands (the rebuilt result is then there when the user comes back to it).
-                self._restores = [r for r in self._restores if r.restores is not entry]
-                self._restores.append(RenderRequest("restore", dict(entry.settings), entry.title, entry.source,
+                self._rebuilds = [r for r in self._rebuilds if r.rebuilds is not entry]
+                self._rebuilds.append(RenderRequest("rebuild", dict(entry.settings), entry.title, entry.source,
                                              entry.pasted_data, image=image,
                                              original_display=same_photo.original_display if same_photo else None,
-                                             hints=entry.hints, ab_small=entry.ab_small, restores=entry,
-                                             model=entry.model_name))
+                                             hints=entry.hints, ab_small=entry.ab_small, rebuilds=entry,
+                                             model=entry.model_name, restore=entry.restore))
                 if self.batch_running:
                     self.notice.emit(f"This older result of {entry.title} is rebuilt after the photo being colorized")
             elif not entry.available:

@@ -85,12 +85,13 @@ class SaveActions(QObject):
         from autochrome.engine import sidecar
 
         source = entry.reply.source
-        has_edit = entry.hints or entry.reference is not None
+        has_edit = entry.hints or entry.reference is not None or entry.restore is not None and (
+            entry.restore.enabled or entry.restore.strokes)
         if source is None or not source.is_file() or (not has_edit and sidecar.find(source) is None):
             return None
         reference = entry.reference.path if entry.reference is not None and entry.reference.path else None
         edit = PhotoEdit.of(self.window.session.colorize_settings_of(entry), entry.hints, entry.model_name,
-                            str(Path(reference).resolve()) if reference else None)
+                            str(Path(reference).resolve()) if reference else None, entry.restore)
         lightness = entry.reply.image.lightness
 
         def lightness_at(x, y):

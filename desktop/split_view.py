@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from .display import DisplayImage
@@ -29,6 +29,9 @@ class SplitView(QWidget):
     hintMoved = Signal(int, float, float, bool)  # index, x, y, final (mouse released)
     hintRemoveRequested = Signal(int)
     hintClicked = Signal(int)  # pressed and released without moving: choose its colour again
+    # The restore brush: the stroke's points in image pixels, whether it adds damage, and
+    # whether it is finished (mouse released) or still being drawn.
+    strokeDrawn = Signal(list, bool, bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -52,6 +55,10 @@ class SplitView(QWidget):
         self.selected_marker = -1
         self._dragging_marker = -1
         self._marker_moved = False
+        self.brush_mode: str | None = None  # "add" or "erase" while the restore brush is on
+        self.brush_radius = 6.0  # image pixels
+        self._stroke: list[tuple[float, float]] | None = None
+        self.overlay: QImage | None = None  # the damage found, red where it is, over the result side
 
     # ----------------------------------------------------------------- state
 
@@ -75,7 +82,33 @@ class SplitView(QWidget):
         self.markers, self.selected_marker = list(markers), selected
         self.update()
 
+    def set_overlay(self, mask) -> None:
+        """The damage restoration filled (a numpy bool mask of any size; None: no overlay)."""
+        if mask is None:
+            self.overlay = None
+        else:
+            import numpy as np
+
+            height, width = mask.shape
+            pixels = np.zeros((height, width, 4), np.uint8)
+            pixels[mask] = (255, 40, 40, 170)  # RGBA, red and see-through
+            self.overlay = QImage(pixels.data, width, height, 4 * width, QImage.Format.Format_RGBA8888).copy()
+        self.update()
+
+    def set_brush_mode(self, mode: str | None, radius: float | None = None) -> None:
+        """"add" or "erase" turns the restore brush on (the hint tool off), None off."""
+        self.brush_mode = mode
+        if radius is not None:
+            self.brush_radius = float(radius)
+        if mode is not None:
+            self.hint_mode = False
+        self._stroke = None
+        self.setCursor(Qt.CursorShape.CrossCursor if mode else Qt.CursorShape.OpenHandCursor)
+        self.update()
+
     def set_hint_mode(self, on: bool) -> None:
+        if on:
+            self.brush_mode = None
         self.hint_mode = on
         self.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.OpenHandCursor)
 
@@ -178,7 +211,35 @@ class SplitView(QWidget):
             painter.setPen(QColor(230, 230, 230))
             painter.drawText(self.rect().adjusted(0, 0, 0, -12), Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
                              self.placeholder)
+        if self.overlay is not None and self.result is not None and not self.show_before_only:
+            self._paint_overlay(painter, QRectF(split_x, 0, self.width() - split_x, self.height()))
+        self._paint_stroke(painter)
         self._paint_markers(painter)
+
+    def _paint_overlay(self, painter: QPainter, clip: QRectF) -> None:
+        width, height = self.image_size()
+        painter.save()
+        painter.setClipRect(clip)
+        corner = self.image_to_widget(QPointF(0, 0))
+        painter.drawImage(QRectF(corner.x(), corner.y(), width * self.zoom, height * self.zoom), self.overlay)
+        painter.restore()
+
+    def _paint_stroke(self, painter: QPainter) -> None:
+        if not self._stroke:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        colour = QColor(255, 60, 60, 140) if self.brush_mode == "add" else QColor(80, 160, 255, 140)
+        pen = QPen(colour, max(1.0, 2 * self.brush_radius * self.zoom))
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        points = [self.image_to_widget(QPointF(x, y)) for x, y in self._stroke]
+        if len(points) == 1:
+            painter.drawPoint(points[0])
+        for first, second in zip(points, points[1:]):
+            painter.drawLine(first, second)
+        painter.restore()
 
     def _paint_side(self, painter: QPainter, image: DisplayImage, clip: QRectF) -> None:
         if clip.width() <= 0:
@@ -232,6 +293,13 @@ class SplitView(QWidget):
 
     def mousePressEvent(self, event):
         position = event.position()
+        if self.brush_mode and self.image_size() is not None and event.button() == Qt.MouseButton.LeftButton \
+                and not self._near_divider(position.x()):
+            point = self.widget_to_image(position)
+            if self._inside_image(point):
+                self._stroke = [(point.x(), point.y())]
+                self.update()
+            return
         if self.hint_mode and self.image_size() is not None:
             marker = self.marker_at(position)
             if event.button() == Qt.MouseButton.RightButton and marker >= 0:
@@ -258,6 +326,15 @@ class SplitView(QWidget):
 
     def mouseMoveEvent(self, event):
         x = event.position().x()
+        if self._stroke is not None:
+            point = self._clamped(self.widget_to_image(event.position()))
+            last = self._stroke[-1]
+            # A new point once the brush has moved a third of its radius: enough to follow the hand.
+            if (point.x() - last[0]) ** 2 + (point.y() - last[1]) ** 2 >= (self.brush_radius / 3) ** 2:
+                self._stroke.append((point.x(), point.y()))
+                self.strokeDrawn.emit(list(self._stroke), self.brush_mode == "add", False)
+                self.update()
+            return
         if self._dragging_marker >= 0:
             point = self._clamped(self.widget_to_image(event.position()))
             self._marker_moved = True
@@ -274,6 +351,8 @@ class SplitView(QWidget):
             self.update()
         if self._dragging_divider or self._near_divider(x):
             shape = Qt.CursorShape.SplitHCursor
+        elif self.brush_mode:
+            shape = Qt.CursorShape.CrossCursor
         elif self.hint_mode:
             shape = Qt.CursorShape.PointingHandCursor if self.marker_at(event.position()) >= 0 else Qt.CursorShape.CrossCursor
         else:
@@ -281,6 +360,11 @@ class SplitView(QWidget):
         self.setCursor(shape)
 
     def mouseReleaseEvent(self, event):
+        if self._stroke is not None:
+            stroke, self._stroke = self._stroke, None
+            self.strokeDrawn.emit(stroke, self.brush_mode == "add", True)
+            self.update()
+            return
         if self._dragging_marker >= 0 and self._marker_moved:
             point = self._clamped(self.widget_to_image(event.position()))
             self.hintMoved.emit(self._dragging_marker, point.x(), point.y(), True)

@@ -74,13 +74,16 @@ class WindowActions:
         hints_menu.addSeparator()
         hints_menu.addAction(self.reference)
         hints_menu.addAction(self.clear_reference)
+        restore_menu = menu.addMenu("&Restore")
+        for action in window.restore_tool.actions:
+            restore_menu.addAction(action)
         toolbar = window.addToolBar("Tools")
         toolbar.setObjectName("toolbar-tools")
         toolbar.addAction(self.open)
         toolbar.addSeparator()
         for action in (window.hint_tool.tool_action, window.hint_tool.clear_action, window.hint_tool.without_action,
-                       self.reference):
-            toolbar.addAction(action)
+                       self.reference, None, window.restore_tool.mark_action, window.restore_tool.unmark_action):
+            toolbar.addSeparator() if action is None else toolbar.addAction(action)
         view_menu = menu.addMenu("&View")
         for action in (self.fit, self.actual, self.zoom_in, self.zoom_out, self.toggle):
             view_menu.addAction(action)
@@ -109,3 +112,4 @@ class WindowActions:
         window.reference_panel.choose.setEnabled(editable)
         window.reference_panel.clear.setEnabled(editable and session.reference is not None)
         window.hint_tool.update_actions(has_result and session.model_ready, session.batch_running)
+        window.restore_tool.update_actions(has_result and session.model_ready, session.batch_running)

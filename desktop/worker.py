@@ -35,6 +35,11 @@ class ColorizeReply:
     preview: bool = False  # rgb is a reduced copy, for the screen only
     ab_small: object | None = None  # the colour at render size (engine.pipeline.ColorizedImage)
     reference: object | None = None  # the reference photo the result took colours from
+    restore: object | None = None  # engine.edit.RestoreEdit the photo was restored with
+    damage: object | None = None  # numpy bool mask of what restoration filled, at most OVERLAY_SIDE (the overlay)
+
+
+OVERLAY_SIDE = 2048  # the damage overlay's long side: enough for a screen, small at 100 megapixels
 
 
 @dataclass
@@ -159,14 +164,16 @@ class EngineWorker(QObject):
         image = self._decode(request)
         settings, hints, reference, model, notes = dict(request.settings), list(request.hints), request.reference, \
             request.model, []
+        restore = request.restore
         if request.kind == "open" and request.source is not None:
-            hints, settings, reference, model, notes = self._apply_sidecar(request.source, image, settings)
+            hints, settings, reference, model, notes, restore = self._apply_sidecar(request.source, image, settings)
         colorizer, model_note = self._colorizer_for(model)
         notes += model_note
         target, scale = image, 1.0
         if request.preview_size:
             target, scale = self._reduced(image, request.preview_size)
             hints = scaled_hints(hints, image.size, target.size)
+        target, damage = self._restored(colorizer, image, target, restore, rid)
         result = colorizer.colorize(
             target, ColorizeSettings(**settings),
             progress=lambda fraction, message: self.progress.emit(rid, fraction * 0.85, message),
@@ -180,7 +187,29 @@ class EngineWorker(QObject):
             hints = list(request.hints)  # the reply speaks of the photo's own pixels
         return ColorizeReply(rid, request.source, request.label, image, result.rgb, original, shown, settings,
                              colorizer.info.name, colorizer.choice.describe(), image.notes + notes + result.notes,
-                             hints, bool(request.preview_size), result.ab_small, reference)
+                             hints, bool(request.preview_size), result.ab_small, reference, restore, damage)
+
+    def _restored(self, colorizer, image, target, restore, rid):
+        """(the photo to colorize, with its damage filled when restoration is on; the mask at
+        overlay size). The damage is found once per photo at full size; a preview fills a
+        reduced copy with the full-size mask brought down to it, so a stroke shows at once."""
+        if restore is None or not restore.enabled:
+            return target, None
+        from dataclasses import replace
+
+        from autochrome.engine.restore import damage_mask, fill, mask_at, tone
+
+        probability = colorizer.damage_probability(
+            image, progress=lambda fraction: self.progress.emit(rid, 0.1 * fraction, "finding damage"))
+        mask = damage_mask(probability, restore)
+        small = mask_at(mask, target.lightness.shape)
+        lightness = fill(target.lightness, small)
+        if restore.tone:
+            lightness = tone(lightness)
+        height, width = mask.shape
+        factor = min(1.0, OVERLAY_SIDE / max(height, width))
+        overlay = mask_at(mask, (max(1, round(height * factor)), max(1, round(width * factor))))
+        return replace(target, lightness=lightness), overlay
 
     @staticmethod
     def _decode(request):
@@ -216,7 +245,8 @@ class EngineWorker(QObject):
 
     @staticmethod
     def _apply_sidecar(source: Path, image, settings: dict):
-        """The photo's saved edit: (hints, settings, reference, model, notes); a bad file is a note."""
+        """The photo's saved edit: (hints, settings, reference, model, notes, restoration); a bad
+        file is a note."""
         from autochrome.engine import sidecar
         from autochrome.engine.edit import ColorizeSettings, settings_for
         from autochrome.engine.errors import AutochromeError
@@ -224,11 +254,11 @@ class EngineWorker(QObject):
 
         path = sidecar.find(source)
         if path is None:
-            return [], settings, None, None, []
+            return [], settings, None, None, [], None
         try:
             edit = sidecar.read(path, image.size)
         except sidecar.SidecarError as exc:
-            return [], settings, None, None, [f"{exc}; opened without it"]
+            return [], settings, None, None, [f"{exc}; opened without it"], None
         merged = settings_for(ColorizeSettings(**settings), edit)
         settings = {key: getattr(merged, key) for key in settings} | {"reach": merged.reach}
         notes = [f"{len(edit.hints)} hint{'s' if len(edit.hints) != 1 else ''} from {path.name}"] if edit.hints else []
@@ -239,7 +269,7 @@ class EngineWorker(QObject):
                 notes.append(f"colours from {reference.path.name}")
             except (AutochromeError, OSError) as exc:
                 notes.append(f"reference photo {exc}; colorized without it")
-        return edit.hints, settings, reference, edit.model, notes
+        return edit.hints, settings, reference, edit.model, notes, edit.restore
 
     def _reduced(self, image, size: int):
         """The photo at most `size` pixels on its long side (kept for the next edit), and the scale."""

@@ -56,6 +56,35 @@ class Colorizer:
         self.memo = EncoderMemo()
         affinity = self._affinity_head()
         self._predictor = ModelPredictor(self.model, self.choice, self.memo, self._guide_model(affinity), affinity)
+        self._damage_net = None
+        self._damage_seen: tuple | None = None  # (the photo, held weakly; its damage probability)
+
+    # ----------------------------------------------------------- restoration
+
+    def damage_probability(self, image: LoadedImage, progress=None):
+        """The damage network's chance of damage at each pixel of the photo (computed once per
+        photo: brush strokes and strength changes reuse it)."""
+        from .restore import damage_probability
+
+        seen = self._damage_seen
+        if seen is not None and seen[0]() is image:
+            return seen[1]
+        if self._damage_net is None:
+            self._damage_net = weights.load_damage_net()  # on the CPU: it is small and runs banded
+        probability = damage_probability(image.lightness, self._damage_net, progress)
+        self._damage_seen = (weakref.ref(image), probability)
+        return probability
+
+    def restored(self, image: LoadedImage, edit, progress=None) -> tuple[LoadedImage, "np.ndarray"]:
+        """(the photo with its damage filled, the mask filled); nothing outside the mask changes."""
+        from .restore import damage_mask, fill, tone
+
+        mask = damage_mask(self.damage_probability(image, progress), edit)
+        lightness = fill(image.lightness, mask)
+        if edit.tone:
+            lightness = tone(lightness)
+        notes = list(image.notes) + [f"restored: {mask.mean() * 100:.2f} % of its pixels filled"]
+        return replace(image, lightness=lightness, notes=notes), mask
 
     def _affinity_head(self) -> torch.nn.Module | None:
         """The hint spreading's affinity head that ships with the app (None without it: hints
@@ -101,8 +130,13 @@ class Colorizer:
         hints: list[Hint] | None = None,
         ab_small=None,
         reference=None,
+        restore=None,
     ) -> ColorizedImage:
+        """`restore` (engine.edit.RestoreEdit): when enabled, the photo's damage is filled first;
+        the colour model sees the restored lightness and the result keeps it."""
         settings = settings or ColorizeSettings()
+        if restore is not None and restore.enabled:
+            image, _ = self.restored(image, restore)
         colouring = Colouring(list(hints or []), reference)
         notes = []
         while True:

@@ -82,6 +82,54 @@ EDIT_SETTINGS = {"render_size": "render_size", "saturation": "saturation", "vibr
                  "reach": "reach"}
 
 
+MIN_STRENGTH, MAX_STRENGTH = 0.0, 1.0
+DEFAULT_STRENGTH = 0.5
+MAX_STROKES = 1000
+MAX_STROKE_POINTS = 10_000
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """A brush stroke in the photo's pixels: it adds its pixels to the mask, or erases them."""
+
+    points: tuple[tuple[float, float], ...]
+    radius: float
+    add: bool = True
+
+    def __post_init__(self):
+        if not self.points or len(self.points) > MAX_STROKE_POINTS:
+            raise EditError(f"a stroke needs 1 to {MAX_STROKE_POINTS} points")
+        for x, y in self.points:
+            if not (is_finite_number(x) and is_finite_number(y)):
+                raise EditError("stroke points must be finite numbers")
+        if not is_finite_number(self.radius) or not 0.5 <= self.radius <= 1000:
+            raise EditError("a stroke's radius must be between 0.5 and 1000 pixels")
+
+
+@dataclass(frozen=True)
+class RestoreEdit:
+    """What the user asks of restoration: on or off, how readily damage is found, and strokes."""
+
+    enabled: bool = False
+    strength: float = DEFAULT_STRENGTH
+    strokes: tuple[Stroke, ...] = field(default_factory=tuple)
+    tone: bool = False
+
+    def __post_init__(self):
+        if not is_finite_number(self.strength) or not MIN_STRENGTH <= self.strength <= MAX_STRENGTH:
+            raise EditError(f"restore strength must be between {MIN_STRENGTH:g} and {MAX_STRENGTH:g}")
+        if len(self.strokes) > MAX_STROKES:
+            raise EditError(f"at most {MAX_STROKES} restore strokes per photo")
+
+    def with_stroke(self, stroke: Stroke) -> "RestoreEdit":
+        return replace(self, strokes=self.strokes + (stroke,))
+
+    @property
+    def threshold(self) -> float:
+        """The damage chance above which a pixel is filled: strength 0.5 is the network's own 0.5."""
+        return min(max(1.0 - self.strength, 0.02), 0.98)
+
+
 @dataclass
 class PhotoEdit:
     hints: list = field(default_factory=list)  # engine.hints.Hint
@@ -91,13 +139,14 @@ class PhotoEdit:
     vibrance: float | None = None  # a classifier's temperature; None: the model's own
     reach: float | None = None
     reference: str | None = None  # a colour photo to take colours from: absolute, or relative to the sidecar
+    restore: RestoreEdit | None = None  # restoration before colour: None leaves it to the caller
 
     @classmethod
     def of(cls, settings: ColorizeSettings, hints=(), model: str | None = None,
-           reference: str | None = None) -> "PhotoEdit":
+           reference: str | None = None, restore: RestoreEdit | None = None) -> "PhotoEdit":
         """The edit that renders as `settings` do (what the app saves beside a photo)."""
         return cls(list(hints), model, settings.render_size, settings.saturation, settings.temperature,
-                   settings.reach, reference)
+                   settings.reach, reference, restore)
 
 
 def settings_for(base: ColorizeSettings, edit: PhotoEdit | None, explicit: frozenset[str] = frozenset()) -> ColorizeSettings:

@@ -15,68 +15,17 @@
 from __future__ import annotations
 
 import hashlib
-import math
-from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 import torch
 
+from .edit import RestoreEdit
 from .networks.damage import DamageNet, context_at, local_features, normalised
 
 BAND_ROWS = 512  # rows of the full-size photo the head sees at once (about 70 MB of features)
 DETAIL_SIGMA = 2.0  # px: what counts as a pixel's own detail against the mask's smooth lightness
 GRAIN_SIGMA = 12.0  # px: how far around a hole its grain is measured
-MIN_STRENGTH, MAX_STRENGTH = 0.0, 1.0
-DEFAULT_STRENGTH = 0.5
-MAX_STROKES = 1000
-MAX_STROKE_POINTS = 10_000
-
-
-class RestoreError(ValueError):
-    """A restore edit outside its limits; the text says which."""
-
-
-@dataclass(frozen=True)
-class Stroke:
-    """A brush stroke in the photo's pixels: it adds its pixels to the mask, or erases them."""
-
-    points: tuple[tuple[float, float], ...]
-    radius: float
-    add: bool = True
-
-    def __post_init__(self):
-        if not self.points or len(self.points) > MAX_STROKE_POINTS:
-            raise RestoreError(f"a stroke needs 1 to {MAX_STROKE_POINTS} points")
-        for x, y in self.points:
-            if not (math.isfinite(x) and math.isfinite(y)):
-                raise RestoreError("stroke points must be finite numbers")
-        if not (0.5 <= self.radius <= 1000):
-            raise RestoreError("a stroke's radius must be between 0.5 and 1000 pixels")
-
-
-@dataclass(frozen=True)
-class RestoreEdit:
-    """What the user asks of restoration: on or off, how readily damage is found, and strokes."""
-
-    enabled: bool = False
-    strength: float = DEFAULT_STRENGTH
-    strokes: tuple[Stroke, ...] = field(default_factory=tuple)
-    tone: bool = False
-
-    def __post_init__(self):
-        if not (MIN_STRENGTH <= self.strength <= MAX_STRENGTH) or not math.isfinite(self.strength):
-            raise RestoreError(f"restore strength must be between {MIN_STRENGTH:g} and {MAX_STRENGTH:g}")
-        if len(self.strokes) > MAX_STROKES:
-            raise RestoreError(f"at most {MAX_STROKES} restore strokes per photo")
-
-    def with_stroke(self, stroke: Stroke) -> "RestoreEdit":
-        return replace(self, strokes=self.strokes + (stroke,))
-
-    @property
-    def threshold(self) -> float:
-        """The damage chance above which a pixel is filled: strength 0.5 is the network's own 0.5."""
-        return float(np.clip(1.0 - self.strength, 0.02, 0.98))
 
 
 @torch.inference_mode()
@@ -101,29 +50,47 @@ def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> 
     return out
 
 
-def stroke_mask(shape: tuple[int, int], strokes, add: bool) -> np.ndarray:
-    """The pixels the strokes of one kind (adding or erasing) cover."""
-    mask = np.zeros(shape, np.uint8)
+UNTOUCHED, ADDED, ERASED = 0, 1, 2
+
+
+def stroke_states(shape: tuple[int, int], strokes) -> np.ndarray:
+    """(H, W) uint8: which pixels the strokes added to the mask or erased from it, the later
+    stroke winning where two cross (one canvas, drawn in order)."""
+    states = np.zeros(shape, np.uint8)
     for stroke in strokes:
-        if stroke.add != add:
-            continue
+        value = ADDED if stroke.add else ERASED
         points = np.round(np.array(stroke.points, np.float64) * 4).astype(np.int32)
-        thickness = max(1, int(round(stroke.radius * 2)))
         if len(points) == 1:
-            cv2.circle(mask, tuple(points[0]), int(round(stroke.radius * 4)), 1, -1, cv2.LINE_8, shift=2)
+            cv2.circle(states, tuple(int(v) for v in points[0]), max(1, int(round(stroke.radius * 4))), value, -1,
+                       cv2.LINE_8, shift=2)
         else:
-            cv2.polylines(mask, [points], False, 1, thickness=thickness, lineType=cv2.LINE_8, shift=2)
-    return mask.astype(bool)
+            cv2.polylines(states, [points], False, value, thickness=max(1, int(round(stroke.radius * 2))),
+                          lineType=cv2.LINE_8, shift=2)
+    return states
 
 
 def damage_mask(probability: np.ndarray, edit: RestoreEdit) -> np.ndarray:
     """The pixels to fill: found by the network above the edit's threshold, with the strokes
     applied in order (later strokes win where they cross)."""
     mask = probability >= edit.threshold
-    for stroke in edit.strokes:
-        covered = stroke_mask(mask.shape, [stroke], stroke.add)
-        mask = mask | covered if stroke.add else mask & ~covered
+    if edit.strokes:
+        states = stroke_states(mask.shape, edit.strokes)
+        mask = (mask & (states != ERASED)) | (states == ADDED)
     return mask
+
+
+def mask_at(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The mask at another (smaller) size, a pixel set where any pixel it covers is: a
+    one-pixel scratch stays in a preview."""
+    height, width = shape
+    if mask.shape == (height, width):
+        return mask
+    ys = (np.arange(mask.shape[0]) * height // mask.shape[0]).astype(np.intp)
+    xs = (np.arange(mask.shape[1]) * width // mask.shape[1]).astype(np.intp)
+    out = np.zeros((height, width), bool)
+    rows, cols = np.nonzero(mask)
+    out[ys[rows], xs[cols]] = True
+    return out
 
 
 def _push_pull(values: np.ndarray, weights: np.ndarray) -> np.ndarray:

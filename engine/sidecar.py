@@ -33,8 +33,15 @@ from .edit import (
     MIN_RENDER_SIZE,
     MIN_SATURATION,
     MIN_TEMPERATURE,
+    DEFAULT_STRENGTH,
+    MAX_STROKE_POINTS,
+    MAX_STROKES,
+    MAX_STRENGTH,
+    MIN_STRENGTH,
     EditError,
     PhotoEdit,
+    RestoreEdit,
+    Stroke,
     check_range,
     is_finite_number,
 )
@@ -144,7 +151,57 @@ def read(path: Path, photo_size: tuple[int, int] | None = None) -> PhotoEdit:
     if reference is not None and (not isinstance(reference, str) or not reference.strip() or "\0" in reference):
         fail("\"reference\" must be the path of a photo")
     edit.reference = reference or None
+    if raw.get("restore") is not None:
+        try:
+            edit.restore = _parse_restore(raw["restore"], photo_size)
+        except EditError as exc:
+            fail(f"\"restore\": {exc}")
     return edit
+
+
+def _parse_restore(raw, photo_size) -> RestoreEdit:
+    """{"enabled": true, "strength": 0.5, "tone": false, "strokes": [{"add": true, "radius": 6,
+    "points": [[x, y], ...]}]}: every field optional."""
+    if not isinstance(raw, dict):
+        raise EditError("expected an object with enabled, strength and strokes")
+    enabled, tone = raw.get("enabled", True), raw.get("tone", False)
+    if not isinstance(enabled, bool) or not isinstance(tone, bool):
+        raise EditError("enabled and tone must be true or false")
+    strength = check_range("strength", raw.get("strength", DEFAULT_STRENGTH), MIN_STRENGTH, MAX_STRENGTH)
+    strokes_raw = raw.get("strokes", [])
+    if not isinstance(strokes_raw, list) or len(strokes_raw) > MAX_STROKES:
+        raise EditError(f"strokes must be a list of at most {MAX_STROKES}")
+    strokes = []
+    for number, entry in enumerate(strokes_raw, 1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("points"), list):
+            raise EditError(f"stroke {number} needs a list of points")
+        points = entry["points"]
+        if len(points) > MAX_STROKE_POINTS or not all(
+                isinstance(point, list) and len(point) == 2 and all(is_finite_number(v) for v in point)
+                for point in points):
+            raise EditError(f"stroke {number}: points must be [x, y] pairs of numbers")
+        add = entry.get("add", True)
+        if not isinstance(add, bool):
+            raise EditError(f"stroke {number}: add must be true or false")
+        try:
+            stroke = Stroke(tuple((float(x), float(y)) for x, y in points), float(check_range(
+                "radius", entry.get("radius", 6), 0.5, 1000)), add)
+        except EditError as exc:
+            raise EditError(f"stroke {number}: {exc}") from None
+        if photo_size is not None:
+            width, height = photo_size
+            if not all(-stroke.radius <= x <= width + stroke.radius and -stroke.radius <= y <= height + stroke.radius
+                       for x, y in stroke.points):
+                raise EditError(f"stroke {number} lies outside the {width}x{height} photo")
+        strokes.append(stroke)
+    return RestoreEdit(enabled, float(strength), tuple(strokes), tone)
+
+
+def restore_json(restore: RestoreEdit) -> dict:
+    return {"enabled": restore.enabled, "strength": round(restore.strength, 3), "tone": restore.tone,
+            "strokes": [{"add": stroke.add, "radius": round(stroke.radius, 2),
+                         "points": [[round(x, 2), round(y, 2)] for x, y in stroke.points]}
+                        for stroke in restore.strokes]}
 
 
 def reference_path(edit: PhotoEdit, sidecar_path: Path) -> Path | None:
@@ -198,6 +255,8 @@ def to_json(edit: PhotoEdit, lightness_at=None) -> str:
         value = getattr(edit, key)
         if value is not None:
             document[key] = value
+    if edit.restore is not None:
+        document["restore"] = restore_json(edit.restore)
     return json.dumps(document, indent=1)
 
 

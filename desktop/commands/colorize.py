@@ -6,6 +6,7 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
+from types import SimpleNamespace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -19,10 +20,12 @@ from autochrome.engine.edit import (
     ColorizeSettings,
     EditError,
     PhotoEdit,
+    RestoreEdit,
     settings_for,
 )
 from autochrome.engine.errors import AutochromeError
 from autochrome.engine.formats import format_of
+from autochrome.engine.color import lightness_to_grey_rgb
 from autochrome.engine.image_io import load_image, output_format, save_image
 from autochrome.engine.sidecar import SidecarError
 
@@ -200,11 +203,18 @@ def _colorize_one(colorizers, job, settings, explicit, run_reference, args, bar)
             colorizer = colorizers.get_or_default(edit.model, job.source.name, bar)
             if reference is None and edit.reference:
                 reference = _load_reference(sidecar.reference_path(edit, edit_path), bar)
-        result = colorizer.colorize(image, settings, hints=edit.hints if edit else None, reference=reference)
+        restore = _restore_for(edit, args)
         job.output.parent.mkdir(parents=True, exist_ok=True)
         # The encoder follows the result's name, so the bytes always match the suffix (a
         # multi-picture JPEG decodes as "MPO" and must still be written as JPEG).
         image_format = format_of(job.output) or output_format(image.format, args.format)
+        source = image
+        if restore is not None and restore.enabled:
+            source = colorizer.restored(image, restore)[0]  # its last note says how much was filled
+        if args.restore_only:
+            result = SimpleNamespace(rgb=lightness_to_grey_rgb(source.lightness), alpha=image.alpha, notes=[])
+        else:
+            result = colorizer.colorize(source, settings, hints=edit.hints if edit else None, reference=reference)
         notes = save_image(job.output, result.rgb, image_format, result.alpha, image.bit_depth, image.exif, args.quality)
     except AutochromeError as exc:
         return _strip_path(str(exc), job.source), False, False, False
@@ -214,9 +224,17 @@ def _colorize_one(colorizers, job, settings, explicit, run_reference, args, bar)
         return exc.strerror or str(exc), False, False, False
     except Exception as exc:  # one bad photo never ends the batch: name it and go on
         return f"unexpected error ({type(exc).__name__}: {exc})", False, False, False
-    for note in image.notes + result.notes + notes:
+    for note in source.notes + result.notes + notes:
         _say(f"note: {_one_line(job.source.name)}: {_one_line(note)}", bar)
     return None, bool(edit and edit.hints), reference is not None, image.damaged
+
+
+def _restore_for(edit, args):
+    """The photo's restoration: its sidecar's, switched on by --restore or --restore-only."""
+    restore = edit.restore if edit is not None else None
+    if args.restore or args.restore_only:
+        restore = replace(restore or RestoreEdit(), enabled=True)
+    return restore
 
 
 def _one_line(text: str) -> str:

@@ -78,11 +78,14 @@ def test_damaged_jpegs_are_named(tmp_path, tiny_model, capsys):
     middle = len(corrupt) // 2
     corrupt[middle:middle + 64] = bytes([0xFF, 0x23]) * 32  # invalid markers in the image data
     (tmp_path / "corrupt.jpg").write_bytes(bytes(corrupt))
-    (tmp_path / "short.jpg").write_bytes(whole[: len(whole) // 3] + b"\xff\xd9")  # data ends, then an end marker
+    (tmp_path / "short.jpg").write_bytes(whole[: len(whole) * 3 // 4] + b"\xff\xd9")  # data ends, then an end marker
+    (tmp_path / "shorter.jpg").write_bytes(whole[: len(whole) // 3] + b"\xff\xd9")  # less than half the rows
     code, out, err = run(capsys, "colorize", tmp_path, "-o", tmp_path / "out", "--model", tiny_model)
     notes = [line for line in err.splitlines() if "damaged" in line]
     assert any("corrupt.jpg" in line for line in notes) and any("short.jpg" in line and "filler" in line
                                                                  for line in notes), err
+    assert any(line.startswith("failed:") and "shorter.jpg" in line and "less than half" in line for line in notes)
+    assert code == 1 and "damaged: see the notes above" in out
 
 
 def test_metadata_never_costs_the_photo(tmp_path, capsys):

@@ -213,7 +213,7 @@ def test_a_released_entry_is_restored_from_its_colour(tmp_path):
     first.release()
     session.select(0)
     restore = engine.requests[-1]
-    assert restore.kind == "restore" and restore.restores is first and restore.ab_small is first.ab_small
+    assert restore.kind == "rebuild" and restore.rebuilds is first and restore.ab_small is first.ab_small
     session.finished(engine.reply(restore))
     assert first.available and len(session.history.entries) == 2
 
@@ -236,7 +236,7 @@ def test_a_released_entry_chosen_during_a_batch_is_rebuilt_before_the_next_photo
     assert engine.requests[-1] is batch_photo and "rebuilt" in notices[-1]
     session.finished(engine.reply(batch_photo))  # the batch result lands and is shown
     restore = engine.requests[-1]
-    assert restore.kind == "restore" and restore.restores is first
+    assert restore.kind == "rebuild" and restore.rebuilds is first
     session.finished(engine.reply(restore))
     assert first.available and engine.requests[-1].kind == "open" and engine.requests[-1].source == later[1]
 

@@ -1,0 +1,89 @@
+"""Restoring before colorizing (issue 25): the shipped damage network finds a scratch and the
+fill removes it; a clean photo is left alone; strokes add and erase; sidecars round-trip."""
+
+import json
+
+import numpy as np
+import pytest
+
+from autochrome.engine import sidecar
+from autochrome.engine.edit import EditError, PhotoEdit, RestoreEdit, Stroke
+from autochrome.engine.restore import damage_mask, damage_probability, fill
+from autochrome.engine.weights import load_damage_net, shipped_damage_path
+from tests.conftest import gradient_grey
+
+
+@pytest.fixture(scope="module")
+def net():
+    return load_damage_net()
+
+
+def scratched(width=240, height=160, seed=0):
+    """A grey photo-like picture with a bright one-pixel scratch and a dark two-pixel one."""
+    clean = (gradient_grey(width, height, seed) * 60 + 20).astype(np.float32)
+    damaged = clean.copy()
+    damaged[20:140, 60] = 97.0
+    damaged[80:82, 100:220] = 4.0
+    truth = np.zeros_like(clean, bool)
+    truth[20:140, 60] = True
+    truth[80:82, 100:220] = True
+    return clean, damaged, truth
+
+
+def test_the_shipped_damage_network_is_small_and_loads():
+    assert shipped_damage_path().is_file() and shipped_damage_path().stat().st_size < 8 * 2**20
+
+
+def test_a_scratch_on_a_flat_photo_is_found_and_filled(net):
+    clean, damaged, truth = scratched()
+    mask = damage_mask(damage_probability(damaged, net), RestoreEdit(True))
+    found = np.logical_and(mask, truth).sum() / truth.sum()
+    false = np.logical_and(mask, ~truth).sum() / (~truth).sum()
+    assert found > 0.8 and false < 0.01, (found, false)
+    restored = fill(damaged, mask)
+    assert np.abs(restored - clean)[truth].mean() < 3.0  # the scratch is gone
+    assert np.array_equal(restored[~mask], damaged[~mask])  # nothing outside the mask changed
+
+
+def test_a_clean_photo_is_left_alone(net):
+    clean, _, _ = scratched(seed=3)
+    mask = damage_mask(damage_probability(clean, net), RestoreEdit(True))
+    restored = fill(clean, mask)
+    assert mask.mean() < 0.01 and np.abs(restored - clean).mean() < 0.1
+
+
+def test_an_erase_stroke_keeps_its_region_untouched_and_an_add_stroke_fills(net):
+    clean, damaged, truth = scratched()
+    probability = damage_probability(damaged, net)
+    erase = Stroke(((60.0, 10.0), (60.0, 150.0)), radius=4.0, add=False)
+    mask = damage_mask(probability, RestoreEdit(True, strokes=(erase,)))
+    assert not mask[:, 56:65].any() and mask[80:82, 120:200].mean() > 0.8
+    restored = fill(damaged, mask)
+    assert np.array_equal(restored[:, 56:65], damaged[:, 56:65])
+    smudge = np.zeros_like(clean, bool)
+    smudge[30:40, 150:160] = True
+    stained = np.where(smudge, damaged + 12, damaged)
+    add = Stroke(((155.0, 35.0),), radius=7.0, add=True)
+    added = damage_mask(damage_probability(stained, net), RestoreEdit(True, strokes=(add,)))
+    assert added[smudge].all()
+    assert np.abs(fill(stained, added) - clean)[smudge].mean() < np.abs(stained - clean)[smudge].mean() / 2
+
+
+def test_the_restore_edit_round_trips_through_the_sidecar_and_bad_ones_are_refused(tmp_path):
+    photo = tmp_path / "scan.png"
+    photo.write_bytes(b"")
+    restore = RestoreEdit(True, 0.7, (Stroke(((1.5, 2.0), (30.0, 40.25)), 5.0, True),
+                                      Stroke(((10.0, 10.0),), 3.0, False)))
+    written = sidecar.write(photo, PhotoEdit(restore=restore))
+    read = sidecar.read(written, (100, 100))
+    assert read.restore == restore
+    document = json.loads(written.read_text())
+    assert document["restore"]["strokes"][1] == {"add": False, "radius": 3.0, "points": [[10.0, 10.0]]}
+    for bad, reason in (({"strength": 3}, "strength"), ({"strokes": [{"points": [[1, "x"]]}]}, "stroke 1"),
+                        ({"strokes": [{"points": [[500, 5]], "radius": 4}]}, "outside"), ([1], "expected"),
+                        ({"enabled": "yes"}, "true or false")):
+        written.write_text(json.dumps({"hints": [], "restore": bad}))
+        with pytest.raises(sidecar.SidecarError, match=reason):
+            sidecar.read(written, (100, 100))
+    with pytest.raises(EditError):
+        RestoreEdit(True, strength=float("nan"))

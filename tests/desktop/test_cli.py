@@ -254,3 +254,34 @@ def test_sidecar_settings_apply_unless_the_command_line_sets_them(tmp_path, tiny
     assert abs(_ab_at(tmp_path / "a" / "scan.png", 40, 30)).max() < 1.0  # the sidecar's saturation 0: grey
     run(capsys, "colorize", photo, "-o", tmp_path / "b", "--model", tiny_model, "--saturation", "1")
     assert abs(_ab_at(tmp_path / "b" / "scan.png", 40, 30)).max() > 1.0
+
+
+def test_restore_on_the_command_line_and_from_a_sidecar(tmp_path, tiny_model, capsys):
+    """Issue 25: --restore fills the damage before colorizing, --restore-only writes the restored
+    grey photo, a sidecar's "restore" is applied like its hints; the original is never modified."""
+    import hashlib
+    import json
+
+    from tests.desktop.test_restore_tool import scratched_png
+
+    photo = scratched_png(tmp_path / "print.png")
+    original = hashlib.sha256(photo.read_bytes()).hexdigest()
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "grey"), "--restore-only", "--model", str(tiny_model),
+                 "--device", "cpu"]) == 0
+    assert "restored:" in capsys.readouterr().err
+    with Image.open(tmp_path / "grey" / "print.png") as written:
+        grey = np.asarray(written.convert("RGB"), np.float32)
+    assert np.ptp(grey, axis=2).max() <= 1  # grey
+    assert grey[20:140, 120, 0].mean() < 200  # the 252 scratch is gone
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "colour"), "--restore", "--model", str(tiny_model),
+                 "--device", "cpu"]) == 0
+    with Image.open(tmp_path / "colour" / "print.png") as written:
+        assert np.asarray(written.convert("L"), np.float32)[20:140, 120].mean() < 200
+    # A sidecar that turns restoration on, with a stroke that keeps the scratch: applied without --restore.
+    (tmp_path / "print.png.autochrome.json").write_text(json.dumps({"hints": [], "restore": {
+        "enabled": True, "strokes": [{"add": False, "radius": 4, "points": [[120, 5], [120, 155]]}]}}))
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "sidecar"), "--restore-only", "--model",
+                 str(tiny_model), "--device", "cpu"]) == 0
+    with Image.open(tmp_path / "sidecar" / "print.png") as written:
+        assert np.asarray(written.convert("L"))[20:140, 120].mean() > 240  # erased from the mask: kept
+    assert hashlib.sha256(photo.read_bytes()).hexdigest() == original

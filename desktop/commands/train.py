@@ -170,7 +170,8 @@ def add_parsers(commands) -> None:
                        help="hints-lite2-classes (default), hints-lite2-l1, hints-lite0-classes, unet-lite0, "
                             "unet-resnet18, unet-resnet34 or pix2pix")
     train.add_argument("--encoder-init", default="imagenet", metavar="imagenet|scratch|PATH",
-                       help="ImageNet (EfficientNet-Lite encoders), scratch, or a torchvision ResNet state dict file")
+                       help="ImageNet (EfficientNet-Lite encoders), scratch, an Autochrome model file (its encoder: "
+                            "the shipped default's is ImageNet's Lite2), or a torchvision ResNet state dict file")
     train.add_argument("--feature-cache", type=Path, metavar="DIR",
                        help="train the decoder alone on the frozen encoder's features, computed once into DIR "
                             "(reused and resumed when DIR already holds them)")

@@ -32,7 +32,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--hidden", type=int, default=16)
+    parser.add_argument("--hidden", type=int, default=12)
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     net = DamageNet(DamageConfig(hidden=args.hidden))

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .edit import RestoreEdit
-from .networks.damage import DamageNet, context_at, local_features, normalised
+from .networks.damage import DamageNet, context_lightness, context_rows, local_features, pool_features
 
 BAND_ROWS = 512  # rows of the full-size photo the head sees at once (about 70 MB of features)
 DETAIL_SIGMA = 2.0  # px: what counts as a pixel's own detail against the mask's smooth lightness
@@ -33,20 +33,27 @@ def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> 
     """(H, W) float16 chance of damage for each pixel of L (H, W) in [0, 100]."""
     net = net.eval()
     height, width = lightness.shape
-    context = net.context(normalised(lightness))
-    out = np.empty((height, width), np.float16)
+    bands, pooled = [], []
     for start in range(0, height, BAND_ROWS):
         # Filters see a margin above and below the band, so bands join without seams.
         margin = 8
         top, bottom = max(0, start - margin), min(height, start + BAND_ROWS + margin)
         local = local_features(lightness[top:bottom])[start - top : start - top + min(BAND_ROWS, height - start)]
-        rows = slice(start, start + local.shape[0])
-        local_t = torch.from_numpy(np.ascontiguousarray(local.transpose(2, 0, 1)))[None]
-        logits = net.logits(local_t.contiguous(memory_format=torch.channels_last),
-                            context_at(context, (height, width), rows).contiguous(memory_format=torch.channels_last))
-        out[rows] = torch.sigmoid(logits)[0, 0].numpy().astype(np.float16)
+        pooled.append(pool_features(local))
+        bands.append(local)  # kept for the head: computing them again costs as much as keeping them
         if progress is not None:
-            progress(rows.stop / height)
+            progress(0.5 * (start + len(local)) / height)
+    pooled_t = torch.from_numpy(np.ascontiguousarray(np.concatenate(pooled).transpose(2, 0, 1)))[None]
+    small = torch.from_numpy(context_lightness(lightness))[None, None]
+    context = net.context(small, pooled_t)[0].permute(1, 2, 0).contiguous().numpy()
+    out = np.empty((height, width), np.float16)
+    for index, local in enumerate(bands):
+        rows = slice(index * BAND_ROWS, index * BAND_ROWS + local.shape[0])
+        logits = net.pixel_logits(torch.from_numpy(local), torch.from_numpy(context_rows(context, (height, width), rows)))
+        out[rows] = torch.sigmoid_(logits).numpy().astype(np.float16)
+        bands[index] = None
+        if progress is not None:
+            progress(0.5 + 0.5 * rows.stop / height)
     return out
 
 

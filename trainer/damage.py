@@ -17,7 +17,7 @@ What it draws, each kind with its own chance (`DamageRecipe`):
   dots over the whole photo, and fading (lower contrast, lifted blacks).
 
 The mask marks pixels whose lightness the damage moved by at least MASK_THRESHOLD L (a faint
-anti-aliased fringe is not counted); grain, halftone and fading never enter it.
+anti-aliased fringe or a stain's haze is not counted); grain, halftone and fading never enter it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-MASK_THRESHOLD = 3.0  # L units
+MASK_THRESHOLD = 4.0  # L units
 
 
 @dataclass(frozen=True)
@@ -124,9 +124,9 @@ def _draw_stains(height, width, rng, canvas):
     sigma = max(height, width) / 60
     field = cv2.GaussianBlur(field, (0, 0), sigma)
     field /= field.std() + 1e-6
-    threshold = rng.uniform(1.0, 2.0)
-    blotch = np.clip((field - threshold) * 2.0, 0, 1)  # soft edges
-    canvas += rng.uniform(6, 22) * rng.choice([-1, -1, 1]) * blotch
+    threshold = rng.uniform(1.5, 2.5)  # a few blotches, not a wash over the print
+    blotch = np.clip((field - threshold) * 4.0, 0, 1)  # a water stain's edge is a rim, not a haze
+    canvas += rng.uniform(10, 28) * rng.choice([-1, -1, 1]) * blotch
 
 
 def _grain(lightness, rng):

@@ -19,14 +19,14 @@ import torch
 import torch.nn.functional as F
 
 from autochrome.engine.image_io import load_image
-from autochrome.engine.networks.damage import DamageNet, context_at, local_features, normalised
+from autochrome.engine.networks.damage import DamageNet, context_at, context_lightness, local_features, pool_features
 
 from .damage import DamageRecipe, simulate_damage
 from .photos import find_photos
 from .training import StaleCheckpointError, TrainSettings, learning_rate, run_steps, write_checkpoint
 
 CROP = 192
-POSITIVE_WEIGHT = 3.0
+POSITIVE_WEIGHT = 2.0
 DICE_WEIGHT = 0.5
 
 
@@ -62,7 +62,7 @@ class PhotoCrops:
                 lightness = load_image(path).lightness
             except Exception:  # noqa: BLE001  an unreadable training photo is passed over
                 continue
-            scale = float(rng.choice([1.0, 1.0, 1.5, 2.0, 3.0]))
+            scale = float(rng.choice([1.0, 1.0, 1.0, 1.5, 2.0]))
             scale = max(scale, CROP / min(lightness.shape))
             if scale != 1.0:
                 size = (round(lightness.shape[1] * scale), round(lightness.shape[0] * scale))
@@ -75,16 +75,19 @@ class PhotoCrops:
 
 
 def batch_tensors(samples):
-    """(normalised L (N,1,H,W), local features (N,9,H,W), mask (N,1,H,W)) of (damaged L, mask) pairs."""
-    lightness = torch.cat([normalised(damaged) for damaged, _ in samples])
-    local = torch.from_numpy(np.stack([local_features(damaged).transpose(2, 0, 1) for damaged, _ in samples]))
+    """(normalised L at the context's size (N,1,H/4,W/4), local features (N,9,H,W), pooled
+    (N,9,H/4,W/4), mask (N,1,H,W)) of (damaged L, mask) pairs."""
+    lightness = torch.from_numpy(np.stack([context_lightness(damaged) for damaged, _ in samples]))[:, None]
+    features = [local_features(damaged) for damaged, _ in samples]
+    local = torch.from_numpy(np.stack([f.transpose(2, 0, 1) for f in features]))
+    pooled = torch.from_numpy(np.stack([pool_features(f).transpose(2, 0, 1) for f in features]))
     mask = torch.from_numpy(np.stack([m for _, m in samples]).astype(np.float32))[:, None]
-    return lightness, local, mask
+    return lightness, local, pooled, mask
 
 
-def damage_logits(net: DamageNet, lightness: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
-    context = net.context(lightness)
-    shape = tuple(lightness.shape[-2:])
+def damage_logits(net: DamageNet, small: torch.Tensor, local: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+    context = net.context(small, pooled)
+    shape = tuple(local.shape[-2:])
     resampled = torch.cat([context_at(context[i : i + 1], shape) for i in range(len(context))])
     return net.logits(local, resampled)
 
@@ -120,8 +123,8 @@ class DamageTrainer:
             group["lr"] = learning_rate(self.step, self.settings)
         first = self.step * self.settings.batch_size
         samples = [self.crops.sample(first + offset) for offset in range(self.settings.batch_size)]
-        lightness, local, mask = batch_tensors(samples)
-        loss = mask_loss(damage_logits(self.net, lightness, local), mask)
+        lightness, local, pooled, mask = batch_tensors(samples)
+        loss = mask_loss(damage_logits(self.net, lightness, local, pooled), mask)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

@@ -1,14 +1,17 @@
 """The damage mask network: which pixels of an old print are scratches, dust, cracks or stains.
 
-Two parts, so that a 12-megapixel scan is searched in about a second on a CPU:
-- context: the first stages of the ImageNet EfficientNet-Lite0 (frozen, as trained on ImageNet)
-  on the photo at a quarter of its size, and a small learned decoder to 8 channels at an eighth
-  of the full size: what is around a pixel (a stain's extent, a crack's path, hair or wires
-  that are not damage);
+Three parts, so that a 12-megapixel scan is searched in about a second on a CPU:
 - full resolution: fixed filter responses of each pixel (the lightness, morphological top-hat
   and black-hat at 3, 7 and 15 px, the residual of a 5 px median, the contrast to a 15 px mean:
-  a one-pixel scratch is a strong response of the small filters) joined with the upsampled
-  context, and a learned per-pixel head (1x1 convolutions) giving the chance of damage.
+  a one-pixel scratch is a strong response of the small filters);
+- context, at a quarter of the size: the first stages of the ImageNet EfficientNet-Lite0
+  (frozen, as trained on ImageNet) on the photo at an eighth of its size, with a small learned
+  decoder (what the photo shows: an object's edge or texture is not damage), and a learned
+  dilated CNN over the filter
+  responses max-pooled to that size, which sees 120 px around a pixel (a scratch runs on as a
+  line, a crack as a path, a stain has an extent; a lone thin edge of an object does not);
+- a learned per-pixel head (1x1 convolutions) on the filter responses and the upsampled
+  context, giving the chance of damage.
 
 `local_features` is the one definition of the filters, for training and for use alike.
 """
@@ -29,6 +32,7 @@ from .efficientnet import EfficientNetLiteEncoder
 
 LOCAL_CHANNELS = 9
 CONTEXT_SCALE = 4  # the context sees the photo at a quarter of its size
+POOLED_CHANNELS = LOCAL_CHANNELS
 CONTEXT_BLOCKS = 3  # Lite0's stem and blocks 0-2: features at strides 2 (16 ch) and 4 (24 ch)
 _U16 = 655.35  # L in [0, 100] as 16-bit levels, so OpenCV's morphology runs on integers
 
@@ -36,8 +40,9 @@ _U16 = 655.35  # L in [0, 100] as 16-bit levels, so OpenCV's morphology runs on 
 @dataclass(frozen=True)
 class DamageConfig:
     context_channels: int = 8
-    hidden: int = 16
-    version: int = 1
+    hidden: int = 12
+    version: int = 2
+    lines: int = 8  # channels of the dilated CNN over the pooled filter responses
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -45,11 +50,12 @@ class DamageConfig:
     @classmethod
     def from_json(cls, text: str) -> "DamageConfig":
         raw = json.loads(text)
-        known = {"context_channels", "hidden", "version"}
+        known = {"context_channels", "hidden", "version", "lines"}
         if set(raw) - known:
             raise ValueError(f"damage model config has unknown fields {sorted(set(raw) - known)}")
         config = cls(**raw)
-        if not (1 <= config.context_channels <= 64 and 1 <= config.hidden <= 256):
+        if not (1 <= config.context_channels <= 64 and 1 <= config.hidden <= 256 and 1 <= config.lines <= 64) or \
+                config.version != 2:
             raise ValueError("damage model config out of range")
         return config
 
@@ -57,20 +63,27 @@ class DamageConfig:
 def local_features(lightness: np.ndarray) -> np.ndarray:
     """(H, W, LOCAL_CHANNELS) float32 filter responses of L (H, W) in [0, 100], scaled to about
     [-1, 1] for damage."""
+    lightness = np.ascontiguousarray(lightness, np.float32)
     levels = np.clip(lightness * _U16, 0, 65535).astype(np.uint16)
-    out = np.empty(lightness.shape + (LOCAL_CHANNELS,), np.float32)
-    out[..., 0] = lightness / 50.0 - 1.0
-    channel = 1
+    planes = [lightness * (1 / 50.0) - 1.0]
     for operation in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT):
         for size in (3, 7, 15):
-            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-            out[..., channel] = cv2.morphologyEx(levels, operation, kernel) * (1.0 / (_U16 * 20.0))
-            channel += 1
-    median = cv2.medianBlur(levels, 5).astype(np.float32) * (1.0 / _U16)
-    out[..., 7] = (lightness - median) / 20.0
-    mean = cv2.boxFilter(lightness.astype(np.float32), -1, (15, 15), borderType=cv2.BORDER_REFLECT)
-    out[..., 8] = (lightness - mean) / 20.0
-    return out
+            # Squares: OpenCV separates them into a row and a column pass (an ellipse costs 5x).
+            kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+            planes.append(cv2.morphologyEx(levels, operation, kernel).astype(np.float32) * (1.0 / (_U16 * 20.0)))
+    median = cv2.medianBlur(levels, 5).astype(np.float32)
+    planes.append((lightness - median * (1.0 / _U16)) * (1 / 20.0))
+    mean = cv2.boxFilter(lightness, -1, (15, 15), borderType=cv2.BORDER_REFLECT)
+    planes.append((lightness - mean) * (1 / 20.0))
+    return cv2.merge(planes)  # one interleaving pass: writing channels of an (H, W, C) array one by one is slow
+
+
+def context_lightness(lightness: np.ndarray) -> np.ndarray:
+    """The photo's L at the context's size (a quarter, rounded up), normalised: (h, w) float32."""
+    height, width = lightness.shape
+    size = (-(-width // CONTEXT_SCALE), -(-height // CONTEXT_SCALE))
+    small = cv2.resize(np.ascontiguousarray(lightness, np.float32), size, interpolation=cv2.INTER_AREA)
+    return color.normalize_l(small).astype(np.float32)
 
 
 class DamageNet(nn.Module):
@@ -85,22 +98,88 @@ class DamageNet(nn.Module):
         fine, coarse = encoder.channels  # 16 at stride 2, 24 at stride 4
         self.decoder = nn.Sequential(nn.Conv2d(fine + coarse, 16, 3, padding=1), nn.ReLU(inplace=True),
                                      nn.Conv2d(16, config.context_channels, 1))
+        width = config.lines
+        self.lines = nn.Sequential(
+            nn.Conv2d(POOLED_CHANNELS + config.context_channels, width, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=2, dilation=2), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=4, dilation=4), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=8, dilation=8), nn.ReLU(inplace=True),
+            nn.Conv2d(width, config.context_channels, 1))
         self.head = nn.Sequential(nn.Conv2d(LOCAL_CHANNELS + config.context_channels, config.hidden, 1),
                                   nn.ReLU(inplace=True), nn.Conv2d(config.hidden, 1, 1))
 
-    def context(self, lightness: torch.Tensor) -> torch.Tensor:
-        """(N, C, H/8, W/8)-ish context features of normalised L (N, 1, H, W) at full size."""
-        small = F.interpolate(lightness, scale_factor=1 / CONTEXT_SCALE, mode="area") if CONTEXT_SCALE > 1 else lightness
-        height, width = small.shape[-2:]
-        padded = F.pad(small, (0, (-width) % 4, 0, (-height) % 4), mode="replicate")
-        fine, coarse = self.encoder(padded)
+    def context(self, small: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+        """(N, C, h, w) context from the photo's normalised L at a quarter of its size
+        (`context_lightness`, (N, 1, h, w)) and its filter responses pooled to that size
+        (`pool_features`, (N, 9, h, w))."""
+        # What the photo shows needs no detail: the ImageNet stages see an eighth of its size.
+        smaller = F.avg_pool2d(small, 2, ceil_mode=True)
+        height, width = smaller.shape[-2:]
+        padded = F.pad(smaller, (0, (-width) % 4, 0, (-height) % 4), mode="replicate")
+        fine, coarse = self.encoder(padded.contiguous(memory_format=torch.channels_last))
         coarse = F.interpolate(coarse, size=fine.shape[-2:], mode="bilinear", align_corners=False)
-        return self.decoder(torch.cat([fine, coarse], dim=1))
+        seen = F.interpolate(self.decoder(torch.cat([fine, coarse], dim=1)), size=pooled.shape[-2:],
+                             mode="bilinear", align_corners=False)
+        return self.lines(torch.cat([pooled, seen], dim=1).contiguous(memory_format=torch.channels_last))
 
     def logits(self, local: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """Per-pixel damage logits (N, 1, h, w) from local features (N, 9, h, w) and the context
         already resampled to those pixels (N, C, h, w)."""
         return self.head(torch.cat([local, context], dim=1))[:, 0:1]
+
+    def pixel_logits(self, local: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """The head on pixels laid out (..., 9) and (..., C): matrix products, with no
+        reordering or joining of a band's memory."""
+        first, second = self.head[0], self.head[2]
+        weight = first.weight[:, :, 0, 0]
+        hidden = F.linear(local, weight[:, :LOCAL_CHANNELS], first.bias)
+        hidden += F.linear(context, weight[:, LOCAL_CHANNELS:])
+        return F.linear(hidden.relu_(), second.weight[:, :, 0, 0], second.bias)[..., 0]
+
+
+def pool_features(local: np.ndarray) -> np.ndarray:
+    """(h, w, POOLED_CHANNELS) filter responses at a quarter of the size (h, w = ceil(H/4),
+    ceil(W/4)): the lightness and the contrast averaged, the thin-structure filters' strongest
+    response kept (a one-pixel scratch must not fade away), the median residual's largest in size."""
+    height, width = local.shape[:2]
+    scale = CONTEXT_SCALE
+    padded = cv2.copyMakeBorder(local, 0, (-height) % scale, 0, (-width) % scale, cv2.BORDER_REPLICATE) \
+        if (height % scale or width % scale) else local
+    if padded.ndim == 2:
+        padded = padded[..., None]
+    h, w = padded.shape[0] // scale, padded.shape[1] // scale
+    block = np.ones((scale, scale), np.uint8)
+    anchor = (0, 0)  # the block's top-left pixel sees the block: every scale-th pixel is a cell
+    out = np.empty((h, w, POOLED_CHANNELS), np.float32)
+    for channel in (0, 8):
+        out[..., channel] = cv2.resize(np.ascontiguousarray(padded[..., channel]), (w, h), interpolation=cv2.INTER_AREA)
+    for channel in range(1, 8):
+        plane = np.ascontiguousarray(padded[..., channel])
+        high = cv2.dilate(plane, block, anchor=anchor, borderType=cv2.BORDER_REPLICATE)[::scale, ::scale]
+        if channel < 7:
+            out[..., channel] = high
+        else:
+            low = cv2.erode(plane, block, anchor=anchor, borderType=cv2.BORDER_REPLICATE)[::scale, ::scale]
+            out[..., channel] = np.where(high >= -low, high, low)
+    return out
+
+
+def context_rows(context: np.ndarray, full_shape: tuple[int, int], rows: slice) -> np.ndarray:
+    """`context_at` for inference: numpy (h, w, C) context at a band of full-size rows, (rows,
+    W, C) float32, with OpenCV's bilinear resize (the same sampling: an exact factor of
+    CONTEXT_SCALE, pixel centres aligned, borders replicated)."""
+    height, width = full_shape
+    scale = CONTEXT_SCALE
+    # Two cells of margin: a band's rows then interpolate between the same cells as the whole
+    # map's would (a cut block replicates its edge rows, which are outside the band).
+    first = max(0, rows.start // scale - 2)
+    last = min(context.shape[0], -(-rows.stop // scale) + 2)
+    block = context[first:last]
+    resized = cv2.resize(block, (context.shape[1] * scale, (last - first) * scale), interpolation=cv2.INTER_LINEAR)
+    if resized.ndim == 2:
+        resized = resized[..., None]
+    top = rows.start - first * scale
+    return resized[top : top + (rows.stop - rows.start), :width]
 
 
 def context_at(context: torch.Tensor, full_shape: tuple[int, int], rows: slice | None = None) -> torch.Tensor:
@@ -110,8 +189,8 @@ def context_at(context: torch.Tensor, full_shape: tuple[int, int], rows: slice |
     rows = rows or slice(0, height)
     small_h, small_w = context.shape[-2:]
     # The context covers the padded quarter-size photo: its pixel i spans full-size pixels
-    # [i * s, (i + 1) * s), s = 2 * CONTEXT_SCALE (tap 0 is at stride 2 of the quarter photo).
-    stride = 2 * CONTEXT_SCALE
+    # [i * s, (i + 1) * s), s = CONTEXT_SCALE.
+    stride = CONTEXT_SCALE
     ys = (torch.arange(rows.start, rows.stop, dtype=torch.float32) + 0.5) / stride - 0.5
     xs = (torch.arange(width, dtype=torch.float32) + 0.5) / stride - 0.5
     grid_y = (ys.clamp(0, small_h - 1) + 0.5) / small_h * 2 - 1

@@ -17,6 +17,8 @@ CLASSIFIER = GeneratorConfig(encoder="efficientnet_lite0", decoder_channels=(8, 
 class ScaledTruth(torch.nn.Module):
     """Knows each photo's true ab (found by its mean L) and outputs it times `strength`."""
 
+    has_encoder = False
+
     def __init__(self, photos: np.ndarray, strength: float):
         super().__init__()
         self.config = REGRESSION
@@ -25,9 +27,15 @@ class ScaledTruth(torch.nn.Module):
         self.ab = torch.from_numpy(color.normalize_ab(lab[..., 1:])).permute(0, 3, 1, 2)
         self.strength = strength
 
-    def forward(self, lightness):
+    def encode(self, lightness):
+        return []
+
+    def decode(self, features, lightness, hints=None):
         rows = [int(torch.argmin((self.mean_l - one.mean()).abs())) for one in lightness]
         return self.ab[rows] * self.strength
+
+    def to_ab(self, decoded, temperature=None, gain=True, lightness=None):
+        return decoded
 
 
 def colour_photos(tmp_path, count=6, side=32):
@@ -58,6 +66,8 @@ def test_gain_undoes_a_too_strong_or_too_weak_model(tmp_path):
 
 class FixedBeliefs(torch.nn.Module):
     """A classifier that always believes 'red' most (logit 2) among four ab bins."""
+
+    has_encoder = True
 
     def __init__(self):
         super().__init__()

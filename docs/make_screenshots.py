@@ -20,19 +20,13 @@ def main() -> int:
     photo, folder = Path(sys.argv[1]), Path(sys.argv[2])
     os.environ["AUTOCHROME_DATA_DIR"] = tempfile.mkdtemp()
     from PySide6.QtWidgets import QApplication
-    from qt_waiting import settle, wait_for
+    from qt_waiting import settle, wait_for, window_with
 
     from autochrome.desktop.finetune_dialog import FinetuneDialog
-    from autochrome.desktop.main_window import MainWindow
 
     _app = QApplication(sys.argv[:1])  # noqa: F841  must outlive the windows
 
-    window = MainWindow(quiet=True)
-    window.resize(1360, 860)
-    window.show()
-    wait_for(window.modelReady)
-    window.open_paths([photo])
-    wait_for(window.resultShown)
+    window = window_with(photo)
     window.view.set_divider(0.5)
     settle(500)
     window.grab().save(str(HERE / "screenshot.png"))

@@ -17,3 +17,16 @@ def settle(ms: int = 400) -> None:
     loop = QEventLoop()
     QTimer.singleShot(ms, loop.quit)
     loop.exec()
+
+
+def window_with(photo):
+    """The app's main window at the README's size, its model loaded and `photo` colorized."""
+    from autochrome.desktop.main_window import MainWindow
+
+    window = MainWindow(quiet=True)
+    window.resize(1360, 860)
+    window.show()
+    wait_for(window.modelReady)
+    window.open_paths([photo])
+    wait_for(window.resultShown)
+    return window

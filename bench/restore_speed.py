@@ -1,0 +1,92 @@
+"""How long restoration takes on a large photo: the whole restore, and a brush stroke to the
+repainted preview the app shows (issue 25's bounds: 2 s and 150 ms on a 12 MP photo).
+
+    python bench/restore_speed.py [--megapixels 12] [--repeat 5]
+
+The photo is a Kodak photo tiled to the size (or a synthetic texture without the eval sets),
+damaged by trainer/damage.py. "restore" is the damage network over the photo plus the fill at
+full size, after a warm-up run; "stroke" is what the app's worker does for a stroke's preview
+with the photo's damage already found: the mask with the new stroke at full size, brought to
+the 1024 px preview, the preview's fill, and the colour model on the preview (as a hint
+preview does); medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from autochrome.engine.colorizer import Colorizer
+from autochrome.engine.edit import ColorizeSettings, RestoreEdit, Stroke
+from autochrome.engine.image_io import LoadedImage, reduced
+from autochrome.engine.restore import damage_mask, damage_probability, fill, mask_at
+from autochrome.engine.weights import load_damage_net
+from autochrome.trainer.damage import DamageRecipe, simulate_damage
+
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval" / "kodak24"
+PREVIEW = 1024  # desktop.photo_session.PREVIEW_SIZE
+
+
+def photo(megapixels: float) -> np.ndarray:
+    width = int(round((megapixels * 1e6 * 4 / 3) ** 0.5))
+    height = int(round(width * 3 / 4))
+    if EVAL.is_dir():
+        from autochrome.trainer.damage_training import grey_of
+
+        tile = grey_of(sorted(EVAL.glob("*.png"))[0])
+    else:
+        rng = np.random.default_rng(0)
+        tile = np.clip(50 + 20 * rng.standard_normal((512, 768)), 0, 100).astype(np.float32)
+    reps = (-(-height // tile.shape[0]), -(-width // tile.shape[1]))
+    clean = np.tile(tile, reps)[:height, :width].copy()
+    return simulate_damage(clean, 7, DamageRecipe(fading=0, halftone=0, grain=1.0, clean=0))[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--megapixels", type=float, default=12)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    lightness = photo(args.megapixels)
+    net = load_damage_net()
+    edit = RestoreEdit(True)
+    damage_probability(lightness[:512, :512], net)  # warm-up
+    restores, finds, fills = [], [], []
+    for _ in range(args.repeat):
+        began = time.perf_counter()
+        probability = damage_probability(lightness, net)
+        found = time.perf_counter()
+        fill(lightness, damage_mask(probability, edit))
+        restores.append(time.perf_counter() - began)
+        finds.append(found - began)
+        fills.append(time.perf_counter() - found)
+    colorizer = Colorizer(None, "cpu")
+    image = LoadedImage(None, lightness, 8, "PNG")
+    preview, _ = reduced(image, PREVIEW)
+    settings = ColorizeSettings()
+    colorizer.colorize(preview, settings)  # warm-up
+    strokes = []
+    height, width = lightness.shape
+    for index in range(args.repeat):
+        stroke = Stroke(tuple((width * (0.2 + 0.01 * index + 0.05 * t), height * (0.3 + 0.04 * t)) for t in range(8)),
+                        8.0, True)
+        began = time.perf_counter()
+        mask = damage_mask(probability, edit.with_stroke(stroke))
+        small = mask_at(mask, preview.lightness.shape)
+        restored = LoadedImage(None, fill(preview.lightness, small), 8, "PNG")
+        colorizer.colorize(restored, settings)
+        strokes.append(time.perf_counter() - began)
+    median = statistics.median
+    print(f"{width}x{height} ({width * height / 1e6:.1f} MP): restore {median(restores):.2f} s "
+          f"(finding the damage {median(finds):.2f} s, filling {median(fills):.2f} s); "
+          f"a stroke to the repainted preview {median(strokes) * 1000:.0f} ms; medians of {args.repeat}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

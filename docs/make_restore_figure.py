@@ -1,0 +1,72 @@
+"""The README's restoration pictures: a damaged real old photo before and after, with the mask
+found (docs/restore-before-after.png), and the window with the Restore panel and the damage
+overlay (docs/restore-window.png). Run under Xvfb (or any display):
+
+    xvfb-run -s "-screen 0 1400x900x24" python docs/make_restore_figure.py PHOTO [CROP x y w h]
+
+PHOTO: a damaged old print (the README's: DeOldify's test_images/1860Girls.jpg, 1860s, public
+domain). CROP (in the photo's pixels) picks the part the before/after shows at full size.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def before_after(photo: Path, crop: tuple[int, int, int, int] | None) -> None:
+    from autochrome.engine.color import lightness_to_grey_rgb
+    from autochrome.engine.colorizer import Colorizer
+    from autochrome.engine.edit import RestoreEdit
+    from autochrome.engine.image_io import load_image
+
+    image = load_image(photo)
+    colorizer = Colorizer(None, "cpu")
+    restored, mask = colorizer.restored(image, RestoreEdit(True))
+    x, y, w, h = crop or (0, 0, image.size[0], image.size[1])
+    rows, cols = slice(y, y + h), slice(x, x + w)
+    before = lightness_to_grey_rgb(image.lightness)[rows, cols]
+    after = lightness_to_grey_rgb(restored.lightness)[rows, cols]
+    shown = before.copy()
+    shown[mask[rows, cols]] = shown[mask[rows, cols]] * 0.3 + np.float32([0.7, 0.1, 0.1])
+    colour = colorizer.colorize(restored).rgb[rows, cols]
+    gap = np.ones((h, 6, 3), np.float32)
+    strip = np.hstack([before, gap, shown, gap, after, gap, colour])
+    Image.fromarray((np.clip(strip, 0, 1) * 255).astype(np.uint8)).save(HERE / "restore-before-after.png")
+    print(f"filled {mask.mean() * 100:.2f} % of the photo")
+
+
+def window_shot(photo: Path) -> None:
+    from PySide6.QtWidgets import QApplication
+    from qt_waiting import settle, wait_for, window_with
+
+    _app = QApplication(sys.argv[:1])  # noqa: F841  must outlive the window
+    window = window_with(photo)
+    window.adjust.restore.enabled.setChecked(True)
+    wait_for(window.resultShown)
+    window.adjust.restore.overlay.setChecked(True)
+    window.view.set_divider(0.45)
+    settle(500)
+    window.grab().save(str(HERE / "restore-window.png"))
+    window.close()
+
+
+def main() -> int:
+    os.environ["AUTOCHROME_DATA_DIR"] = tempfile.mkdtemp()
+    photo = Path(sys.argv[1])
+    crop = tuple(int(v) for v in sys.argv[2:6]) if len(sys.argv) >= 6 else None
+    before_after(photo, crop)
+    window_shot(photo)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

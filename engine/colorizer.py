@@ -130,13 +130,8 @@ class Colorizer:
         hints: list[Hint] | None = None,
         ab_small=None,
         reference=None,
-        restore=None,
     ) -> ColorizedImage:
-        """`restore` (engine.edit.RestoreEdit): when enabled, the photo's damage is filled first;
-        the colour model sees the restored lightness and the result keeps it."""
         settings = settings or ColorizeSettings()
-        if restore is not None and restore.enabled:
-            image, _ = self.restored(image, restore)
         colouring = Colouring(list(hints or []), reference)
         notes = []
         while True:

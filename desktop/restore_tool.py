@@ -20,7 +20,7 @@ STROKE_PREVIEW_MS = 60  # a stroke being drawn asks for a preview at most this o
 class RestorePanel(QGroupBox):
     """Adjust > Restore."""
 
-    changed = Signal(bool, float)  # enabled, strength
+    changed = Signal(bool, float, bool)  # enabled, strength, tone
     overlayToggled = Signal(bool)
 
     def __init__(self, parent=None):
@@ -33,6 +33,9 @@ class RestorePanel(QGroupBox):
         self.strength.setValue(round(DEFAULT_STRENGTH * 100))
         self.strength.setToolTip("How readily damage is found: higher finds fainter damage (and more false marks)")
         self.strength_label = QLabel(f"{round(DEFAULT_STRENGTH * 100)}%")
+        self.tone = QCheckBox("Fix fading (stretch the levels)")
+        self.tone.setToolTip("For a faded print: stretch its darkest and lightest tones toward black and white. "
+                             "Unlike the fill, this changes every pixel")
         self.overlay = QCheckBox("Show damage found")
         self.overlay.setToolTip("Red where restoration filled the photo")
         self.brush = QSlider(Qt.Orientation.Horizontal)
@@ -48,10 +51,12 @@ class RestorePanel(QGroupBox):
         form = QFormLayout(self)
         form.addRow(self.enabled)
         form.addRow("Strength", strength_row)
+        form.addRow(self.tone)
         form.addRow(self.overlay)
         form.addRow("Brush", brush_row)
         form.addRow(QLabel("Mark Damage (M) paints what was missed; Unmark (U) erases a false mark."))
         self.enabled.toggled.connect(lambda _: self._emit())
+        self.tone.toggled.connect(lambda _: self._emit())
         self.strength.valueChanged.connect(lambda v: self.strength_label.setText(f"{v}%"))
         self.strength.sliderReleased.connect(self._emit)
         self.strength.valueChanged.connect(lambda _: None if self.strength.isSliderDown() else self._emit())
@@ -59,16 +64,17 @@ class RestorePanel(QGroupBox):
         self.overlay.toggled.connect(self.overlayToggled)
 
     def _emit(self) -> None:
-        self.changed.emit(self.enabled.isChecked(), self.strength.value() / 100.0)
+        self.changed.emit(self.enabled.isChecked(), self.strength.value() / 100.0, self.tone.isChecked())
 
     def show_restore(self, restore: RestoreEdit) -> None:
         """The shown result's restoration, without an edit."""
-        for widget in (self.enabled, self.strength):
+        for widget in (self.enabled, self.strength, self.tone):
             widget.blockSignals(True)
         self.enabled.setChecked(restore.enabled)
+        self.tone.setChecked(restore.tone)
         self.strength.setValue(round(restore.strength * 100))
         self.strength_label.setText(f"{round(restore.strength * 100)}%")
-        for widget in (self.enabled, self.strength):
+        for widget in (self.enabled, self.strength, self.tone):
             widget.blockSignals(False)
 
 
@@ -133,8 +139,8 @@ class RestoreController(QObject):
         elif self.view.brush_mode == mode:
             self.view.set_brush_mode(None)
 
-    def _on_panel(self, enabled: bool, strength: float) -> None:
-        self.session.set_restore(enabled=enabled, strength=strength)
+    def _on_panel(self, enabled: bool, strength: float, tone: bool) -> None:
+        self.session.set_restore(enabled=enabled, strength=strength, tone=tone)
 
     def _on_overlay(self, on: bool) -> None:
         self.overlay_action.blockSignals(True)

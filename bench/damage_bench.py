@@ -28,7 +28,7 @@ import numpy as np
 from autochrome.engine.restore import RestoreEdit, damage_mask, damage_probability, fill
 from autochrome.engine.weights import load_damage_net
 from autochrome.trainer.damage import DamageRecipe, simulate_damage
-from autochrome.trainer.damage_training import grey_of, mask_scores
+from autochrome.trainer.damage_training import grey_of
 from autochrome.trainer.photos import find_photos
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"

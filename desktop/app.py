@@ -82,7 +82,9 @@ def _smoke_test(app, window, source: Path, output: Path) -> int:
     """Open SOURCE in the real window, colorize it through the worker, save OUTPUT, exit."""
     from PySide6.QtCore import QTimer
 
-    from .save_rules import format_for_path, is_input
+    from autochrome.engine.job_plan import is_input
+
+    from .save_rules import format_for_path
 
     outcome = {"code": 1}
 

@@ -11,8 +11,9 @@ from PySide6.QtCore import QEventLoop, QObject
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from autochrome.engine.edit import PhotoEdit
+from autochrome.engine.job_plan import is_input
 
-from .save_rules import SAVE_FILTERS, export_name, format_for_path, is_input
+from .save_rules import SAVE_FILTERS, export_name, format_for_path
 from .settings import Key
 
 SAVE_WAIT_ON_CLOSE_S = 120

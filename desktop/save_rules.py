@@ -1,6 +1,5 @@
-"""Save-side rules that need no widgets: names, formats, the never-overwrite check (one rule
-with the command line's: engine.job_plan.is_input; the Qt actions that use them are
-save_actions.py)."""
+"""Save-side rules that need no widgets: names and formats (the never-overwrite rule is the
+command line's, engine.job_plan.is_input; the Qt actions that use them are save_actions.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ import numpy as np
 
 SAVE_FILTERS = "PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff);;WebP (*.webp)"
 from autochrome.engine.formats import format_of
-from autochrome.engine.job_plan import is_input  # noqa: F401  the never-overwrite rule, shared with the CLI
 
 # The app saves these. BMP keeps no EXIF, colour profile or 16 bits: only the command line
 # writes it, for a BMP input (a result keeps its photo's format).

@@ -75,7 +75,7 @@ class Colorizer:
         self._damage_seen = (weakref.ref(image), probability)
         return probability
 
-    def restored(self, image: LoadedImage, edit, progress=None) -> tuple[LoadedImage, "np.ndarray"]:
+    def restored(self, image: LoadedImage, edit, progress=None) -> tuple[LoadedImage, object]:
         """(the photo with its damage filled, the mask filled); nothing outside the mask changes."""
         from .restore import damage_mask, fill, tone
 

@@ -4,7 +4,9 @@
 
 DATA_DIR: colour or grey photos (the shipped network: shared/data/train without its ImageNet
 validation photos; never the evaluation sets). Checkpoints every 250 steps beside OUT
-(--checkpoint), resumed when there. The recipe and its figures are in resources/guide/README.md.
+(--checkpoint), resumed when there. After training, the operating point (the damage chance
+strength 0.5 fills at) is chosen on 60 of those photos: the best mask F1 that leaves a clean
+photo within 42 dB of itself. The recipe and its figures are in resources/guide/README.md.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import torch
 
 from autochrome.engine.networks.damage import DamageConfig, DamageNet
 from autochrome.engine.weights import save_damage_net
-from autochrome.trainer.damage_training import DamageTrainer, PhotoCrops, load_partial_imagenet
+from autochrome.trainer.damage_training import (DamageTrainer, PhotoCrops, calibrate_operating_point,
+                                                 load_partial_imagenet)
 from autochrome.trainer.session import imagenet_lite_state
 from autochrome.trainer.training import TrainSettings
 
@@ -46,7 +49,13 @@ def main() -> int:
         if record.step % 50 == 0:
             print(f"step {record.step}: loss {record.losses['mask']:.4f} ({record.images_per_second:.1f} crops/s)",
                   flush=True)
+    calibration = calibrate_operating_point(net, trainer.crops.files[:: max(1, len(trainer.crops.files) // 60)])
+    print(f"operating point: damage chance {calibration['threshold']} at strength 0.5", flush=True)
+    for row in calibration["table"]:
+        print(f"  {row['threshold']:.2f}: P {row['precision']:.3f} R {row['recall']:.3f} F1 {row['f1']:.3f}, "
+              f"clean photos {row['clean_psnr']:.1f} dB", flush=True)
     save_damage_net(args.out, net, {
+        "operating_point": calibration["threshold"],
         "training_data": f"{args.data.name} ({len(trainer.crops.files)} photos), simulated damage (trainer/damage.py)",
         "steps": args.steps, "batch": args.batch, "crop": 192, "date": time.strftime("%Y-%m-%d"),
         "train_minutes": round((time.time() - began) / 60, 1),

@@ -1,0 +1,56 @@
+"""The damage simulator and the damage network's training (issue 25)."""
+
+import numpy as np
+import torch
+from PIL import Image
+
+from autochrome.engine.networks.damage import DamageConfig, DamageNet
+from autochrome.trainer.damage import MASK_THRESHOLD, DamageRecipe, nuisance_only, simulate_damage
+from autochrome.trainer.damage_training import DamageTrainer, PhotoCrops, calibrate_operating_point
+from autochrome.trainer.training import TrainSettings
+from tests.conftest import gradient_grey
+
+
+def _clean(width=200, height=150, seed=0):
+    return (gradient_grey(width, height, seed) * 70 + 15).astype(np.float32)
+
+
+def test_the_mask_is_exactly_where_the_damage_moved_the_lightness_and_it_is_seeded():
+    clean = _clean()
+    no_texture = DamageRecipe(grain=0.0, halftone=0.0, fading=0.0, clean=0.0)
+    damaged, mask = simulate_damage(clean, 3, no_texture)
+    moved = np.abs(damaged - clean)
+    assert mask.any() and (moved[mask] >= MASK_THRESHOLD - 1e-4).all() and (moved[~mask] < MASK_THRESHOLD).all()
+    again, same = simulate_damage(clean, 3, no_texture)
+    assert np.array_equal(again, damaged) and np.array_equal(same, mask)
+    assert not np.array_equal(simulate_damage(clean, 4, no_texture)[1], mask)
+
+
+def test_grain_halftone_and_fading_change_the_photo_but_never_enter_the_mask():
+    clean = _clean()
+    textured = nuisance_only(clean, 5, DamageRecipe(grain=1.0, halftone=1.0, fading=1.0))
+    assert np.abs(textured - clean).mean() > 1.0
+    kinds = [simulate_damage(clean, seed, DamageRecipe(grain=1.0, halftone=1.0, fading=1.0, clean=1.0))[1]
+             for seed in range(5)]
+    assert not any(mask.any() for mask in kinds)
+
+
+def test_a_few_training_steps_resume_and_the_operating_point_moves_the_bias(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(4):
+        grey = (gradient_grey(240, 200, index) * 255).astype(np.uint8)
+        Image.fromarray(np.dstack([grey, grey // 2 + 60, 255 - grey])).save(folder / f"p{index}.png")
+    torch.manual_seed(0)
+    net = DamageNet(DamageConfig())
+    settings = TrainSettings(stage1_steps=6, batch_size=2, learning_rate=3e-3, warmup_steps=0, checkpoint_every=3)
+    trainer = DamageTrainer(net, PhotoCrops(folder), settings, tmp_path / "damage.ckpt")
+    losses = [record.losses["mask"] for record in trainer.run()]
+    assert len(losses) == 6 and all(np.isfinite(losses))
+    resumed = DamageTrainer(DamageNet(DamageConfig()), PhotoCrops(folder), settings, tmp_path / "damage.ckpt")
+    assert resumed.step == 6
+    before = float(net.head[2].bias.detach())
+    calibration = calibrate_operating_point(net, sorted(folder.glob("*.png"))[:2])
+    chosen = calibration["threshold"]
+    assert chosen in [row["threshold"] for row in calibration["table"]]
+    assert abs(float(net.head[2].bias.detach()) - (before - np.log(chosen / (1 - chosen)))) < 1e-5

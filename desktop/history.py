@@ -70,7 +70,7 @@ class HistoryEntry:
             return [self.ab_small, self.pasted_data, self.reference]
         reply = self.reply
         return [reply.rgb, reply.result_display, reply.original_display, getattr(reply.image, "lightness", None),
-                self.base_rgb, self.base_display, self.ab_small, self.reference]
+                self.base_rgb, self.base_display, self.ab_small, self.reference, getattr(reply, "damage", None)]
 
     def release(self) -> None:
         self.reply = self.base_display = self.base_rgb = None

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from .edit import RestoreEdit
-from .networks.damage import DamageNet, context_lightness, context_rows, local_features, pool_features
+from .networks.damage import (DamageNet, context_features, context_lightness, context_rows, local_features,
+                              pool_features)
 
 BAND_ROWS = 512  # rows of the full-size photo the head sees at once (about 70 MB of features)
 DETAIL_SIGMA = 2.0  # px: what counts as a pixel's own detail against the mask's smooth lightness
@@ -43,9 +44,9 @@ def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> 
         bands.append(local)  # kept for the head: computing them again costs as much as keeping them
         if progress is not None:
             progress(0.5 * (start + len(local)) / height)
-    pooled_t = torch.from_numpy(np.ascontiguousarray(np.concatenate(pooled).transpose(2, 0, 1)))[None]
-    small = torch.from_numpy(context_lightness(lightness))[None, None]
-    context = net.context(small, pooled_t)[0].permute(1, 2, 0).contiguous().numpy()
+    small = context_lightness(lightness)
+    pooled_t = torch.from_numpy(np.ascontiguousarray(context_features(small, np.concatenate(pooled)).transpose(2, 0, 1)))
+    context = net.context(torch.from_numpy(small)[None, None], pooled_t[None])[0].permute(1, 2, 0).contiguous().numpy()
     out = np.empty((height, width), np.float16)
     for index, local in enumerate(bands):
         rows = slice(index * BAND_ROWS, index * BAND_ROWS + local.shape[0])

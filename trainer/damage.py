@@ -51,7 +51,8 @@ def _scale(shape) -> float:
 def _draw_scratches(height, width, rng, canvas):
     for _ in range(int(rng.integers(1, 9))):
         thickness = int(rng.choice([1, 1, 1, 2, 2, 3, 4, 5]))
-        strength = rng.uniform(15, 60) * rng.choice([1, 1, 1, -1])  # mostly bright
+        # A scratch on the print shows white, one on the negative prints black.
+        strength = rng.uniform(15, 60) * rng.choice([1, -1])
         length = rng.uniform(0.15, 1.0) * max(height, width)
         x0, y0 = rng.uniform(0, width), rng.uniform(0, height)
         angle = rng.uniform(0, np.pi)

@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from autochrome.engine.image_io import load_image
-from autochrome.engine.networks.damage import DamageNet, context_at, context_lightness, local_features, pool_features
+from autochrome.engine.networks.damage import (DamageNet, context_at, context_features, context_lightness,
+                                                local_features, pool_features)
 
 from .damage import DamageRecipe, simulate_damage
 from .photos import find_photos
@@ -77,10 +78,12 @@ class PhotoCrops:
 def batch_tensors(samples):
     """(normalised L at the context's size (N,1,H/4,W/4), local features (N,9,H,W), pooled
     (N,9,H/4,W/4), mask (N,1,H,W)) of (damaged L, mask) pairs."""
-    lightness = torch.from_numpy(np.stack([context_lightness(damaged) for damaged, _ in samples]))[:, None]
+    small = [context_lightness(damaged) for damaged, _ in samples]
+    lightness = torch.from_numpy(np.stack(small))[:, None]
     features = [local_features(damaged) for damaged, _ in samples]
     local = torch.from_numpy(np.stack([f.transpose(2, 0, 1) for f in features]))
-    pooled = torch.from_numpy(np.stack([pool_features(f).transpose(2, 0, 1) for f in features]))
+    pooled = torch.from_numpy(np.stack([context_features(s, pool_features(f)).transpose(2, 0, 1)
+                                        for s, f in zip(small, features)]))
     mask = torch.from_numpy(np.stack([m for _, m in samples]).astype(np.float32))[:, None]
     return lightness, local, pooled, mask
 

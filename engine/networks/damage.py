@@ -32,7 +32,10 @@ from .efficientnet import EfficientNetLiteEncoder
 
 LOCAL_CHANNELS = 9
 CONTEXT_SCALE = 4  # the context sees the photo at a quarter of its size
-POOLED_CHANNELS = LOCAL_CHANNELS
+# The pooled filter responses, and the top-hat and black-hat of the quarter-size L with a 9-cell
+# square (36 px at full size): what the full-size filters are too small for (a stain, a blot).
+POOLED_CHANNELS = LOCAL_CHANNELS + 2
+WIDE = 9
 CONTEXT_BLOCKS = 3  # Lite0's stem and blocks 0-2: features at strides 2 (16 ch) and 4 (24 ch)
 _U16 = 655.35  # L in [0, 100] as 16-bit levels, so OpenCV's morphology runs on integers
 
@@ -84,6 +87,16 @@ def context_lightness(lightness: np.ndarray) -> np.ndarray:
     size = (-(-width // CONTEXT_SCALE), -(-height // CONTEXT_SCALE))
     small = cv2.resize(np.ascontiguousarray(lightness, np.float32), size, interpolation=cv2.INTER_AREA)
     return color.normalize_l(small).astype(np.float32)
+
+
+def context_features(small: np.ndarray, pooled: np.ndarray) -> np.ndarray:
+    """(h, w, POOLED_CHANNELS): the pooled filter responses and the wide top-hat and black-hat
+    of the quarter-size normalised L `small` (scaled as the full-size ones are)."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (WIDE, WIDE))
+    # Normalised L spans 2 for 100 L: x 50 / 20 puts these on the full-size filters' scale.
+    wide = [cv2.morphologyEx(small, operation, kernel, borderType=cv2.BORDER_REPLICATE) * 2.5
+            for operation in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT)]
+    return np.concatenate([pooled, np.stack(wide, axis=-1)], axis=-1).astype(np.float32)
 
 
 class DamageNet(nn.Module):
@@ -138,9 +151,10 @@ class DamageNet(nn.Module):
 
 
 def pool_features(local: np.ndarray) -> np.ndarray:
-    """(h, w, POOLED_CHANNELS) filter responses at a quarter of the size (h, w = ceil(H/4),
+    """(h, w, LOCAL_CHANNELS) filter responses at a quarter of the size (h, w = ceil(H/4),
     ceil(W/4)): the lightness and the contrast averaged, the thin-structure filters' strongest
-    response kept (a one-pixel scratch must not fade away), the median residual's largest in size."""
+    response kept (a one-pixel scratch must not fade away), the median residual's largest in size.
+    `context_features` adds the wide filters."""
     height, width = local.shape[:2]
     scale = CONTEXT_SCALE
     padded = cv2.copyMakeBorder(local, 0, (-height) % scale, 0, (-width) % scale, cv2.BORDER_REPLICATE) \
@@ -150,7 +164,7 @@ def pool_features(local: np.ndarray) -> np.ndarray:
     h, w = padded.shape[0] // scale, padded.shape[1] // scale
     block = np.ones((scale, scale), np.uint8)
     anchor = (0, 0)  # the block's top-left pixel sees the block: every scale-th pixel is a cell
-    out = np.empty((h, w, POOLED_CHANNELS), np.float32)
+    out = np.empty((h, w, LOCAL_CHANNELS), np.float32)
     for channel in (0, 8):
         out[..., channel] = cv2.resize(np.ascontiguousarray(padded[..., channel]), (w, h), interpolation=cv2.INTER_AREA)
     for channel in range(1, 8):

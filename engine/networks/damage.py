@@ -32,10 +32,14 @@ from .efficientnet import EfficientNetLiteEncoder
 
 LOCAL_CHANNELS = 9
 CONTEXT_SCALE = 4  # the context sees the photo at a quarter of its size
-# The pooled filter responses, and the top-hat and black-hat of the quarter-size L with a 9-cell
-# square (36 px at full size): what the full-size filters are too small for (a stain, a blot).
-POOLED_CHANNELS = LOCAL_CHANNELS + 2
+# The pooled filter responses; the top-hat and black-hat of the quarter-size L with a 9-cell
+# square (36 px at full size): what the full-size filters are too small for (a stain, a blot);
+# and how much the thin bright and dark responses line up along one direction over 11 cells
+# (44 px): a scratch or a fold is a long line, a highlight on an object's rim a short arc.
+POOLED_CHANNELS = LOCAL_CHANNELS + 4
 WIDE = 9
+LINE = 11
+ORIENTATIONS = 8
 CONTEXT_BLOCKS = 3  # Lite0's stem and blocks 0-2: features at strides 2 (16 ch) and 4 (24 ch)
 _U16 = 655.35  # L in [0, 100] as 16-bit levels, so OpenCV's morphology runs on integers
 
@@ -96,7 +100,31 @@ def context_features(small: np.ndarray, pooled: np.ndarray) -> np.ndarray:
     # Normalised L spans 2 for 100 L: x 50 / 20 puts these on the full-size filters' scale.
     wide = [cv2.morphologyEx(small, operation, kernel, borderType=cv2.BORDER_REPLICATE) * 2.5
             for operation in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT)]
-    return np.concatenate([pooled, np.stack(wide, axis=-1)], axis=-1).astype(np.float32)
+    lines = [_line_strength(np.ascontiguousarray(pooled[..., channel])) for channel in (2, 5)]  # 7 px hats
+    return np.concatenate([pooled, np.stack(wide + lines, axis=-1)], axis=-1).astype(np.float32)
+
+
+def _line_kernels() -> list[np.ndarray]:
+    kernels = []
+    centre = LINE // 2
+    for index in range(ORIENTATIONS):
+        angle = np.pi * index / ORIENTATIONS
+        kernel = np.zeros((LINE, LINE), np.float32)
+        for step in np.linspace(-centre, centre, 4 * LINE):
+            x, y = int(round(centre + step * np.cos(angle))), int(round(centre + step * np.sin(angle)))
+            kernel[y, x] = 1.0
+        kernels.append(kernel / kernel.sum())
+    return kernels
+
+
+_LINE_KERNELS = _line_kernels()
+
+
+def _line_strength(response: np.ndarray) -> np.ndarray:
+    """The response averaged along the best of ORIENTATIONS lines, less its mean over them:
+    high on a long line, low on a blob, a texture or a short arc."""
+    along = np.stack([cv2.filter2D(response, -1, kernel, borderType=cv2.BORDER_REPLICATE) for kernel in _LINE_KERNELS])
+    return along.max(axis=0) - along.mean(axis=0)
 
 
 class DamageNet(nn.Module):

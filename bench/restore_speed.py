@@ -7,8 +7,8 @@ The photo is a Kodak photo tiled to the size (or a synthetic texture without the
 damaged by trainer/damage.py. "restore" is the damage network over the photo plus the fill at
 full size, after a warm-up run; "stroke" is what the app's worker does for a stroke's preview
 with the photo's damage already found: the mask with the new stroke at full size, brought to
-the 1024 px preview, the preview's fill, and the colour model on the preview (as a hint
-preview does); medians.
+the 1024 px preview, the preview's fill, and the shown result's colour brought to the restored
+preview (a stroke does not run the colour model again; the full result after it does); medians.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def main() -> int:
     image = LoadedImage(None, lightness, 8, "PNG")
     preview, _ = reduced(image, PREVIEW)
     settings = ColorizeSettings()
-    colorizer.colorize(preview, settings)  # warm-up
+    colour = colorizer.colorize(preview, settings).ab_small  # the shown result's colour
     strokes = []
     height, width = lightness.shape
     for index in range(args.repeat):
@@ -79,7 +79,7 @@ def main() -> int:
         mask = damage_mask(probability, edit.with_stroke(stroke))
         small = mask_at(mask, preview.lightness.shape)
         restored = LoadedImage(None, fill(preview.lightness, small), 8, "PNG")
-        colorizer.colorize(restored, settings)
+        colorizer.colorize(restored, settings, ab_small=colour)
         strokes.append(time.perf_counter() - began)
     median = statistics.median
     print(f"{width}x{height} ({width * height / 1e6:.1f} MP): restore {median(restores):.2f} s "

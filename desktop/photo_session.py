@@ -205,7 +205,11 @@ class PhotoSession:
             return
         if final:
             self.restore = restore
-        self._wish("preview", then_full=final, restore=restore)
+        # The preview keeps the shown result's colour (its hints and reference applied) and brings
+        # only the restored lightness to it: a stroke changes a few pixels' lightness, not what
+        # colour things are. The full result after it runs the model on the restored photo.
+        entry = self.shown
+        self._wish("preview", then_full=final, restore=restore, ab_small=entry.ab_small if entry is not None else None)
 
     def select(self, index: int) -> None:
         self.history.select(index)
@@ -296,7 +300,7 @@ class PhotoSession:
 
     # -------------------------------------------------------------- the rule
 
-    def _wish(self, kind: str, then_full: bool = False, restore=None) -> None:
+    def _wish(self, kind: str, then_full: bool = False, restore=None, ab_small=None) -> None:
         """The shown photo, rendered with its edit as it is now; replaces any earlier wish."""
         entry = self.shown
         if entry is None or not entry.available:
@@ -304,7 +308,7 @@ class PhotoSession:
         reply = entry.reply
         self._wanted = RenderRequest(kind, dict(self.settings), reply.label, reply.source, entry.pasted_data,
                                      reply.image, reply.original_display, list(self.hints.hints), self.reference,
-                                     self.model or entry.model_name, then_full=then_full,
+                                     self.model or entry.model_name, ab_small=ab_small, then_full=then_full,
                                      restore=restore if restore is not None else self.restore)
         self._pump()
 

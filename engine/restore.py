@@ -24,7 +24,7 @@ from .edit import RestoreEdit
 from .networks.damage import (DamageNet, context_features, context_lightness, context_rows, local_features,
                               pool_features)
 
-BAND_ROWS = 512  # rows of the full-size photo the head sees at once (about 70 MB of features)
+BAND_ROWS = 256  # rows of the full-size photo the head sees at once (about 40 MB of features at 4,000 px)
 DETAIL_SIGMA = 2.0  # px: what counts as a pixel's own detail against the mask's smooth lightness
 GRAIN_SIGMA = 12.0  # px: how far around a hole its grain is measured
 
@@ -34,28 +34,34 @@ def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> 
     """(H, W) float16 chance of damage for each pixel of L (H, W) in [0, 100]."""
     net = net.eval()
     height, width = lightness.shape
-    bands, pooled = [], []
-    for start in range(0, height, BAND_ROWS):
-        # Filters see a margin above and below the band, so bands join without seams.
-        margin = 8
-        top, bottom = max(0, start - margin), min(height, start + BAND_ROWS + margin)
-        local = local_features(lightness[top:bottom])[start - top : start - top + min(BAND_ROWS, height - start)]
-        pooled.append(pool_features(local))
-        bands.append(local)  # kept for the head: computing them again costs as much as keeping them
-        if progress is not None:
-            progress(0.5 * (start + len(local)) / height)
+    starts = range(0, height, BAND_ROWS)
+    # Two passes over bands of rows: the context needs the whole photo's pooled filters first;
+    # the filters are computed again for the head rather than kept (at 12 MP they would be
+    # 450 MB, and fresh memory costs more to touch than the filters cost to compute).
+    pooled = [pool_features(_band_features(lightness, start)) for start in starts]
+    if progress is not None:
+        progress(0.4)
     small = context_lightness(lightness)
     pooled_t = torch.from_numpy(np.ascontiguousarray(context_features(small, np.concatenate(pooled)).transpose(2, 0, 1)))
     context = net.context(torch.from_numpy(small)[None, None], pooled_t[None])[0].permute(1, 2, 0).contiguous().numpy()
     out = np.empty((height, width), np.float16)
-    for index, local in enumerate(bands):
-        rows = slice(index * BAND_ROWS, index * BAND_ROWS + local.shape[0])
+    for start in starts:
+        local = _band_features(lightness, start)
+        rows = slice(start, start + local.shape[0])
         logits = net.pixel_logits(torch.from_numpy(local), torch.from_numpy(context_rows(context, (height, width), rows)))
-        out[rows] = torch.sigmoid_(logits).numpy().astype(np.float16)
-        bands[index] = None
+        out[rows] = torch.sigmoid_(logits).numpy()
         if progress is not None:
-            progress(0.5 + 0.5 * rows.stop / height)
+            progress(0.4 + 0.6 * rows.stop / height)
     return out
+
+
+def _band_features(lightness: np.ndarray, start: int) -> np.ndarray:
+    """The filter responses of rows [start, start + BAND_ROWS): the filters see a margin above
+    and below, so bands join without seams."""
+    margin = 8
+    height = lightness.shape[0]
+    top, bottom = max(0, start - margin), min(height, start + BAND_ROWS + margin)
+    return local_features(lightness[top:bottom])[start - top : start - top + min(BAND_ROWS, height - start)]
 
 
 UNTOUCHED, ADDED, ERASED = 0, 1, 2

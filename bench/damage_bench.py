@@ -9,6 +9,9 @@ the clean photos (no damage at all) how much restoring changes them (mean |dL| a
 The damage is trainer/damage.py's, with the tone left alone (no fading or halftone: the fill
 does not fix tone) and grain on half of the photos, seeded by the photo's place in the set.
 With --fills, the same masks are filled by OpenCV's inpainting (Telea, Navier-Stokes) too.
+With --mask true the fills get the simulator's own mask instead of the network's (what the fill
+alone can do), with --mask brushed that mask widened by 3 px all round (what a user's brush
+stroke over the damage marks: the fill must remove a scratch narrower than the stroke).
 With --tone, the tone fix is measured instead: each photo faded as trainer/damage.py fades
 prints (contrast 0.55-0.9, blacks lifted 3-20 L), PSNR of the faded and of the fixed L against
 the clean one, and what the fix does to the clean photos.
@@ -46,7 +49,7 @@ def opencv_fill(lightness: np.ndarray, mask: np.ndarray, method: int) -> np.ndar
     return np.where(mask, out, lightness)
 
 
-def bench_set(net, photos: list[Path], fills: list[str], limit: int | None) -> dict:
+def bench_set(net, photos: list[Path], fills: list[str], limit: int | None, given: str = "found") -> dict:
     totals = {"tp": 0.0, "predicted": 0.0, "truth": 0.0}
     rows = {name: [] for name in ["damaged", *fills]}
     clean_change, clean_psnr, seconds = [], [], {name: 0.0 for name in fills}
@@ -55,6 +58,10 @@ def bench_set(net, photos: list[Path], fills: list[str], limit: int | None) -> d
         clean = grey_of(path)
         damaged, truth = simulate_damage(clean, [BENCH_SEED, index], BENCH_RECIPE)
         mask = damage_mask(damage_probability(damaged, net), edit)
+        if given == "true":
+            mask = truth
+        elif given == "brushed":
+            mask = cv2.dilate(truth.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))) > 0
         totals["tp"] += float(np.logical_and(mask, truth).sum())
         totals["predicted"] += float(mask.sum())
         totals["truth"] += float(truth.sum())
@@ -62,7 +69,7 @@ def bench_set(net, photos: list[Path], fills: list[str], limit: int | None) -> d
         for name in fills:
             began = time.perf_counter()
             if name == "ours":
-                restored = fill(damaged, mask)
+                restored = fill(damaged, mask, marked=mask if given == "brushed" else None)
             else:
                 restored = opencv_fill(damaged, mask, cv2.INPAINT_TELEA if name == "telea" else cv2.INPAINT_NS)
             seconds[name] += time.perf_counter() - began
@@ -102,6 +109,8 @@ def main() -> int:
     parser.add_argument("--sets", nargs="+", default=["kodak24", "bsds500-test"])
     parser.add_argument("--fills", nargs="+", default=["ours"], choices=["ours", "telea", "ns"])
     parser.add_argument("--limit", type=int, help="the first N photos of each set")
+    parser.add_argument("--mask", choices=["found", "true", "brushed"], default="found",
+                        help="what the fills are given: the network's mask, the true one, or it widened as by a brush")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--tone", action="store_true", help="measure the tone fix on faded photos instead")
     args = parser.parse_args()
@@ -117,7 +126,7 @@ def main() -> int:
         return 0
     net = load_damage_net(args.net)
     for name in args.sets:
-        result = bench_set(net, find_photos(args.eval / name, recursive=False), args.fills, args.limit)
+        result = bench_set(net, find_photos(args.eval / name, recursive=False), args.fills, args.limit, args.mask)
         report[name] = result
         fills = "; ".join(f"{fill_name} {value:.2f} dB ({result['fill_seconds'][fill_name] * 1000:.0f} ms)"
                           for fill_name, value in result["psnr"].items() if fill_name != "damaged")

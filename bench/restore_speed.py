@@ -24,7 +24,7 @@ import numpy as np
 from autochrome.engine.colorizer import Colorizer
 from autochrome.engine.edit import ColorizeSettings, RestoreEdit, Stroke
 from autochrome.engine.image_io import LoadedImage, reduced
-from autochrome.engine.restore import damage_mask, damage_probability, fill, mask_at
+from autochrome.engine.restore import damage_mask, damage_masks, damage_probability, fill, mask_at
 from autochrome.engine.weights import load_damage_net
 from autochrome.trainer.damage import DamageRecipe, simulate_damage
 
@@ -76,9 +76,9 @@ def main() -> int:
         stroke = Stroke(tuple((width * (0.2 + 0.01 * index + 0.05 * t), height * (0.3 + 0.04 * t)) for t in range(8)),
                         8.0, True)
         began = time.perf_counter()
-        mask = damage_mask(probability, edit.with_stroke(stroke))
+        mask, marked = damage_masks(probability, edit.with_stroke(stroke))
         small = mask_at(mask, preview.lightness.shape)
-        restored = LoadedImage(None, fill(preview.lightness, small), 8, "PNG")
+        restored = LoadedImage(None, fill(preview.lightness, small, marked=mask_at(marked, small.shape)), 8, "PNG")
         colorizer.colorize(restored, settings, ab_small=colour)
         strokes.append(time.perf_counter() - began)
     median = statistics.median

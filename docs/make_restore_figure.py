@@ -2,14 +2,19 @@
 found (docs/restore-before-after.png), and the window with the Restore panel and the damage
 overlay (docs/restore-window.png). Run under Xvfb (or any display):
 
-    xvfb-run -s "-screen 0 1400x900x24" python docs/make_restore_figure.py PHOTO [CROP x y w h]
+    xvfb-run -s "-screen 0 1400x900x24" python docs/make_restore_figure.py PHOTO \
+        [--crop X Y W H] [--stroke X0 Y0 X1 Y1 ...]
 
 PHOTO: a damaged old print (the README's: DeOldify's test_images/1860Girls.jpg, 1860s, public
-domain). CROP (in the photo's pixels) picks the part the before/after shows at full size.
+domain, with --crop 0 0 750 550 --stroke 153 225 207 265 --stroke 322 217 328 235). --crop (in
+the photo's pixels) picks the part the before/after shows at full size; each --stroke is one
+"Mark Damage" brush line (radius 3 px) the user drew over what the network missed, as the
+README's picture shows the automatic mask and the marked one in different reds.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -22,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def before_after(photo: Path, crop: tuple[int, int, int, int] | None) -> None:
+def before_after(photo: Path, strokes: tuple, crop: tuple[int, int, int, int] | None) -> None:
     from autochrome.engine.color import lightness_to_grey_rgb
     from autochrome.engine.colorizer import Colorizer
     from autochrome.engine.edit import RestoreEdit
@@ -30,18 +35,21 @@ def before_after(photo: Path, crop: tuple[int, int, int, int] | None) -> None:
 
     image = load_image(photo)
     colorizer = Colorizer(None, "cpu")
-    restored, mask = colorizer.restored(image, RestoreEdit(True))
+    _, found = colorizer.restored(image, RestoreEdit(True))
+    restored, mask = colorizer.restored(image, RestoreEdit(True, strokes=strokes))
     x, y, w, h = crop or (0, 0, image.size[0], image.size[1])
     rows, cols = slice(y, y + h), slice(x, x + w)
     before = lightness_to_grey_rgb(image.lightness)[rows, cols]
     after = lightness_to_grey_rgb(restored.lightness)[rows, cols]
     shown = before.copy()
-    shown[mask[rows, cols]] = shown[mask[rows, cols]] * 0.3 + np.float32([0.7, 0.1, 0.1])
+    marked = mask & ~found
+    shown[found[rows, cols]] = shown[found[rows, cols]] * 0.3 + np.float32([0.7, 0.1, 0.1])
+    shown[marked[rows, cols]] = shown[marked[rows, cols]] * 0.3 + np.float32([0.7, 0.4, 0.0])
     colour = colorizer.colorize(restored).rgb[rows, cols]
     gap = np.ones((h, 6, 3), np.float32)
     strip = np.hstack([before, gap, shown, gap, after, gap, colour])
     Image.fromarray((np.clip(strip, 0, 1) * 255).astype(np.uint8)).save(HERE / "restore-before-after.png")
-    print(f"filled {mask.mean() * 100:.2f} % of the photo")
+    print(f"found {found.mean() * 100:.2f} % of the photo, filled {mask.mean() * 100:.2f} % with the strokes")
 
 
 def window_shot(photo: Path) -> None:
@@ -61,10 +69,16 @@ def window_shot(photo: Path) -> None:
 
 def main() -> int:
     os.environ["AUTOCHROME_DATA_DIR"] = tempfile.mkdtemp()
-    photo = Path(sys.argv[1])
-    crop = tuple(int(v) for v in sys.argv[2:6]) if len(sys.argv) >= 6 else None
-    before_after(photo, crop)
-    window_shot(photo)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("photo", type=Path)
+    parser.add_argument("--crop", type=int, nargs=4)
+    parser.add_argument("--stroke", type=float, nargs=4, action="append", default=[])
+    args = parser.parse_args()
+    from autochrome.engine.edit import Stroke
+
+    strokes = tuple(Stroke(((x0, y0), (x1, y1)), 3.0, True) for x0, y0, x1, y1 in args.stroke)
+    before_after(args.photo, strokes, tuple(args.crop) if args.crop else None)
+    window_shot(args.photo)
     return 0
 
 

@@ -77,10 +77,10 @@ class Colorizer:
 
     def restored(self, image: LoadedImage, edit, progress=None) -> tuple[LoadedImage, object]:
         """(the photo with its damage filled, the mask filled); nothing outside the mask changes."""
-        from .restore import damage_mask, fill, tone
+        from .restore import damage_masks, fill, tone
 
-        mask = damage_mask(self.damage_probability(image, progress), edit)
-        lightness = fill(image.lightness, mask)
+        mask, marked = damage_masks(self.damage_probability(image, progress), edit)
+        lightness = fill(image.lightness, mask, marked=marked)
         if edit.tone:
             lightness = tone(lightness)
         notes = list(image.notes) + [f"restored: {mask.mean() * 100:.2f} % of its pixels filled"]

@@ -8,7 +8,7 @@ import pytest
 
 from autochrome.engine import sidecar
 from autochrome.engine.edit import EditError, PhotoEdit, RestoreEdit, Stroke
-from autochrome.engine.restore import damage_mask, damage_probability, fill
+from autochrome.engine.restore import damage_mask, damage_masks, damage_probability, fill
 from autochrome.engine.weights import load_damage_net, shipped_damage_path
 from tests.conftest import gradient_grey
 
@@ -89,3 +89,21 @@ def test_the_restore_edit_round_trips_through_the_sidecar_and_bad_ones_are_refus
             sidecar.read(written, (100, 100))
     with pytest.raises(EditError):
         RestoreEdit(True, strength=float("nan"))
+
+
+def test_a_brush_stroke_wider_than_a_missed_scratch_removes_it(net):
+    """The user's stroke covers the scratch and the photo either side of it: the fill must not
+    keep the scratch as the marked pixels' own detail."""
+    clean, _, _ = scratched(seed=5)
+    faint = clean.copy()
+    faint[100, 40:200] += 8.0  # faint and across the film: the network misses most of it
+    stroke = Stroke(((40.0, 100.0), (200.0, 100.0)), radius=4.0, add=True)
+    edit = RestoreEdit(True, strokes=(stroke,))
+    probability = damage_probability(faint, net)
+    mask, marked = damage_masks(probability, edit)
+    assert marked is not None and marked[96:105, 45:195].all()
+    restored = fill(faint, mask, marked=marked)
+    bias_on_the_line = lambda rebuilt: float((rebuilt[100, 45:195] - clean[100, 45:195]).mean())  # noqa: E731
+    assert abs(bias_on_the_line(restored)) < 1.5  # new grain differs pixel by pixel; the +8 line is gone
+    unmarked = fill(faint, mask)  # what the fill did when it kept the stroke's own detail
+    assert bias_on_the_line(unmarked) > 4.0

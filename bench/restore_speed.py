@@ -24,7 +24,7 @@ import numpy as np
 from autochrome.engine.colorizer import Colorizer
 from autochrome.engine.edit import ColorizeSettings, RestoreEdit, Stroke
 from autochrome.engine.image_io import LoadedImage, reduced
-from autochrome.engine.restore import damage_mask, damage_masks, damage_probability, fill, mask_at
+from autochrome.engine.restore import damage_mask, damage_masks, damage_probability, fill, mask_at, marked_at
 from autochrome.engine.weights import load_damage_net
 from autochrome.trainer.damage import DamageRecipe, simulate_damage
 
@@ -78,7 +78,8 @@ def main() -> int:
         began = time.perf_counter()
         mask, marked = damage_masks(probability, edit.with_stroke(stroke))
         small = mask_at(mask, preview.lightness.shape)
-        restored = LoadedImage(None, fill(preview.lightness, small, marked=mask_at(marked, small.shape)), 8, "PNG")
+        marked = marked_at(small.shape, edit.with_stroke(stroke), small.shape[1] / width)
+        restored = LoadedImage(None, fill(preview.lightness, small, marked=marked), 8, "PNG")
         colorizer.colorize(restored, settings, ab_small=colour)
         strokes.append(time.perf_counter() - began)
     median = statistics.median

@@ -197,13 +197,15 @@ class EngineWorker(QObject):
             return target, None
         from dataclasses import replace
 
-        from autochrome.engine.restore import damage_masks, fill, mask_at, tone
+        from autochrome.engine.restore import damage_masks, fill, mask_at, marked_at, tone
 
         probability = colorizer.damage_probability(
             image, progress=lambda fraction: self.progress.emit(rid, 0.1 * fraction, "finding damage"))
         mask, marked = damage_masks(probability, restore)
         small = mask_at(mask, target.lightness.shape)
-        lightness = fill(target.lightness, small, marked=None if marked is None else mask_at(marked, small.shape))
+        if marked is not None and small.shape != mask.shape:
+            marked = marked_at(small.shape, restore, small.shape[1] / mask.shape[1])
+        lightness = fill(target.lightness, small, marked=marked)
         if restore.tone:
             lightness = tone(lightness)
         height, width = mask.shape

@@ -67,20 +67,30 @@ def _band_features(lightness: np.ndarray, start: int) -> np.ndarray:
 UNTOUCHED, ADDED, ERASED = 0, 1, 2
 
 
-def stroke_states(shape: tuple[int, int], strokes) -> np.ndarray:
+def stroke_states(shape: tuple[int, int], strokes, scale: float = 1.0) -> np.ndarray:
     """(H, W) uint8: which pixels the strokes added to the mask or erased from it, the later
-    stroke winning where two cross (one canvas, drawn in order)."""
+    stroke winning where two cross (one canvas, drawn in order). `scale`: the canvas's size
+    against the photo's (a preview's strokes are drawn at its own size)."""
     states = np.zeros(shape, np.uint8)
     for stroke in strokes:
         value = ADDED if stroke.add else ERASED
-        points = np.round(np.array(stroke.points, np.float64) * 4).astype(np.int32)
+        points = np.round(np.array(stroke.points, np.float64) * (4 * scale)).astype(np.int32)
+        radius = stroke.radius * scale
         if len(points) == 1:
-            cv2.circle(states, tuple(int(v) for v in points[0]), max(1, int(round(stroke.radius * 4))), value, -1,
+            cv2.circle(states, tuple(int(v) for v in points[0]), max(1, int(round(radius * 4))), value, -1,
                        cv2.LINE_8, shift=2)
         else:
-            cv2.polylines(states, [points], False, value, thickness=max(1, int(round(stroke.radius * 2))),
+            cv2.polylines(states, [points], False, value, thickness=max(1, int(round(radius * 2))),
                           lineType=cv2.LINE_8, shift=2)
     return states
+
+
+def marked_at(shape: tuple[int, int], edit: RestoreEdit, scale: float) -> np.ndarray | None:
+    """Where the strokes added damage, drawn at a preview's size (None without such strokes):
+    drawing them again small costs far less than bringing the full-size canvas down."""
+    if not any(stroke.add for stroke in edit.strokes):
+        return None
+    return stroke_states(shape, edit.strokes, scale) == ADDED
 
 
 def damage_mask(probability: np.ndarray, edit: RestoreEdit) -> np.ndarray:

@@ -6,9 +6,10 @@ repainted preview the app shows (issue 25's bounds: 2 s and 150 ms on a 12 MP ph
 The photo is a Kodak photo tiled to the size (or a synthetic texture without the eval sets),
 damaged by trainer/damage.py. "restore" is the damage network over the photo plus the fill at
 full size, after a warm-up run; "stroke" is what the app's worker does for a stroke's preview
-with the photo's damage already found: the mask with the new stroke at full size, brought to
-the 1024 px preview, the preview's fill, and the shown result's colour brought to the restored
-preview (a stroke does not run the colour model again; the full result after it does); medians.
+with the photo's damage already found (engine.restore.restored_view): the found mask as brought
+to the 1024 px preview before, the strokes drawn at that size, the tiles the stroke touches
+filled again, and the shown result's colour brought to the restored preview (a stroke does not
+run the colour model again; the full result after it does); medians.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ import numpy as np
 from autochrome.engine.colorizer import Colorizer
 from autochrome.engine.edit import ColorizeSettings, RestoreEdit, Stroke
 from autochrome.engine.image_io import LoadedImage, reduced
-from autochrome.engine.restore import damage_mask, damage_masks, damage_probability, fill, mask_at, marked_at
+from autochrome.engine.restore import FillCache, damage_mask, damage_probability, fill, restored_view
 from autochrome.engine.weights import load_damage_net
 from autochrome.trainer.damage import DamageRecipe, simulate_damage
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval" / "kodak24"
 PREVIEW = 1024  # desktop.photo_session.PREVIEW_SIZE
+OVERLAY_SIDE = 2048  # desktop.worker.OVERLAY_SIDE
 
 
 def photo(megapixels: float) -> np.ndarray:
@@ -72,15 +74,15 @@ def main() -> int:
     colour = colorizer.colorize(preview, settings).ab_small  # the shown result's colour
     strokes = []
     height, width = lightness.shape
+    previous = FillCache()  # as the app's worker keeps it: the preview as restored before the stroke
+    restored_view(preview.lightness, probability, edit, OVERLAY_SIDE, previous)
     for index in range(args.repeat):
         stroke = Stroke(tuple((width * (0.2 + 0.01 * index + 0.05 * t), height * (0.3 + 0.04 * t)) for t in range(8)),
                         8.0, True)
         began = time.perf_counter()
-        mask, marked = damage_masks(probability, edit.with_stroke(stroke))
-        small = mask_at(mask, preview.lightness.shape)
-        marked = marked_at(small.shape, edit.with_stroke(stroke), small.shape[1] / width)
-        restored = LoadedImage(None, fill(preview.lightness, small, marked=marked), 8, "PNG")
-        colorizer.colorize(restored, settings, ab_small=colour)
+        lightness_shown, _overlay = restored_view(preview.lightness, probability, edit.with_stroke(stroke),
+                                                  OVERLAY_SIDE, previous)
+        colorizer.colorize(LoadedImage(None, lightness_shown, 8, "PNG"), settings, ab_small=colour)
         strokes.append(time.perf_counter() - began)
     median = statistics.median
     print(f"{width}x{height} ({width * height / 1e6:.1f} MP): restore {median(restores):.2f} s "

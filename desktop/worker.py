@@ -83,6 +83,7 @@ class EngineWorker(QObject):
         self._latest = 0
         self._cancelled: set[int] = set()
         self._preview_source = None  # (photo, size, reduced photo, scale): one photo is edited at a time
+        self._preview_fill = None  # the last restored preview's fill, for the next stroke
 
     # Called from the GUI thread: plain state under a lock, so a cancel needs no event-loop trip.
     def mark_latest(self, request_id: int) -> None:
@@ -192,25 +193,22 @@ class EngineWorker(QObject):
     def _restored(self, colorizer, image, target, restore, rid):
         """(the photo to colorize, with its damage filled when restoration is on; the mask at
         overlay size). The damage is found once per photo at full size; a preview fills a
-        reduced copy with the full-size mask brought down to it, so a stroke shows at once."""
+        reduced copy (engine.restore.restored_view), so a stroke shows at once."""
         if restore is None or not restore.enabled:
             return target, None
         from dataclasses import replace
 
-        from autochrome.engine.restore import damage_masks, fill, mask_at, marked_at, tone
+        from autochrome.engine.restore import FillCache, restored_view, tone
 
         probability = colorizer.damage_probability(
             image, progress=lambda fraction: self.progress.emit(rid, 0.1 * fraction, "finding damage"))
-        mask, marked = damage_masks(probability, restore)
-        small = mask_at(mask, target.lightness.shape)
-        if marked is not None and small.shape != mask.shape:
-            marked = marked_at(small.shape, restore, small.shape[1] / mask.shape[1])
-        lightness = fill(target.lightness, small, marked=marked)
+        preview = target.lightness.shape != probability.shape
+        if preview and self._preview_fill is None:
+            self._preview_fill = FillCache()  # a stroke then refills only the tiles it touches
+        lightness, overlay = restored_view(target.lightness, probability, restore, OVERLAY_SIDE,
+                                           self._preview_fill if preview else None)
         if restore.tone:
             lightness = tone(lightness)
-        height, width = mask.shape
-        factor = min(1.0, OVERLAY_SIDE / max(height, width))
-        overlay = mask_at(mask, (max(1, round(height * factor)), max(1, round(width * factor))))
         return replace(target, lightness=lightness), overlay
 
     @staticmethod

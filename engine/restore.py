@@ -148,15 +148,82 @@ TILE = 128  # the fill works tile by tile where there is damage: a few scratches
 TILE_PAD = 32
 
 
+class FillCache:
+    """The last fill of one photo, so that the next (a stroke more or less) rebuilds only the
+    tiles whose surroundings changed: the result is the same as a whole fill, at a fraction of
+    the cost. Keep one per photo and size; a different photo or size starts afresh."""
+
+    def __init__(self):
+        self.lightness = None
+        self.mask = None
+        self.marked = None
+        self.out = None
+        self.used_coarse = False
+        self.found = None  # (probability, threshold, shape, the mask found at that shape)
+
+
 def fill(lightness: np.ndarray, mask: np.ndarray, seed: int | None = None,
-         marked: np.ndarray | None = None) -> np.ndarray:
+         marked: np.ndarray | None = None, cache: FillCache | None = None) -> np.ndarray:
     """L with the masked pixels rebuilt from their surroundings; the rest exactly as it was.
     `marked`: where a brush marked the damage (damage_masks): there the masked pixels' own
-    detail is not kept, since a stroke is wider than the scratch under it."""
+    detail is not kept, since a stroke is wider than the scratch under it. `cache`: the last
+    fill of this same photo (see FillCache)."""
     lightness = np.asarray(lightness, np.float32)
-    out = lightness.copy()
-    if not mask.any():
-        return out
+    height, width = mask.shape
+    if seed is None:
+        sample = np.ascontiguousarray(lightness[:: max(1, height // 64), :: max(1, width // 64)])
+        seed = int.from_bytes(hashlib.sha1(sample.tobytes()).digest()[:4], "little")
+    rows, cols = -(-height // TILE), -(-width // TILE)
+    padded = np.zeros((rows * TILE, cols * TILE), bool)
+    padded[:height, :width] = mask
+    damaged_tiles = padded.reshape(rows, TILE, cols, TILE).any(axis=(1, 3))
+    todo = damaged_tiles
+    reusable = (cache is not None and cache.out is not None and not cache.used_coarse
+                and cache.lightness is lightness and cache.mask.shape == mask.shape)
+    if reusable:
+        out = cache.out.copy()
+        changed = np.zeros_like(padded)
+        changed[:height, :width] = (mask != cache.mask) | (_or_none(marked, mask.shape) != _or_none(cache.marked, mask.shape))
+        reach = -(-TILE_PAD // TILE)  # a changed pixel is in the surroundings of tiles this far away
+        touched = cv2.dilate(changed.reshape(rows, TILE, cols, TILE).any(axis=(1, 3)).astype(np.uint8),
+                             np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0
+        for row, col in zip(*np.nonzero(touched & ~damaged_tiles)):  # no damage left: as it was
+            core = (slice(row * TILE, (row + 1) * TILE), slice(col * TILE, (col + 1) * TILE))
+            out[core] = lightness[core]
+        todo = damaged_tiles & touched
+    else:
+        out = lightness.copy()
+    coarse = None  # the surroundings of holes wider than a tile, from the whole photo at low size
+    for row, col in zip(*np.nonzero(todo)):
+        top, left = row * TILE, col * TILE
+        core = (slice(top, min(top + TILE, height)), slice(left, min(left + TILE, width)))
+        box = (slice(max(0, top - TILE_PAD), min(height, top + TILE + TILE_PAD)),
+               slice(max(0, left - TILE_PAD), min(width, left + TILE + TILE_PAD)))
+        window, inside = lightness[box], mask[box].astype(np.float32)
+        if inside.mean() > 0.9:  # nothing to fill from nearby: the whole photo's surroundings
+            if reusable:  # those depend on the whole mask: every tile again
+                cache.out = None
+                return fill(lightness, mask, seed, marked, cache)
+            if coarse is None:
+                coarse = _coarse_surroundings(lightness, mask)
+            surroundings = coarse[box]
+        else:
+            surroundings = _push_pull(window, 1.0 - inside)
+        brushed = None if marked is None else marked[box]
+        rebuilt = _rebuilt(window, inside, surroundings, np.random.default_rng([seed, int(row), int(col)]), brushed)
+        local = (slice(core[0].start - box[0].start, core[0].stop - box[0].start),
+                 slice(core[1].start - box[1].start, core[1].stop - box[1].start))
+        target, where = out[core], mask[core]
+        target[...] = lightness[core]
+        target[where] = rebuilt[local][where]
+    if cache is not None:
+        cache.lightness, cache.mask, cache.marked, cache.out = lightness, mask.copy(), marked, out.copy()
+        cache.used_coarse = coarse is not None
+    return out
+
+
+def _or_none(marked: np.ndarray | None, shape) -> np.ndarray:
+    return np.zeros(shape, bool) if marked is None else marked
     height, width = mask.shape
     if seed is None:
         sample = np.ascontiguousarray(lightness[:: max(1, height // 64), :: max(1, width // 64)])
@@ -238,6 +305,39 @@ def tone(lightness: np.ndarray) -> np.ndarray:
     span = max(high - low, 50.0)
     target_low, target_high = min(low, 5.0), max(high, 95.0)
     return np.clip(target_low + (lightness - low) * (target_high - target_low) / span, 0, 100).astype(np.float32)
+
+
+def restored_view(lightness: np.ndarray, probability: np.ndarray, edit: RestoreEdit, overlay_side: int,
+                  cache: FillCache | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(the restored L of the photo or of a reduced copy of it, the mask at most `overlay_side`
+    on its long side), from the full-size damage probability. For a reduced copy (a preview) the
+    found mask is brought down once per strength and kept in `cache`, the strokes are drawn at
+    the copy's size and only the tiles a stroke touches are filled again: a stroke's preview
+    costs no full-size work."""
+    height, width = probability.shape
+    if lightness.shape == probability.shape:
+        mask, marked = damage_masks(probability, edit)
+        restored = fill(lightness, mask, marked=marked)
+        factor = min(1.0, overlay_side / max(height, width))
+        return restored, mask_at(mask, (max(1, round(height * factor)), max(1, round(width * factor))))
+    shape = lightness.shape
+    key = (probability, edit.threshold, shape)
+    if cache is None or cache.found is None or cache.found[0] is not probability or cache.found[1:3] != key[1:]:
+        found = mask_at(probability >= edit.threshold, shape)
+        if cache is not None:
+            cache.found = (*key, found)
+    else:
+        found = cache.found[3]
+    mask, marked = found, None
+    if edit.strokes:
+        states = stroke_states(shape, edit.strokes, shape[1] / width)
+        added = states == ADDED
+        mask = (found & (states != ERASED)) | added
+        marked = added if added.any() else None
+    restored = fill(lightness, mask, marked=marked, cache=cache)
+    factor = min(1.0, overlay_side / max(shape))
+    overlay = mask if factor == 1.0 else mask_at(mask, (max(1, round(shape[0] * factor)), max(1, round(shape[1] * factor))))
+    return restored, overlay
 
 
 def restore(lightness: np.ndarray, net: DamageNet, edit: RestoreEdit, probability: np.ndarray | None = None):

@@ -107,3 +107,42 @@ def test_a_brush_stroke_wider_than_a_missed_scratch_removes_it(net):
     assert abs(bias_on_the_line(restored)) < 1.5  # new grain differs pixel by pixel; the +8 line is gone
     unmarked = fill(faint, mask)  # what the fill did when it kept the stroke's own detail
     assert bias_on_the_line(unmarked) > 4.0
+
+
+def test_a_stroke_refills_only_what_it_touches_and_gives_what_a_whole_fill_gives(net):
+    """The preview of a stroke reuses the last fill of the photo (FillCache): the tiles whose
+    surroundings did not change are kept, and the result equals a fill from scratch."""
+    from autochrome.engine.restore import FillCache
+
+    _, damaged, _ = scratched(width=640, height=400)
+    probability = damage_probability(damaged, net)
+    cache = FillCache()
+    edit = RestoreEdit(True)
+    for stroke in (Stroke(((300.0, 50.0), (340.0, 90.0)), 5.0, True), Stroke(((60.0, 0.0), (60.0, 399.0)), 4.0, False),
+                   Stroke(((500.0, 300.0),), 9.0, True), Stroke(((500.0, 300.0),), 12.0, False)):
+        edit = edit.with_stroke(stroke)
+        mask, marked = damage_masks(probability, edit)
+        reused = fill(damaged, mask, marked=marked, cache=cache)
+        assert np.array_equal(reused, fill(damaged, mask, marked=marked))
+
+
+def test_a_preview_is_restored_as_the_full_photo_is_with_no_full_size_work_per_stroke(net):
+    from autochrome.engine.restore import FillCache, mask_at, restored_view
+
+    _, damaged, _ = scratched(width=640, height=400)
+    probability = damage_probability(damaged, net)
+    small = np.ascontiguousarray(damaged[::2, ::2])
+    cache = FillCache()
+    edit = RestoreEdit(True).with_stroke(Stroke(((300.0, 50.0), (340.0, 90.0)), 6.0, True))
+    _, overlay = restored_view(small, probability, edit, 4096, cache)
+    expected = mask_at(damage_mask(probability, edit), small.shape)
+    assert overlay.shape == small.shape
+    assert np.logical_and(overlay, expected).sum() / np.logical_or(overlay, expected).sum() > 0.85
+    found = cache.found[3]
+    restored_view(small, probability, edit.with_stroke(Stroke(((500.0, 300.0),), 9.0, True)), 4096, cache)
+    assert cache.found[3] is found  # the found mask is brought down once per strength
+    stronger = RestoreEdit(True, strength=0.9, strokes=edit.strokes)
+    restored_view(small, probability, stronger, 4096, cache)
+    assert cache.found[3] is not found and cache.found[3].sum() >= found.sum()
+    full, full_overlay = restored_view(damaged, probability, edit, 320, None)
+    assert full.shape == damaged.shape and max(full_overlay.shape) == 320

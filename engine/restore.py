@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -146,6 +148,7 @@ def _push_pull(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 TILE = 128  # the fill works tile by tile where there is damage: a few scratches cost little on 12 MP
 TILE_PAD = 32
+FILL_THREADS = min(4, os.cpu_count() or 1)  # OpenCV and NumPy let go of the GIL for a tile's work
 
 
 class FillCache:
@@ -193,22 +196,21 @@ def fill(lightness: np.ndarray, mask: np.ndarray, seed: int | None = None,
         todo = damaged_tiles & touched
     else:
         out = lightness.copy()
+    tiles = list(zip(*np.nonzero(todo)))
     coarse = None  # the surroundings of holes wider than a tile, from the whole photo at low size
-    for row, col in zip(*np.nonzero(todo)):
+    if any(_box_share(mask, row, col) > 0.9 for row, col in tiles):
+        if reusable:  # those depend on the whole mask: every tile again
+            cache.out = None
+            return fill(lightness, mask, seed, marked, cache)
+        coarse = _coarse_surroundings(lightness, mask)
+
+    def rebuild(tile) -> None:  # each tile writes its own pixels only: the tiles run side by side
+        row, col = tile
         top, left = row * TILE, col * TILE
         core = (slice(top, min(top + TILE, height)), slice(left, min(left + TILE, width)))
-        box = (slice(max(0, top - TILE_PAD), min(height, top + TILE + TILE_PAD)),
-               slice(max(0, left - TILE_PAD), min(width, left + TILE + TILE_PAD)))
+        box = _box(mask.shape, row, col)
         window, inside = lightness[box], mask[box].astype(np.float32)
-        if inside.mean() > 0.9:  # nothing to fill from nearby: the whole photo's surroundings
-            if reusable:  # those depend on the whole mask: every tile again
-                cache.out = None
-                return fill(lightness, mask, seed, marked, cache)
-            if coarse is None:
-                coarse = _coarse_surroundings(lightness, mask)
-            surroundings = coarse[box]
-        else:
-            surroundings = _push_pull(window, 1.0 - inside)
+        surroundings = coarse[box] if inside.mean() > 0.9 else _push_pull(window, 1.0 - inside)
         brushed = None if marked is None else marked[box]
         rebuilt = _rebuilt(window, inside, surroundings, np.random.default_rng([seed, int(row), int(col)]), brushed)
         local = (slice(core[0].start - box[0].start, core[0].stop - box[0].start),
@@ -216,42 +218,32 @@ def fill(lightness: np.ndarray, mask: np.ndarray, seed: int | None = None,
         target, where = out[core], mask[core]
         target[...] = lightness[core]
         target[where] = rebuilt[local][where]
+
+    if len(tiles) > 4 and FILL_THREADS > 1:
+        with ThreadPoolExecutor(FILL_THREADS) as pool:
+            list(pool.map(rebuild, tiles))
+    else:
+        for tile in tiles:
+            rebuild(tile)
     if cache is not None:
         cache.lightness, cache.mask, cache.marked, cache.out = lightness, mask.copy(), marked, out.copy()
         cache.used_coarse = coarse is not None
     return out
 
 
+def _box(shape, row: int, col: int) -> tuple[slice, slice]:
+    """A tile and the surroundings its fill reads."""
+    top, left = row * TILE, col * TILE
+    return (slice(max(0, top - TILE_PAD), min(shape[0], top + TILE + TILE_PAD)),
+            slice(max(0, left - TILE_PAD), min(shape[1], left + TILE + TILE_PAD)))
+
+
+def _box_share(mask: np.ndarray, row: int, col: int) -> float:
+    return float(mask[_box(mask.shape, row, col)].mean())
+
+
 def _or_none(marked: np.ndarray | None, shape) -> np.ndarray:
     return np.zeros(shape, bool) if marked is None else marked
-    height, width = mask.shape
-    if seed is None:
-        sample = np.ascontiguousarray(lightness[:: max(1, height // 64), :: max(1, width // 64)])
-        seed = int.from_bytes(hashlib.sha1(sample.tobytes()).digest()[:4], "little")
-    coarse = None  # the surroundings of holes wider than a tile, from the whole photo at low size
-    rows, cols = -(-height // TILE), -(-width // TILE)
-    padded = np.zeros((rows * TILE, cols * TILE), bool)
-    padded[:height, :width] = mask
-    damaged_tiles = padded.reshape(rows, TILE, cols, TILE).any(axis=(1, 3))
-    for row, col in zip(*np.nonzero(damaged_tiles)):
-        top, left = row * TILE, col * TILE
-        core = (slice(top, min(top + TILE, height)), slice(left, min(left + TILE, width)))
-        box = (slice(max(0, top - TILE_PAD), min(height, top + TILE + TILE_PAD)),
-               slice(max(0, left - TILE_PAD), min(width, left + TILE + TILE_PAD)))
-        window, inside = lightness[box], mask[box].astype(np.float32)
-        if inside.mean() > 0.9:  # nothing to fill from nearby: the whole photo's surroundings
-            if coarse is None:
-                coarse = _coarse_surroundings(lightness, mask)
-            surroundings = coarse[box]
-        else:
-            surroundings = _push_pull(window, 1.0 - inside)
-        brushed = None if marked is None else marked[box]
-        rebuilt = _rebuilt(window, inside, surroundings, np.random.default_rng([seed, int(row), int(col)]), brushed)
-        local = (slice(core[0].start - box[0].start, core[0].stop - box[0].start),
-                 slice(core[1].start - box[1].start, core[1].stop - box[1].start))
-        target, where = out[core], mask[core]
-        target[where] = rebuilt[local][where]
-    return out
 
 
 def _coarse_surroundings(lightness: np.ndarray, mask: np.ndarray) -> np.ndarray:

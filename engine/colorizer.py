@@ -77,12 +77,9 @@ class Colorizer:
 
     def restored(self, image: LoadedImage, edit, progress=None) -> tuple[LoadedImage, object]:
         """(the photo with its damage filled, the mask filled); nothing outside the mask changes."""
-        from .restore import damage_masks, fill, tone
+        from .restore import restore
 
-        mask, marked = damage_masks(self.damage_probability(image, progress), edit)
-        lightness = fill(image.lightness, mask, marked=marked)
-        if edit.tone:
-            lightness = tone(lightness)
+        lightness, mask, _ = restore(image.lightness, None, edit, self.damage_probability(image, progress))
         notes = list(image.notes) + [f"restored: {mask.mean() * 100:.2f} % of its pixels filled"]
         return replace(image, lightness=lightness, notes=notes), mask
 

@@ -87,14 +87,6 @@ def stroke_states(shape: tuple[int, int], strokes, scale: float = 1.0) -> np.nda
     return states
 
 
-def marked_at(shape: tuple[int, int], edit: RestoreEdit, scale: float) -> np.ndarray | None:
-    """Where the strokes added damage, drawn at a preview's size (None without such strokes):
-    drawing them again small costs far less than bringing the full-size canvas down."""
-    if not any(stroke.add for stroke in edit.strokes):
-        return None
-    return stroke_states(shape, edit.strokes, scale) == ADDED
-
-
 def damage_mask(probability: np.ndarray, edit: RestoreEdit) -> np.ndarray:
     """The pixels to fill: found by the network above the edit's threshold, with the strokes
     applied in order (later strokes win where they cross)."""
@@ -105,12 +97,24 @@ def damage_masks(probability: np.ndarray, edit: RestoreEdit) -> tuple[np.ndarray
     """(the pixels to fill, where the user's strokes added damage or None without such
     strokes): a brush is wider than the scratch under it, so the fill keeps none of the
     marked pixels' own detail there."""
-    mask = probability >= edit.threshold
+    found = probability >= edit.threshold
+    return _with_strokes(found, edit, 1.0)
+
+
+def _with_strokes(found: np.ndarray, edit: RestoreEdit, scale: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """damage_masks' pair from the found mask at some size, the strokes drawn at that size."""
     if not edit.strokes:
-        return mask, None
-    states = stroke_states(mask.shape, edit.strokes)
+        return found, None
+    states = stroke_states(found.shape, edit.strokes, scale)
     added = states == ADDED
-    return (mask & (states != ERASED)) | added, (added if added.any() else None)
+    return (found & (states != ERASED)) | added, (added if added.any() else None)
+
+
+def _overlay(mask: np.ndarray, side: int) -> np.ndarray:
+    """The mask at most `side` on its long side."""
+    height, width = mask.shape
+    factor = min(1.0, side / max(height, width))
+    return mask_at(mask, (max(1, round(height * factor)), max(1, round(width * factor))))
 
 
 def mask_at(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -172,6 +176,8 @@ def fill(lightness: np.ndarray, mask: np.ndarray, seed: int | None = None,
     detail is not kept, since a stroke is wider than the scratch under it. `cache`: the last
     fill of this same photo (see FillCache)."""
     lightness = np.asarray(lightness, np.float32)
+    if cache is None and not mask.any():
+        return lightness.copy()
     height, width = mask.shape
     if seed is None:
         sample = np.ascontiguousarray(lightness[:: max(1, height // 64), :: max(1, width // 64)])
@@ -306,30 +312,19 @@ def restored_view(lightness: np.ndarray, probability: np.ndarray, edit: RestoreE
     found mask is brought down once per strength and kept in `cache`, the strokes are drawn at
     the copy's size and only the tiles a stroke touches are filled again: a stroke's preview
     costs no full-size work."""
-    height, width = probability.shape
     if lightness.shape == probability.shape:
         mask, marked = damage_masks(probability, edit)
-        restored = fill(lightness, mask, marked=marked)
-        factor = min(1.0, overlay_side / max(height, width))
-        return restored, mask_at(mask, (max(1, round(height * factor)), max(1, round(width * factor))))
+        return fill(lightness, mask, marked=marked), _overlay(mask, overlay_side)
     shape = lightness.shape
-    key = (probability, edit.threshold, shape)
-    if cache is None or cache.found is None or cache.found[0] is not probability or cache.found[1:3] != key[1:]:
+    known = cache.found if cache is not None else None
+    if known is not None and known[0] is probability and known[1:3] == (edit.threshold, shape):
+        found = known[3]
+    else:
         found = mask_at(probability >= edit.threshold, shape)
         if cache is not None:
-            cache.found = (*key, found)
-    else:
-        found = cache.found[3]
-    mask, marked = found, None
-    if edit.strokes:
-        states = stroke_states(shape, edit.strokes, shape[1] / width)
-        added = states == ADDED
-        mask = (found & (states != ERASED)) | added
-        marked = added if added.any() else None
-    restored = fill(lightness, mask, marked=marked, cache=cache)
-    factor = min(1.0, overlay_side / max(shape))
-    overlay = mask if factor == 1.0 else mask_at(mask, (max(1, round(shape[0] * factor)), max(1, round(shape[1] * factor))))
-    return restored, overlay
+            cache.found = (probability, edit.threshold, shape, found)
+    mask, marked = _with_strokes(found, edit, shape[1] / probability.shape[1])
+    return fill(lightness, mask, marked=marked, cache=cache), _overlay(mask, overlay_side)
 
 
 def restore(lightness: np.ndarray, net: DamageNet, edit: RestoreEdit, probability: np.ndarray | None = None):

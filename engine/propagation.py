@@ -9,7 +9,7 @@ nothing), so a hint changes the colour of the object it lies on, and less far aw
 photos a hint that carried further tinted everything (tried: a reach of the whole photo turned
 a mountain scene blue from one hint on the rocks). Where the hints are present, their colours
 mixed by presence take the place of the model's (the caller blends by the strength given).
-The sparse system is solved directly on a grid of at most PROPAGATION_SIZE pixels a side.
+The system is solved directly (engine.grid_solver) on a grid of at most PROPAGATION_SIZE pixels a side.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import cv2
 import numpy as np
 
 from .edit import DEFAULT_REACH
+from .grid_solver import GridSolver
 
-PROPAGATION_SIZE = 128  # a direct solve: 24 ms at 128 px, 100 ms at 192 px on 2 cores
+PROPAGATION_SIZE = 128  # a whole spreading of two hints at 128 px: about 65 ms on 2 cores (one busy)
 HINT_WEIGHT = 100.0
 EDGE_SIGMA = 5.0  # L units: lightness steps much larger than this between neighbours are edges
 TEXTURE_BLUR = 1.0  # grid pixels
@@ -95,11 +96,6 @@ def propagate(lightness: np.ndarray, targets: list[tuple[slice, slice, np.ndarra
     height, width = lightness.shape
     if not targets:
         return np.zeros((height, width, 2), np.float32), np.zeros((height, width), np.float32)
-    # Imported when a hint is first spread: SciPy takes a quarter of a second to import, and a
-    # photo without hints never needs it.
-    import scipy.sparse
-    import scipy.sparse.linalg
-
     scale = min(1.0, PROPAGATION_SIZE / max(height, width))
     grid_w, grid_h = max(1, round(width * scale)), max(1, round(height * scale))
     grid_l = cv2.resize(lightness, (grid_w, grid_h), interpolation=cv2.INTER_AREA) if scale < 1 else lightness
@@ -111,12 +107,12 @@ def propagate(lightness: np.ndarray, targets: list[tuple[slice, slice, np.ndarra
         grid_e = grid_e.reshape(grid_h, grid_w, -1)
         horizontal = horizontal * np.exp(-((grid_e[:, 1:] - grid_e[:, :-1]) ** 2).sum(-1) * EMBEDDING_SCALE)
         vertical = vertical * np.exp(-((grid_e[1:] - grid_e[:-1]) ** 2).sum(-1) * EMBEDDING_SCALE)
-    rows = np.concatenate([index[:, :-1].ravel(), index[:-1].ravel()])
-    cols = np.concatenate([index[:, 1:].ravel(), index[1:].ravel()])
-    weights = np.concatenate([horizontal.ravel(), vertical.ravel()]).astype(np.float64)
-    adjacency = scipy.sparse.coo_matrix((weights, (rows, cols)), shape=(count, count))
-    adjacency = adjacency + adjacency.T
-    degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    # Each cell's diagonal: the weights to its neighbours, the fade, and the hints' pull.
+    degree = np.zeros((grid_h, grid_w))
+    degree[:, :-1] += horizontal
+    degree[:, 1:] += horizontal
+    degree[:-1] += vertical
+    degree[1:] += vertical
     fade = 1.0 / (reach * max(grid_h, grid_w)) ** 2
     data = np.zeros(count)
     rhs = np.zeros((count, 3))  # a, b and the hints' presence
@@ -132,8 +128,7 @@ def propagate(lightness: np.ndarray, targets: list[tuple[slice, slice, np.ndarra
         data[cells] = HINT_WEIGHT
         rhs[cells, :2] = HINT_WEIGHT * np.asarray(colour, np.float64)
         rhs[cells, 2] = HINT_WEIGHT
-    system = scipy.sparse.diags(degree + fade + data) - adjacency
-    solver = scipy.sparse.linalg.splu(system.tocsc())
+    solver = GridSolver(degree + fade + data.reshape(grid_h, grid_w), horizontal, vertical)
     if embedding is not None and GATE_THRESHOLD > 0:
         colour, strength = _gated(solver, grid_e.reshape(count, -1), hint_cells, colours)
     else:

@@ -112,12 +112,13 @@ def run_colorize(args) -> int:
             _say(f"failed: {_one_line(str(job.source))}: {_one_line(reason)}", bar)
         bar.update(1)
     bar.close()
-    print(f"{_summary(len(jobs), counts, time.perf_counter() - began)} -> {args.output}")
+    done = "restored" if args.restore_only else "colorized"
+    print(f"{_summary(len(jobs), counts, time.perf_counter() - began, done)} -> {args.output}")
     return 1 if counts["failed"] else 0
 
 
-def _summary(total: int, counts: dict, seconds: float) -> str:
-    summary = f"colorized {total - counts['failed']} of {total} photo{'s' if total != 1 else ''} in {seconds:.1f} s"
+def _summary(total: int, counts: dict, seconds: float, done: str = "colorized") -> str:
+    summary = f"{done} {total - counts['failed']} of {total} photo{'s' if total != 1 else ''} in {seconds:.1f} s"
     if counts.get("damaged"):
         # In a batch of thousands the notes scroll away; the last line says to look for them.
         summary += f", {counts['damaged']} damaged: see the notes above"

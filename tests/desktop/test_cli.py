@@ -268,13 +268,16 @@ def test_restore_on_the_command_line_and_from_a_sidecar(tmp_path, tiny_model, ca
     original = hashlib.sha256(photo.read_bytes()).hexdigest()
     assert main(["colorize", str(photo), "-o", str(tmp_path / "grey"), "--restore-only", "--model", str(tiny_model),
                  "--device", "cpu"]) == 0
-    assert "restored:" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "restored:" in err
+    assert "restored 1 of 1 photo" in out and "colorized" not in out  # it only restored
     with Image.open(tmp_path / "grey" / "print.png") as written:
         grey = np.asarray(written.convert("RGB"), np.float32)
     assert np.ptp(grey, axis=2).max() <= 1  # grey
     assert grey[20:140, 120, 0].mean() < 200  # the 252 scratch is gone
     assert main(["colorize", str(photo), "-o", str(tmp_path / "colour"), "--restore", "--model", str(tiny_model),
                  "--device", "cpu"]) == 0
+    assert "colorized 1 of 1 photo" in capsys.readouterr().out
     with Image.open(tmp_path / "colour" / "print.png") as written:
         assert np.asarray(written.convert("L"), np.float32)[20:140, 120].mean() < 200
     # A sidecar that turns restoration on, with a stroke that keeps the scratch: applied without --restore.

@@ -53,9 +53,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megapixels", type=float, default=12)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--net", type=Path, help="a damage network file (default: the shipped one)")
     args = parser.parse_args()
     lightness = photo(args.megapixels)
-    net = load_damage_net()
+    net = load_damage_net(args.net) if args.net else load_damage_net()
     edit = RestoreEdit(True)
     damage_probability(lightness[:512, :512], net)  # warm-up
     restores, finds, fills = [], [], []

@@ -12,7 +12,8 @@ What it draws, each kind with its own chance (`DamageRecipe`):
   a print) or dark;
 - cracks and folds: long jagged random-walk paths, 1-3 px, some branching, and folds: a
   straight bright line across the whole print with a faint shading band beside it;
-- stains: soft-edged blotches that darken or lighten a region by 4-20 L (water, foxing);
+- stains: soft-edged blotches that darken or lighten a region by 10-28 L (water, foxing), their
+  size a part of the whole photo's (`extent` when the L is a crop of it);
 - nuisance texture that is not damage and must stay out of the mask: film grain and halftone
   dots over the whole photo, and fading (lower contrast, lifted blacks).
 
@@ -43,17 +44,20 @@ class DamageRecipe:
     clean: float = 0.15  # chance of no damage at all (only the nuisance texture)
 
 
+STAIN_FIELD_SIDE = 256  # a larger photo's stains are drawn at this size, then cut to the crop
+
+
 def _scale(shape) -> float:
     """Damage is drawn in proportion to the photo: counts per megapixel-ish, sizes in pixels."""
     return max(shape) / 1000.0
 
 
-def _draw_scratches(height, width, rng, canvas):
+def _draw_scratches(height, width, rng, canvas, extent):
     for _ in range(int(rng.integers(1, 9))):
         thickness = int(rng.choice([1, 1, 1, 2, 2, 3, 4, 5]))
         # A scratch on the print shows white, one on the negative prints black.
         strength = rng.uniform(15, 60) * rng.choice([1, -1])
-        length = rng.uniform(0.15, 1.0) * max(height, width)
+        length = rng.uniform(0.15, 1.0) * extent
         x0, y0 = rng.uniform(0, width), rng.uniform(0, height)
         angle = rng.uniform(0, np.pi)
         if rng.random() < 0.6:  # film scratches run along the film: near vertical
@@ -71,7 +75,7 @@ def _draw_scratches(height, width, rng, canvas):
         canvas += strength * line * along
 
 
-def _draw_dust(height, width, rng, canvas):
+def _draw_dust(height, width, rng, canvas, extent):
     count = int(rng.integers(5, 120) * max(_scale((height, width)), 0.3))
     bright = rng.random() < 0.75
     for _ in range(count):
@@ -88,11 +92,11 @@ def _draw_dust(height, width, rng, canvas):
         canvas += strength * blot
 
 
-def _draw_cracks(height, width, rng, canvas):
+def _draw_cracks(height, width, rng, canvas, extent):
     for _ in range(int(rng.integers(1, 4))):
         x, y = rng.uniform(0, width), rng.uniform(0, height)
         heading = rng.uniform(0, 2 * np.pi)
-        step = max(2.0, max(height, width) / 200)
+        step = max(2.0, extent / 200)
         points = [(x, y)]
         for _ in range(int(rng.integers(40, 200))):
             heading += rng.normal(0, 0.5)
@@ -104,7 +108,7 @@ def _draw_cracks(height, width, rng, canvas):
         canvas += rng.uniform(20, 55) * rng.choice([1, -1]) * line
 
 
-def _draw_fold(height, width, rng, canvas):
+def _draw_fold(height, width, rng, canvas, extent):
     vertical = rng.random() < 0.5
     position = rng.uniform(0.2, 0.8) * (width if vertical else height)
     tilt = rng.normal(0, 0.02) * (height if vertical else width)
@@ -118,13 +122,28 @@ def _draw_fold(height, width, rng, canvas):
     canvas += rng.uniform(25, 60) * line
 
 
-def _draw_stains(height, width, rng, canvas):
+def _stain_field(height, width, rng) -> np.ndarray:
     small = (max(4, width // 16), max(4, height // 16))
     field = cv2.resize(rng.normal(0, 1, (small[1], small[0])).astype(np.float32), (width, height),
                        interpolation=cv2.INTER_CUBIC)
-    sigma = max(height, width) / 60
-    field = cv2.GaussianBlur(field, (0, 0), sigma)
-    field /= field.std() + 1e-6
+    field = cv2.GaussianBlur(field, (0, 0), max(height, width) / 60)
+    return field / (field.std() + 1e-6)
+
+
+def _draw_stains(height, width, rng, canvas, extent):
+    if extent <= max(height, width):
+        field = _stain_field(height, width, rng)
+    else:
+        # A crop of a larger photo: the stains are that photo's, as large as they are on it (drawn
+        # on the crop alone they would shrink to specks the size of the crop's sixtieth), drawn on a
+        # square photo at a low size and cut out where the crop lies.
+        zoom = STAIN_FIELD_SIDE / extent
+        whole = _stain_field(STAIN_FIELD_SIDE, STAIN_FIELD_SIDE, rng)
+        left = rng.uniform(0, max(0.0, STAIN_FIELD_SIDE - width * zoom))
+        top = rng.uniform(0, max(0.0, STAIN_FIELD_SIDE - height * zoom))
+        to_whole = np.float32([[zoom, 0, left], [0, zoom, top]])
+        field = cv2.warpAffine(whole, to_whole, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_REFLECT)
     threshold = rng.uniform(1.5, 2.5)  # a few blotches, not a wash over the print
     blotch = np.clip((field - threshold) * 4.0, 0, 1)  # a water stain's edge is a rim, not a haze
     canvas += rng.uniform(10, 28) * rng.choice([-1, -1, 1]) * blotch
@@ -151,11 +170,14 @@ def _fade(lightness, rng):
     return lift + contrast * lightness + (1 - contrast) * 30.0
 
 
-def simulate_damage(lightness: np.ndarray, seed, recipe: DamageRecipe = DamageRecipe()):
-    """(damaged L, mask) for a clean L (H, W) in [0, 100]; `seed` an int or a list of ints."""
+def simulate_damage(lightness: np.ndarray, seed, recipe: DamageRecipe = DamageRecipe(), extent: float | None = None):
+    """(damaged L, mask) for a clean L (H, W) in [0, 100]; `seed` an int or a list of ints.
+    `extent`: the longer side of the photo this L is a crop of (None: the L is the whole photo);
+    scratches, cracks and stains are drawn as large as they would be on that photo."""
     rng = np.random.default_rng(seed)
     clean = np.asarray(lightness, np.float32)
     height, width = clean.shape
+    extent = max(height, width) if extent is None else max(float(extent), height, width)
     canvas = np.zeros_like(clean)  # how much each pixel's lightness moves
     if rng.random() >= recipe.clean:
         drawn = False
@@ -163,10 +185,10 @@ def simulate_damage(lightness: np.ndarray, seed, recipe: DamageRecipe = DamageRe
                              (recipe.cracks, _draw_cracks), (recipe.folds, _draw_fold),
                              (recipe.stains, _draw_stains)):
             if rng.random() < chance:
-                draw(height, width, rng, canvas)
+                draw(height, width, rng, canvas, extent)
                 drawn = True
         if not drawn:
-            _draw_dust(height, width, rng, canvas)
+            _draw_dust(height, width, rng, canvas, extent)
     damaged = clean + canvas
     mask = np.abs(np.clip(damaged, 0, 100) - np.clip(clean, 0, 100)) >= MASK_THRESHOLD
     # Nuisance texture and tone: over the whole photo, damaged and clean parts alike.

@@ -45,6 +45,9 @@ def load_partial_imagenet(encoder, state: dict) -> None:
     encoder.load_state_dict(own)
 
 
+LARGEST_SCAN = 2000  # px, the longer side
+
+
 class PhotoCrops:
     """Grey crops of a folder's photos, decoded once each time they are drawn (small photos)."""
 
@@ -71,7 +74,12 @@ class PhotoCrops:
             top = int(rng.integers(0, lightness.shape[0] - CROP + 1))
             left = int(rng.integers(0, lightness.shape[1] - CROP + 1))
             crop = np.clip(lightness[top : top + CROP, left : left + CROP], 0, 100)
-            return simulate_damage(crop, [self.seed, index, 1], self.recipe)
+            # The damage is drawn as large as on the photo the crop is from, a scan of any size
+            # from this one's to LARGEST_SCAN: on the crop alone a stain shrank to a speck, and the
+            # network never learned the stains it meets on a whole photo (recall 0.005).
+            side = max(lightness.shape)
+            extent = float(np.exp(rng.uniform(np.log(side), np.log(max(side, LARGEST_SCAN)))))
+            return simulate_damage(crop, [self.seed, index, 1], self.recipe, extent=extent)
         raise ValueError("eight photos in a row could not be read")
 
 

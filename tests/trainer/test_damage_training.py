@@ -1,5 +1,6 @@
 """The damage simulator and the damage network's training (issue 25)."""
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
@@ -54,3 +55,22 @@ def test_a_few_training_steps_resume_and_the_operating_point_moves_the_bias(tmp_
     chosen = calibration["threshold"]
     assert chosen in [row["threshold"] for row in calibration["table"]]
     assert abs(float(net.head[2].bias.detach()) - (before - np.log(chosen / (1 - chosen)))) < 1e-5
+
+
+def test_a_crop_of_a_larger_photo_gets_that_photos_stains_not_specks_the_crops_size():
+    flat = np.full((192, 192), 50.0, np.float32)
+    stains_only = DamageRecipe(scratches=0.0, dust=0.0, cracks=0.0, folds=0.0, stains=1.0, grain=0.0, halftone=0.0,
+                               fading=0.0, clean=0.0)
+
+    def stains(extent):
+        """(share of the pixels stained, mean area of one stain) over many crops"""
+        masks = [simulate_damage(flat, seed, stains_only, extent=extent)[1] for seed in range(200)]
+        areas = [area for mask in masks for area in cv2.connectedComponentsWithStats(mask.astype(np.uint8))[2][1:, 4]]
+        return np.mean(masks), np.mean(areas)
+
+    (share_on_crop, area_on_crop), (share_on_scan, area_on_scan) = stains(None), stains(1600)
+    assert area_on_scan > 4 * area_on_crop > 0  # larger stains, so fewer crops have any...
+    assert abs(share_on_scan - share_on_crop) < 0.3 * share_on_crop  # ...and as much of the photo stained
+    # A whole photo is drawn as it always was: the bench's seeded damage stays comparable.
+    whole = simulate_damage(flat, 3, stains_only)
+    assert all(np.array_equal(a, b) for a, b in zip(whole, simulate_damage(flat, 3, stains_only, extent=192)))

@@ -227,7 +227,8 @@ def _colorize_one(colorizers, job, settings, explicit, run_reference, args, bar)
         return f"unexpected error ({type(exc).__name__}: {exc})", False, False, False
     for note in source.notes + result.notes + notes:
         _say(f"note: {_one_line(job.source.name)}: {_one_line(note)}", bar)
-    return None, bool(edit and edit.hints), reference is not None, image.damaged
+    colorized = not args.restore_only  # a restored grey photo takes no hints and no reference
+    return None, colorized and bool(edit and edit.hints), colorized and reference is not None, image.damaged
 
 
 def _restore_for(edit, args):

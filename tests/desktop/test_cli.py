@@ -281,10 +281,13 @@ def test_restore_on_the_command_line_and_from_a_sidecar(tmp_path, tiny_model, ca
     with Image.open(tmp_path / "colour" / "print.png") as written:
         assert np.asarray(written.convert("L"), np.float32)[20:140, 120].mean() < 200
     # A sidecar that turns restoration on, with a stroke that keeps the scratch: applied without --restore.
-    (tmp_path / "print.png.autochrome.json").write_text(json.dumps({"hints": [], "restore": {
-        "enabled": True, "strokes": [{"add": False, "radius": 4, "points": [[120, 5], [120, 155]]}]}}))
+    # Its colour hint has nothing to do in a grey photo, and the summary does not claim it did.
+    (tmp_path / "print.png.autochrome.json").write_text(json.dumps({
+        "hints": [{"x": 60, "y": 30, "ab": [50, 10], "color": "#c04060"}], "restore": {
+            "enabled": True, "strokes": [{"add": False, "radius": 4, "points": [[120, 5], [120, 155]]}]}}))
     assert main(["colorize", str(photo), "-o", str(tmp_path / "sidecar"), "--restore-only", "--model",
                  str(tiny_model), "--device", "cpu"]) == 0
+    assert "hints" not in capsys.readouterr().out
     with Image.open(tmp_path / "sidecar" / "print.png") as written:
         assert np.asarray(written.convert("L"))[20:140, 120].mean() > 240  # erased from the mask: kept
     assert hashlib.sha256(photo.read_bytes()).hexdigest() == original

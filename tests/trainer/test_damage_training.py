@@ -74,3 +74,20 @@ def test_a_crop_of_a_larger_photo_gets_that_photos_stains_not_specks_the_crops_s
     # A whole photo is drawn as it always was: the bench's seeded damage stays comparable.
     whole = simulate_damage(flat, 3, stains_only)
     assert all(np.array_equal(a, b) for a, b in zip(whole, simulate_damage(flat, 3, stains_only, extent=192)))
+
+
+def test_the_app_finds_damage_band_by_band_exactly_as_training_scores_the_whole_photo():
+    """Parity: the restore step's inference (bands of rows, the head a few rows at a time, reused
+    buffers, OpenCV's resize of the context) against the training path on the same photo."""
+    from autochrome.engine.restore import BAND_ROWS, damage_probability
+    from autochrome.trainer.damage_training import batch_tensors, damage_logits
+
+    torch.manual_seed(3)
+    net = DamageNet(DamageConfig(hidden=6)).eval()
+    clean = _clean(width=333, height=2 * BAND_ROWS + 91, seed=2)
+    damaged, mask = simulate_damage(clean, 8, DamageRecipe(grain=1.0, clean=0.0))
+    with torch.no_grad():
+        expected = torch.sigmoid(damage_logits(net, *batch_tensors([(damaged, mask)])[:3]))[0, 0].numpy()
+    found = damage_probability(damaged, net).astype(np.float32)
+    assert found.shape == damaged.shape
+    assert np.abs(found - expected).max() < 1e-3  # float16 storage (too narrow a band margin: 2e-3 at the seams)

@@ -155,7 +155,8 @@ def _push_pull(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return filled
 
 
-TILE = 128  # the fill works tile by tile where there is damage: a few scratches cost little on 12 MP
+TILE = 256  # the fill works tile by tile where there is damage: a few scratches cost little on 12 MP (128: the
+# windows overlap so much that a fill of dust all over a 12 MP photo took twice as long, 1.2 against 0.6 s)
 TILE_PAD = 32
 FILL_THREADS = min(4, os.cpu_count() or 1)  # OpenCV and NumPy let go of the GIL for a tile's work
 

@@ -24,7 +24,7 @@ import torch
 
 from .edit import RestoreEdit
 from .networks.damage import (CONTEXT_SCALE, LOCAL_CHANNELS, DamageNet, context_features, context_lightness,
-                              context_rows, local_features, pool_features)
+                              context_rows, local_features, local_planes, pool_features)
 
 BAND_ROWS = 256  # rows of the full-size photo the head sees at once (about 40 MB of features at 4,000 px)
 BAND_MARGIN = 16  # rows above and below a band that its filters see: a 15 px opening reaches 14
@@ -41,14 +41,14 @@ def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> 
     # Two passes over bands of rows: the context needs the whole photo's pooled filters first;
     # the filters are computed again for the head rather than kept (at 12 MP they would be
     # 450 MB, and fresh memory costs more to touch than the filters cost to compute).
-    features = np.empty((min(height, BAND_ROWS + 2 * BAND_MARGIN), width, LOCAL_CHANNELS), np.float32)
-    pooled = [pool_features(_band_features(lightness, start, features)) for start in starts]
+    pooled = [pool_features(_band_planes(lightness, start)) for start in starts]
     if progress is not None:
         progress(0.4)
     small = context_lightness(lightness)
     pooled_t = torch.from_numpy(np.ascontiguousarray(context_features(small, np.concatenate(pooled)).transpose(2, 0, 1)))
     context = net.context(torch.from_numpy(small)[None, None], pooled_t[None])[0].permute(1, 2, 0).contiguous().numpy()
     out = np.empty((height, width), np.float16)
+    features = np.empty((min(height, BAND_ROWS + 2 * BAND_MARGIN), width, LOCAL_CHANNELS), np.float32)
     resized = np.empty(((BAND_ROWS // CONTEXT_SCALE + 6) * CONTEXT_SCALE, context.shape[1] * CONTEXT_SCALE,
                         context.shape[2]), np.float32)
     for start in starts:
@@ -62,13 +62,22 @@ def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> 
     return out
 
 
+def _band_rows(height: int, start: int) -> tuple[int, int, slice]:
+    """The rows a band's filters read, and where the band lies in them."""
+    top, bottom = max(0, start - BAND_MARGIN), min(height, start + BAND_ROWS + BAND_MARGIN)
+    return top, bottom, slice(start - top, start - top + min(BAND_ROWS, height - start))
+
+
+def _band_planes(lightness: np.ndarray, start: int) -> list[np.ndarray]:
+    top, bottom, band = _band_rows(lightness.shape[0], start)
+    return [plane[band] for plane in local_planes(lightness[top:bottom])]
+
+
 def _band_features(lightness: np.ndarray, start: int, room: np.ndarray) -> np.ndarray:
     """The filter responses of rows [start, start + BAND_ROWS), written into `room` (the same
     for every band): the filters see a margin above and below, so bands join without seams."""
-    height = lightness.shape[0]
-    top, bottom = max(0, start - BAND_MARGIN), min(height, start + BAND_ROWS + BAND_MARGIN)
-    features = local_features(lightness[top:bottom], room[: bottom - top])
-    return features[start - top : start - top + min(BAND_ROWS, height - start)]
+    top, bottom, band = _band_rows(lightness.shape[0], start)
+    return local_features(lightness[top:bottom], room[: bottom - top])[band]
 
 
 UNTOUCHED, ADDED, ERASED = 0, 1, 2

@@ -68,10 +68,9 @@ class DamageConfig:
         return config
 
 
-def local_features(lightness: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """(H, W, LOCAL_CHANNELS) float32 filter responses of L (H, W) in [0, 100], scaled to about
-    [-1, 1] for damage. `out`: an array of that shape to write them to (a band of a large photo
-    after another: fresh memory of that size costs more to touch than the filters cost)."""
+def local_planes(lightness: np.ndarray) -> list[np.ndarray]:
+    """The LOCAL_CHANNELS filter responses of L (H, W) in [0, 100], each (H, W) float32, scaled
+    to about [-1, 1] for damage."""
     lightness = np.ascontiguousarray(lightness, np.float32)
     levels = np.clip(lightness * _U16, 0, 65535).astype(np.uint16)
     planes = [lightness * (1 / 50.0) - 1.0]
@@ -84,6 +83,14 @@ def local_features(lightness: np.ndarray, out: np.ndarray | None = None) -> np.n
     planes.append((lightness - median * (1.0 / _U16)) * (1 / 20.0))
     mean = cv2.boxFilter(lightness, -1, (15, 15), borderType=cv2.BORDER_REFLECT)
     planes.append((lightness - mean) * (1 / 20.0))
+    return planes
+
+
+def local_features(lightness: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """(H, W, LOCAL_CHANNELS) float32: `local_planes` laid out pixel by pixel, as the head reads
+    them. `out`: an array of that shape to write them to (a band of a large photo after another:
+    fresh memory of that size costs more to touch than the filters cost)."""
+    planes = local_planes(lightness)
     if out is not None:
         return cv2.merge(planes, dst=out)
     return cv2.merge(planes)  # one interleaving pass: writing channels of an (H, W, C) array one by one is slow
@@ -189,25 +196,26 @@ class DamageNet(nn.Module):
         return out
 
 
-def pool_features(local: np.ndarray) -> np.ndarray:
+def pool_features(local) -> np.ndarray:
     """(h, w, LOCAL_CHANNELS) filter responses at a quarter of the size (h, w = ceil(H/4),
     ceil(W/4)): the lightness and the contrast averaged, the thin-structure filters' strongest
     response kept (a one-pixel scratch must not fade away), the median residual's largest in size.
-    `context_features` adds the wide filters."""
-    height, width = local.shape[:2]
+    `local`: `local_features` (H, W, C) or `local_planes` (C planes (H, W): no channel is then
+    taken apart from the others). `context_features` adds the wide filters."""
+    planes = local if isinstance(local, list) else [np.ascontiguousarray(local[..., c]) for c in range(local.shape[2])]
+    height, width = planes[0].shape
     scale = CONTEXT_SCALE
-    padded = cv2.copyMakeBorder(local, 0, (-height) % scale, 0, (-width) % scale, cv2.BORDER_REPLICATE) \
-        if (height % scale or width % scale) else local
-    if padded.ndim == 2:
-        padded = padded[..., None]
-    h, w = padded.shape[0] // scale, padded.shape[1] // scale
+    if height % scale or width % scale:
+        planes = [cv2.copyMakeBorder(plane, 0, (-height) % scale, 0, (-width) % scale, cv2.BORDER_REPLICATE)
+                  for plane in planes]
+    h, w = planes[0].shape[0] // scale, planes[0].shape[1] // scale
     block = np.ones((scale, scale), np.uint8)
     anchor = (0, 0)  # the block's top-left pixel sees the block: every scale-th pixel is a cell
     out = np.empty((h, w, LOCAL_CHANNELS), np.float32)
     for channel in (0, 8):
-        out[..., channel] = cv2.resize(np.ascontiguousarray(padded[..., channel]), (w, h), interpolation=cv2.INTER_AREA)
+        out[..., channel] = cv2.resize(planes[channel], (w, h), interpolation=cv2.INTER_AREA)
     for channel in range(1, 8):
-        plane = np.ascontiguousarray(padded[..., channel])
+        plane = planes[channel]
         high = cv2.dilate(plane, block, anchor=anchor, borderType=cv2.BORDER_REPLICATE)[::scale, ::scale]
         if channel < 7:
             out[..., channel] = high

@@ -101,9 +101,28 @@ def stroke_states(shape: tuple[int, int], strokes, scale: float = 1.0) -> np.nda
     return states
 
 
+SEED_MARGIN = float(np.log(19.0))  # logits: at the network's own 0.5 a found region holds a pixel of 0.95
+
+
+def found_damage(probability: np.ndarray, threshold: float) -> np.ndarray:
+    """The pixels whose damage chance reaches `threshold` and that join (8-connected, through
+    such pixels) one far surer of it, SEED_MARGIN higher in logits: a scratch is followed along
+    its faint stretches, while faint lone marks on the photo's own texture are left alone."""
+    candidates = probability >= threshold
+    if not candidates.any():
+        return candidates
+    logit = np.log(threshold / (1.0 - threshold)) + SEED_MARGIN
+    sure = probability >= 1.0 / (1.0 + np.exp(-logit))
+    count, labels = cv2.connectedComponents(candidates.view(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[labels[sure]] = True
+    keep[0] = False
+    return keep[labels]
+
+
 def damage_mask(probability: np.ndarray, edit: RestoreEdit) -> np.ndarray:
-    """The pixels to fill: found by the network above the edit's threshold, with the strokes
-    applied in order (later strokes win where they cross)."""
+    """The pixels to fill: found by the network at the edit's threshold (`found_damage`), with
+    the strokes applied in order (later strokes win where they cross)."""
     return damage_masks(probability, edit)[0]
 
 
@@ -111,8 +130,7 @@ def damage_masks(probability: np.ndarray, edit: RestoreEdit) -> tuple[np.ndarray
     """(the pixels to fill, where the user's strokes added damage or None without such
     strokes): a brush is wider than the scratch under it, so the fill keeps none of the
     marked pixels' own detail there."""
-    found = probability >= edit.threshold
-    return _with_strokes(found, edit, 1.0)
+    return _with_strokes(found_damage(probability, edit.threshold), edit, 1.0)
 
 
 def _with_strokes(found: np.ndarray, edit: RestoreEdit, scale: float) -> tuple[np.ndarray, np.ndarray | None]:
@@ -335,7 +353,7 @@ def restored_view(lightness: np.ndarray, probability: np.ndarray, edit: RestoreE
     if known is not None and known[0] is probability and known[1:3] == (edit.threshold, shape):
         found = known[3]
     else:
-        found = mask_at(probability >= edit.threshold, shape)
+        found = mask_at(found_damage(probability, edit.threshold), shape)
         if cache is not None:
             cache.found = (probability, edit.threshold, shape, found)
     mask, marked = _with_strokes(found, edit, shape[1] / probability.shape[1])

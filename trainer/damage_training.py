@@ -172,7 +172,7 @@ def calibrate_operating_point(net: DamageNet, photos: list[Path], seed: int = 1,
     evaluation sets): the one with the best mask F1 on simulated damage among those that leave
     a clean photo within `min_clean_psnr` dB of itself (what a false mark costs), then move the
     head's last bias so that the network's own 0.5 is that point. Returns the table measured."""
-    from autochrome.engine.restore import damage_probability, fill
+    from autochrome.engine.restore import damage_probability, fill, found_damage
 
     from .damage import DamageRecipe
 
@@ -186,9 +186,9 @@ def calibrate_operating_point(net: DamageNet, photos: list[Path], seed: int = 1,
         damaged, truth = simulate_damage(clean, [seed, index], recipe)
         found, untouched = damage_probability(damaged, net), damage_probability(clean, net)
         for row, threshold in enumerate(thresholds):
-            predicted = found >= threshold
+            predicted = found_damage(found, threshold)
             counts[row] += (np.logical_and(predicted, truth).sum(), predicted.sum(), truth.sum())
-            clean_error[row] += float(((fill(clean, untouched >= threshold) - clean) ** 2).sum())
+            clean_error[row] += float(((fill(clean, found_damage(untouched, threshold)) - clean) ** 2).sum())
         pixels += clean.size
     precision = counts[:, 0] / np.maximum(counts[:, 1], 1)
     recall = counts[:, 0] / np.maximum(counts[:, 2], 1)

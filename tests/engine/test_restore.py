@@ -146,3 +146,16 @@ def test_a_preview_is_restored_as_the_full_photo_is_with_no_full_size_work_per_s
     assert cache.found[3] is not found and cache.found[3].sum() >= found.sum()
     full, full_overlay = restored_view(damaged, probability, edit, 320, None)
     assert full.shape == damaged.shape and max(full_overlay.shape) == 320
+
+
+def test_a_faint_stretch_joined_to_sure_damage_is_found_and_a_lone_faint_mark_is_not():
+    from autochrome.engine.restore import found_damage
+
+    chance = np.full((60, 80), 0.1, np.float16)
+    chance[5:55, 20] = 0.6  # a scratch the network is unsure of along most of its length...
+    chance[30:34, 20] = 0.99  # ...and sure of in one place
+    chance[10:14, 60:64] = 0.7  # a faint mark on its own: the photo's texture, most likely
+    found = found_damage(chance, 0.5)
+    assert found[5:55, 20].all() and not found[10:14, 60:64].any() and found.sum() == 50
+    assert found_damage(chance, 0.65)[30:34, 20].all() and not found_damage(chance, 0.65)[5:25, 20].any()
+    assert not found_damage(np.zeros((5, 5), np.float16), 0.5).any()

@@ -8,6 +8,8 @@ PSNR (L, 0-100) of the damaged and of the restored lightness against the clean o
 the clean photos (no damage at all) how much restoring changes them (mean |dL| and PSNR).
 The damage is trainer/damage.py's, with the tone left alone (no fading or halftone: the fill
 does not fix tone) and grain on half of the photos, seeded by the photo's place in the set.
+Each set's mask recall is also split by the kind of damage (scratches, dust, cracks, folds,
+stains; a pixel two kinds moved counts for both), with each kind's share of the damaged pixels.
 With --fills, the same masks are filled by OpenCV's inpainting (Telea, Navier-Stokes) too.
 With --mask true the fills get the simulator's own mask instead of the network's (what the fill
 alone can do), with --mask brushed that mask widened by 3 px all round (what a user's brush
@@ -30,7 +32,7 @@ import numpy as np
 
 from autochrome.engine.restore import RestoreEdit, damage_mask, damage_probability, fill
 from autochrome.engine.weights import load_damage_net
-from autochrome.trainer.damage import DamageRecipe, simulate_damage
+from autochrome.trainer.damage import KINDS, DamageRecipe, simulate_damage
 from autochrome.trainer.damage_training import grey_of
 from autochrome.trainer.photos import find_photos
 
@@ -54,10 +56,15 @@ def bench_set(net, photos: list[Path], fills: list[str], limit: int | None, give
     rows = {name: [] for name in ["damaged", *fills]}
     clean_change, clean_psnr, seconds = [], [], {name: 0.0 for name in fills}
     edit = RestoreEdit(enabled=True)
+    found_kind = {kind: np.zeros(2) for kind in KINDS}  # the network's mask: true positives, truth
     for index, path in enumerate(photos[:limit]):
         clean = grey_of(path)
-        damaged, truth = simulate_damage(clean, [BENCH_SEED, index], BENCH_RECIPE)
+        drawn = {}
+        damaged, truth = simulate_damage(clean, [BENCH_SEED, index], BENCH_RECIPE, kinds=drawn)
         mask = damage_mask(damage_probability(damaged, net), edit)
+        for kind, where in drawn.items():
+            kind_truth = np.logical_and(where, truth)
+            found_kind[kind] += (float(np.logical_and(mask, kind_truth).sum()), float(kind_truth.sum()))
         if given == "true":
             mask = truth
         elif given == "brushed":
@@ -83,6 +90,8 @@ def bench_set(net, photos: list[Path], fills: list[str], limit: int | None, give
             "f1": 2 * precision * recall / max(precision + recall, 1e-9),
             "psnr": {name: float(np.mean(values)) for name, values in rows.items()},
             "fill_seconds": {name: value / max(len(rows["damaged"]), 1) for name, value in seconds.items()},
+            "recall_by_kind": {kind: {"recall": float(tp / max(n, 1.0)), "share_of_damage": float(n / max(totals["truth"], 1.0))}
+                               for kind, (tp, n) in found_kind.items()},
             "clean_mean_change": float(np.mean(clean_change)), "clean_psnr": float(np.mean(clean_psnr)),
             "mask_share": totals["truth"] / max(sum(grey_of(p).size for p in photos[:limit]), 1)}
 
@@ -134,6 +143,9 @@ def main() -> int:
               f"F1 {result['f1']:.3f}; PSNR damaged {result['psnr']['damaged']:.2f} dB, restored: {fills}; "
               f"clean photos: mean |dL| {result['clean_mean_change']:.3f}, PSNR {result['clean_psnr']:.2f} dB",
               flush=True)
+        print("  recall by kind (share of the damaged pixels): " + ", ".join(
+            f"{kind} {row['recall']:.2f} ({row['share_of_damage']:.0%})" for kind, row in result["recall_by_kind"].items()),
+            flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 0

@@ -170,10 +170,23 @@ def _fade(lightness, rng):
     return lift + contrast * lightness + (1 - contrast) * 30.0
 
 
-def simulate_damage(lightness: np.ndarray, seed, recipe: DamageRecipe = DamageRecipe(), extent: float | None = None):
+KINDS = ("scratches", "dust", "cracks", "folds", "stains")
+
+
+def _draw_kind(name, draw, height, width, rng, canvas, extent, kinds) -> None:
+    before = None if kinds is None else canvas.copy()
+    draw(height, width, rng, canvas, extent)
+    if kinds is not None:
+        kinds[name] = np.abs(canvas - before) >= MASK_THRESHOLD
+
+
+def simulate_damage(lightness: np.ndarray, seed, recipe: DamageRecipe = DamageRecipe(), extent: float | None = None,
+                    kinds: dict | None = None):
     """(damaged L, mask) for a clean L (H, W) in [0, 100]; `seed` an int or a list of ints.
     `extent`: the longer side of the photo this L is a crop of (None: the L is the whole photo);
-    scratches, cracks and stains are drawn as large as they would be on that photo."""
+    scratches, cracks and stains are drawn as large as they would be on that photo. `kinds`: a
+    dict that gets, for each kind drawn (KINDS), where it moved the lightness by MASK_THRESHOLD
+    (the damage itself is the same with or without it)."""
     rng = np.random.default_rng(seed)
     clean = np.asarray(lightness, np.float32)
     height, width = clean.shape
@@ -181,14 +194,13 @@ def simulate_damage(lightness: np.ndarray, seed, recipe: DamageRecipe = DamageRe
     canvas = np.zeros_like(clean)  # how much each pixel's lightness moves
     if rng.random() >= recipe.clean:
         drawn = False
-        for chance, draw in ((recipe.scratches, _draw_scratches), (recipe.dust, _draw_dust),
-                             (recipe.cracks, _draw_cracks), (recipe.folds, _draw_fold),
-                             (recipe.stains, _draw_stains)):
+        for name, chance, draw in zip(KINDS, (recipe.scratches, recipe.dust, recipe.cracks, recipe.folds, recipe.stains),
+                                      (_draw_scratches, _draw_dust, _draw_cracks, _draw_fold, _draw_stains)):
             if rng.random() < chance:
-                draw(height, width, rng, canvas, extent)
+                _draw_kind(name, draw, height, width, rng, canvas, extent, kinds)
                 drawn = True
         if not drawn:
-            _draw_dust(height, width, rng, canvas, extent)
+            _draw_kind("dust", _draw_dust, height, width, rng, canvas, extent, kinds)
     damaged = clean + canvas
     mask = np.abs(np.clip(damaged, 0, 100) - np.clip(clean, 0, 100)) >= MASK_THRESHOLD
     # Nuisance texture and tone: over the whole photo, damaged and clean parts alike.

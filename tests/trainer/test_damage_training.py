@@ -91,3 +91,17 @@ def test_the_app_finds_damage_band_by_band_exactly_as_training_scores_the_whole_
     found = damage_probability(damaged, net).astype(np.float32)
     assert found.shape == damaged.shape
     assert np.abs(found - expected).max() < 1e-3  # float16 storage (too narrow a band margin: 2e-3 at the seams)
+
+
+def test_the_simulator_says_which_kind_of_damage_moved_each_pixel_without_changing_the_damage():
+    from autochrome.trainer.damage import KINDS
+
+    clean = _clean()
+    every_kind = DamageRecipe(scratches=1.0, dust=1.0, cracks=1.0, folds=1.0, stains=1.0, grain=0.0, halftone=0.0,
+                              fading=0.0, clean=0.0)
+    drawn = {}
+    damaged, mask = simulate_damage(clean, 11, every_kind, kinds=drawn)
+    plain = simulate_damage(clean, 11, every_kind)
+    assert np.array_equal(plain[0], damaged) and np.array_equal(plain[1], mask)
+    assert set(drawn) == set(KINDS) and all(where.any() for where in drawn.values())
+    assert np.logical_or.reduce(list(drawn.values()))[mask].mean() > 0.95  # the mask is the kinds' doing

@@ -166,21 +166,24 @@ def grey_of(path: Path) -> np.ndarray:
 
 
 
-def calibrate_operating_point(net: DamageNet, photos: list[Path], seed: int = 1,
-                              min_clean_psnr: float = 42.0) -> dict:
+def calibrate_operating_point(net: DamageNet, photos: list[Path], seed: int = 1, min_clean_psnr: float = 40.0,
+                              min_clean_share: float = 0.75) -> dict:
     """Choose the damage chance at which strength 0.5 fills, on training photos (never the
     evaluation sets): the one with the best mask F1 on simulated damage among those that leave
-    a clean photo within `min_clean_psnr` dB of itself (what a false mark costs), then move the
-    head's last bias so that the network's own 0.5 is that point. Returns the table measured."""
+    `min_clean_share` of the clean photos within `min_clean_psnr` dB of themselves (issue 25's
+    bound, photo by photo: pooled over the photos, the few worst ones decided alone). Three
+    quarters, not all: on these small photos a thin bright structure taken for a scratch is a
+    large share of the photo, and 90 % was reached at no point (84 % where recall fell to 0.13).
+    Then move the head's last bias so that the network's own 0.5 is that point. Returns the
+    table measured."""
     from autochrome.engine.restore import damage_probability, fill, found_damage
 
     from .damage import DamageRecipe
 
     recipe = DamageRecipe(fading=0.0, halftone=0.0, clean=0.0)
-    thresholds = np.array([0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
+    thresholds = np.array([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99])
     counts = np.zeros((len(thresholds), 3))  # true positives, predicted, truth
-    clean_error = np.zeros(len(thresholds))
-    pixels = 0
+    clean_psnr = np.zeros((len(thresholds), len(photos)))
     for index, path in enumerate(photos):
         clean = grey_of(path)
         damaged, truth = simulate_damage(clean, [seed, index], recipe)
@@ -188,17 +191,18 @@ def calibrate_operating_point(net: DamageNet, photos: list[Path], seed: int = 1,
         for row, threshold in enumerate(thresholds):
             predicted = found_damage(found, threshold)
             counts[row] += (np.logical_and(predicted, truth).sum(), predicted.sum(), truth.sum())
-            clean_error[row] += float(((fill(clean, found_damage(untouched, threshold)) - clean) ** 2).sum())
-        pixels += clean.size
+            error = float(np.mean((fill(clean, found_damage(untouched, threshold)) - clean) ** 2))
+            clean_psnr[row, index] = 10 * np.log10(100.0**2 / max(error, 1e-10))
     precision = counts[:, 0] / np.maximum(counts[:, 1], 1)
     recall = counts[:, 0] / np.maximum(counts[:, 2], 1)
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-9)
-    clean_psnr = 10 * np.log10(100.0**2 / np.maximum(clean_error / max(pixels, 1), 1e-12))
-    allowed = clean_psnr >= min_clean_psnr
+    within = (clean_psnr >= min_clean_psnr).mean(axis=1)
+    allowed = within >= min_clean_share
     best = int(np.argmax(np.where(allowed, f1, -1))) if allowed.any() else len(thresholds) - 1
     chosen = float(thresholds[best])
     with torch.no_grad():
         net.head[2].bias -= float(np.log(chosen / (1 - chosen)))
-    return {"threshold": chosen, "table": [
-        {"threshold": float(t), "precision": float(p), "recall": float(r), "f1": float(f), "clean_psnr": float(c)}
-        for t, p, r, f, c in zip(thresholds, precision, recall, f1, clean_psnr)]}
+    return {"threshold": chosen, "min_clean_psnr": min_clean_psnr, "table": [
+        {"threshold": float(t), "precision": float(p), "recall": float(r), "f1": float(f),
+         "clean_median_psnr": float(np.median(c)), "clean_within": float(w)}
+        for t, p, r, f, c, w in zip(thresholds, precision, recall, f1, clean_psnr, within)]}

@@ -187,13 +187,16 @@ class DamageNet(nn.Module):
         weight = first.weight[:, :, 0, 0]
         local_weight, context_weight = weight[:, :LOCAL_CHANNELS], weight[:, LOCAL_CHANNELS:]
         out_weight, out_bias = second.weight[:, :, 0, 0], second.bias
-        out = torch.empty(local.shape[:-1], dtype=local.dtype)
-        step = max(1, HEAD_CHUNK_PIXELS // max(1, local.shape[1]))
-        for top in range(0, local.shape[0], step):
-            hidden = F.linear(local[top : top + step], local_weight, first.bias)
-            hidden += F.linear(context[top : top + step], context_weight)
-            out[top : top + step] = F.linear(hidden.relu_(), out_weight, out_bias)[..., 0]
-        return out
+        rows, width = local.shape[:2]
+        out = torch.empty((rows, width), dtype=local.dtype)
+        step = max(1, HEAD_CHUNK_PIXELS // max(1, width))
+        room = torch.empty((step * width, first.bias.shape[0]), dtype=local.dtype)
+        for top in range(0, rows, step):
+            pixels = local[top : top + step].reshape(-1, local.shape[-1])
+            hidden = torch.addmm(first.bias, pixels, local_weight.t(), out=room[: pixels.shape[0]])
+            hidden.addmm_(context[top : top + step].reshape(-1, context.shape[-1]), context_weight.t())
+            torch.mv(hidden.relu_(), out_weight[0], out=out[top : top + step].view(-1))
+        return out.add_(out_bias)
 
 
 def pool_features(local) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 - `damage_probability`: the damage network (engine.networks.damage) over the photo at full
   resolution, a band of rows at a time; the mask is the pixels above a threshold that the
-  Restore strength sets, with the user's brush strokes added or erased.
+  Restore strength sets and joined to a pixel far surer of being damage (`found_damage`), with
+  the user's brush strokes added or erased.
 - `fill`: each masked pixel is rebuilt from its surroundings: the surroundings' smooth
   lightness brought across the mask (a push-pull pyramid, any hole size in one pass) plus the
   pixel's own detail against the mask's smooth lightness, so a stain keeps the texture under

@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def before_after(photo: Path, strokes: tuple, crop: tuple[int, int, int, int] | None) -> None:
+def before_after(photo: Path, strokes: tuple, crop: tuple[int, int, int, int] | None, strength: float) -> None:
     from autochrome.engine.color import lightness_to_grey_rgb
     from autochrome.engine.colorizer import Colorizer
     from autochrome.engine.edit import RestoreEdit
@@ -35,8 +35,8 @@ def before_after(photo: Path, strokes: tuple, crop: tuple[int, int, int, int] | 
 
     image = load_image(photo)
     colorizer = Colorizer(None, "cpu")
-    _, found = colorizer.restored(image, RestoreEdit(True))
-    restored, mask = colorizer.restored(image, RestoreEdit(True, strokes=strokes))
+    _, found = colorizer.restored(image, RestoreEdit(True, strength))
+    restored, mask = colorizer.restored(image, RestoreEdit(True, strength, strokes=strokes))
     x, y, w, h = crop or (0, 0, image.size[0], image.size[1])
     rows, cols = slice(y, y + h), slice(x, x + w)
     before = lightness_to_grey_rgb(image.lightness)[rows, cols]
@@ -52,12 +52,13 @@ def before_after(photo: Path, strokes: tuple, crop: tuple[int, int, int, int] | 
     print(f"found {found.mean() * 100:.2f} % of the photo, filled {mask.mean() * 100:.2f} % with the strokes")
 
 
-def window_shot(photo: Path) -> None:
+def window_shot(photo: Path, strength: float) -> None:
     from PySide6.QtWidgets import QApplication
     from qt_waiting import settle, wait_for, window_with
 
     _app = QApplication(sys.argv[:1])  # noqa: F841  must outlive the window
     window = window_with(photo)
+    window.adjust.restore.strength.setValue(round(strength * 100))
     window.adjust.restore.enabled.setChecked(True)
     wait_for(window.resultShown)
     window.adjust.restore.overlay.setChecked(True)
@@ -73,12 +74,13 @@ def main() -> int:
     parser.add_argument("photo", type=Path)
     parser.add_argument("--crop", type=int, nargs=4)
     parser.add_argument("--stroke", type=float, nargs=4, action="append", default=[])
+    parser.add_argument("--strength", type=float, default=0.5, help="Restore strength (the app's default 0.5)")
     args = parser.parse_args()
     from autochrome.engine.edit import Stroke
 
     strokes = tuple(Stroke(((x0, y0), (x1, y1)), 3.0, True) for x0, y0, x1, y1 in args.stroke)
-    before_after(args.photo, strokes, tuple(args.crop) if args.crop else None)
-    window_shot(args.photo)
+    before_after(args.photo, strokes, tuple(args.crop) if args.crop else None, args.strength)
+    window_shot(args.photo, args.strength)
     return 0
 
 

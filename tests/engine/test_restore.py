@@ -159,3 +159,12 @@ def test_a_faint_stretch_joined_to_sure_damage_is_found_and_a_lone_faint_mark_is
     assert found[5:55, 20].all() and not found[10:14, 60:64].any() and found.sum() == 50
     assert found_damage(chance, 0.65)[30:34, 20].all() and not found_damage(chance, 0.65)[5:25, 20].any()
     assert not found_damage(np.zeros((5, 5), np.float16), 0.5).any()
+
+
+def test_the_fast_threshold_on_float16_chances_is_the_plain_comparison():
+    from autochrome.engine.restore import _at_least
+
+    chances = np.random.default_rng(0).random(50_000).astype(np.float16)
+    chances[:4] = [0.0, 1.0, 0.5, 0.95]
+    for value in (0.0, 0.3, 0.5, 0.95, 0.9501, 0.123456, 1.0):
+        assert np.array_equal(_at_least(chances, value), chances >= value)

@@ -77,10 +77,10 @@ class Colorizer:
 
     def restored(self, image: LoadedImage, edit, progress=None) -> tuple[LoadedImage, object]:
         """(the photo with its damage filled, the mask filled); nothing outside the mask changes."""
-        from .restore import restore
+        from .restore import restore, restore_note
 
         lightness, mask, _ = restore(image.lightness, None, edit, self.damage_probability(image, progress))
-        notes = list(image.notes) + [f"restored: {mask.mean() * 100:.2f} % of its pixels filled"]
+        notes = list(image.notes) + [restore_note(mask, edit)]
         return replace(image, lightness=lightness, notes=notes), mask
 
     def _affinity_head(self) -> torch.nn.Module | None:

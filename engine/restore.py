@@ -384,6 +384,16 @@ def restored_view(lightness: np.ndarray, probability: np.ndarray, edit: RestoreE
     return fill(lightness, mask, marked=marked, cache=cache), _overlay(mask, overlay_side)
 
 
+def restore_note(mask: np.ndarray, edit: RestoreEdit) -> str:
+    """What restoring did, in one line: the share filled, or that nothing was (and what to do:
+    the network is tuned to leave a photo alone when unsure, so a real print's faint marks are
+    often left at the default strength)."""
+    if not mask.any():
+        return (f"restored: no damage found at strength {edit.strength * 100:.0f} % (a higher strength finds "
+                "fainter damage; Mark Damage paints what it misses)")
+    return f"restored: {mask.mean() * 100:.3g} % of its pixels filled"
+
+
 def restore(lightness: np.ndarray, net: DamageNet, edit: RestoreEdit, probability: np.ndarray | None = None):
     """(restored L, mask, probability): nothing outside the mask changes (the tone fix, when
     asked for, changes every pixel and is applied last)."""

@@ -168,3 +168,13 @@ def test_the_fast_threshold_on_float16_chances_is_the_plain_comparison():
     chances[:4] = [0.0, 1.0, 0.5, 0.95]
     for value in (0.0, 0.3, 0.5, 0.95, 0.9501, 0.123456, 1.0):
         assert np.array_equal(_at_least(chances, value), chances >= value)
+
+
+def test_the_note_says_how_much_was_filled_or_that_nothing_was_and_what_to_do():
+    from autochrome.engine.restore import restore_note
+
+    mask = np.zeros((100, 100), bool)
+    assert "no damage found at strength 50 %" in restore_note(mask, RestoreEdit(True))
+    assert "higher strength" in restore_note(mask, RestoreEdit(True, 0.7))
+    mask[0, :3] = True
+    assert restore_note(mask, RestoreEdit(True)) == "restored: 0.03 % of its pixels filled"

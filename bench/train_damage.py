@@ -20,6 +20,7 @@ import torch
 
 from autochrome.engine.networks.damage import DamageConfig, DamageNet
 from autochrome.engine.weights import save_damage_net
+from autochrome.trainer.damage import DamageRecipe
 from autochrome.trainer.damage_training import (DamageTrainer, PhotoCrops, calibrate_operating_point,
                                                  load_partial_imagenet)
 from autochrome.trainer.session import imagenet_lite_state
@@ -36,13 +37,14 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hidden", type=int, default=12)
+    parser.add_argument("--faint", type=float, default=0.0, help="chance that a crop's damage is faint (DamageRecipe)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     net = DamageNet(DamageConfig(hidden=args.hidden))
     load_partial_imagenet(net.encoder, imagenet_lite_state("efficientnet_lite0"))
     settings = TrainSettings(stage1_steps=args.steps, batch_size=args.batch, learning_rate=args.lr, warmup_steps=50,
                              checkpoint_every=250)
-    trainer = DamageTrainer(net, PhotoCrops(args.data, args.seed), settings,
+    trainer = DamageTrainer(net, PhotoCrops(args.data, args.seed, DamageRecipe(faint=args.faint)), settings,
                             args.checkpoint or args.out.with_suffix(".ckpt"))
     began = time.time()
     for record in trainer.run():
@@ -58,7 +60,7 @@ def main() -> int:
     save_damage_net(args.out, net, {
         "operating_point": calibration["threshold"],
         "training_data": f"{args.data.name} ({len(trainer.crops.files)} photos), simulated damage (trainer/damage.py)",
-        "steps": args.steps, "batch": args.batch, "crop": 192, "date": time.strftime("%Y-%m-%d"),
+        "steps": args.steps, "batch": args.batch, "faint": args.faint, "crop": 192, "date": time.strftime("%Y-%m-%d"),
         "train_minutes": round((time.time() - began) / 60, 1),
         "encoder": "EfficientNet-Lite0 stem and blocks 0-2, ImageNet, frozen"})
     print(f"wrote {args.out}")

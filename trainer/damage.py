@@ -42,6 +42,7 @@ class DamageRecipe:
     halftone: float = 0.1
     fading: float = 0.4
     clean: float = 0.15  # chance of no damage at all (only the nuisance texture)
+    faint: float = 0.0  # chance that a photo's damage is faint (a fifth to 0.6 of its strength), as on real prints
 
 
 STAIN_FIELD_SIDE = 256  # a larger photo's stains are drawn at this size, then cut to the crop
@@ -201,6 +202,11 @@ def simulate_damage(lightness: np.ndarray, seed, recipe: DamageRecipe = DamageRe
                 drawn = True
         if not drawn:
             _draw_kind("dust", _draw_dust, height, width, rng, canvas, extent, kinds)
+        if recipe.faint > 0 and rng.random() < recipe.faint:  # no draw at 0: seeded damage stays as it was
+            canvas *= rng.uniform(0.2, 0.6)
+            if kinds is not None:
+                for name in kinds:
+                    kinds[name] &= np.abs(canvas) >= MASK_THRESHOLD
     damaged = clean + canvas
     mask = np.abs(np.clip(damaged, 0, 100) - np.clip(clean, 0, 100)) >= MASK_THRESHOLD
     # Nuisance texture and tone: over the whole photo, damaged and clean parts alike.

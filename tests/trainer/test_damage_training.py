@@ -105,3 +105,17 @@ def test_the_simulator_says_which_kind_of_damage_moved_each_pixel_without_changi
     assert np.array_equal(plain[0], damaged) and np.array_equal(plain[1], mask)
     assert set(drawn) == set(KINDS) and all(where.any() for where in drawn.values())
     assert np.logical_or.reduce(list(drawn.values()))[mask].mean() > 0.95  # the mask is the kinds' doing
+
+
+def test_faint_damage_moves_the_lightness_less_and_marks_only_what_it_still_moves_by_the_threshold():
+    clean = _clean()
+    loud = DamageRecipe(grain=0.0, halftone=0.0, fading=0.0, clean=0.0)
+    damaged, mask = simulate_damage(clean, 5, loud)
+    faint_damaged, faint_mask = simulate_damage(clean, 5, DamageRecipe(**{**loud.__dict__, "faint": 1.0}))
+    assert np.abs(faint_damaged - clean).max() < np.abs(damaged - clean).max()
+    assert faint_mask.sum() <= mask.sum() and not (faint_mask & ~mask).any()
+    faint = DamageRecipe(**{**loud.__dict__, "faint": 1.0})
+    assert sum(simulate_damage(clean, seed, faint)[1].sum() for seed in range(6)) < \
+        sum(simulate_damage(clean, seed, loud)[1].sum() for seed in range(6))  # the faintest edges drop out
+    moved = np.abs(faint_damaged - clean)
+    assert (moved[faint_mask] >= MASK_THRESHOLD - 1e-4).all() and (moved[~faint_mask] < MASK_THRESHOLD).all()

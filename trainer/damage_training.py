@@ -75,8 +75,8 @@ class PhotoCrops:
             left = int(rng.integers(0, lightness.shape[1] - CROP + 1))
             crop = np.clip(lightness[top : top + CROP, left : left + CROP], 0, 100)
             # The damage is drawn as large as on the photo the crop is from, a scan of any size
-            # from this one's to LARGEST_SCAN: on the crop alone a stain shrank to a speck, and the
-            # network never learned the stains it meets on a whole photo (recall 0.005).
+            # from this one's to LARGEST_SCAN: on the crop alone a stain shrank to a speck unlike
+            # the stains of a whole photo (the network trained so still finds few of them: 1 %).
             side = max(lightness.shape)
             extent = float(np.exp(rng.uniform(np.log(side), np.log(max(side, LARGEST_SCAN)))))
             return simulate_damage(crop, [self.seed, index, 1], self.recipe, extent=extent)

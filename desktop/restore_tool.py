@@ -53,6 +53,9 @@ class RestorePanel(QGroupBox):
         form.addRow("Strength", strength_row)
         form.addRow(self.tone)
         form.addRow(self.overlay)
+        self.found = QLabel("")  # how much the shown result filled: the network often finds nothing on a real print
+        self.found.setWordWrap(True)
+        form.addRow(self.found)
         form.addRow("Brush", brush_row)
         form.addRow(QLabel("Mark Damage (M) paints what was missed; Unmark (U) erases a false mark."))
         self.enabled.toggled.connect(lambda _: self._emit())
@@ -65,6 +68,15 @@ class RestorePanel(QGroupBox):
 
     def _emit(self) -> None:
         self.changed.emit(self.enabled.isChecked(), self.strength.value() / 100.0, self.tone.isChecked())
+
+    def show_found(self, damage) -> None:
+        """The shown result's filled share (`damage`: its overlay mask, None when it was not restored)."""
+        if damage is None:
+            self.found.setText("")
+        elif damage.any():
+            self.found.setText(f"Filled {damage.mean() * 100:.3g} % of the photo")
+        else:
+            self.found.setText("No damage found at this strength: raise it, or paint the damage with Mark Damage")
 
     def show_restore(self, restore: RestoreEdit) -> None:
         """The shown result's restoration, without an edit."""
@@ -181,3 +193,4 @@ class RestoreController(QObject):
             reply = entry.reply if entry is not None and entry.available else None
         damage = getattr(reply, "damage", None) if reply is not None else None
         self.view.set_overlay(damage if self.panel.overlay.isChecked() and damage is not None else None)
+        self.panel.show_found(damage)

@@ -49,9 +49,26 @@ def test_restore_fills_the_scratch_and_the_result_keeps_the_restored_lightness(q
     assert entry.reply.rgb[20:140, 120].mean() < before - 0.2  # the bright scratch is gone from the result
     window.adjust.restore.overlay.setChecked(True)
     assert window.view.overlay is not None and window.restore_tool.overlay_action.isChecked()
+    assert window.adjust.restore.found.text().startswith("Filled ")
     with qtbot.waitSignal(window.entryShown, timeout=TIMEOUT):
         window.actions_.undo.trigger()
     assert not window.session.restore.enabled and not window.adjust.restore.enabled.isChecked()
+    assert window.adjust.restore.found.text() == ""  # the photo as it was: not restored
+
+
+def test_the_panel_says_when_restoring_found_nothing(qtbot):
+    import numpy as np
+
+    from autochrome.desktop.restore_tool import RestorePanel
+
+    panel = RestorePanel()
+    qtbot.addWidget(panel)
+    panel.show_found(np.zeros((40, 60), bool))
+    assert panel.found.text().startswith("No damage found at this strength")
+    marked = np.zeros((40, 60), bool)
+    marked[0, :6] = True
+    panel.show_found(marked)
+    assert panel.found.text() == "Filled 0.25 % of the photo"
 
 
 def test_the_brush_marks_and_unmarks_damage_and_each_stroke_is_undone_like_a_hint(qtbot, shown, tmp_path):

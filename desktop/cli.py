@@ -16,6 +16,18 @@ def _folder_name(text: str) -> Path:
     return Path(text)
 
 
+def _strength(text: str) -> float:
+    from autochrome.engine.edit import MAX_STRENGTH, MIN_STRENGTH
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not MIN_STRENGTH <= value <= MAX_STRENGTH:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be between {MIN_STRENGTH:g} and {MAX_STRENGTH:g}")
+    return value
+
+
 def _add_colorize_parser(commands) -> None:
     colorize = commands.add_parser(
         "colorize",
@@ -44,6 +56,9 @@ def _add_colorize_parser(commands) -> None:
                                "does so for its photo; its strength and strokes apply either way)")
     colorize.add_argument("--restore-only", action="store_true",
                           help="write the restored grey photo, without colorizing")
+    colorize.add_argument("--strength", type=_strength, metavar="S",
+                          help="how readily restoring finds damage, 0-1 (default: the sidecar's, else 0.5; "
+                               "higher finds fainter damage and more false marks)")
     colorize.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality (default 95)")
     colorize.add_argument("--overwrite", action="store_true", help="replace existing results (never an input)")
 

@@ -236,6 +236,8 @@ def _restore_for(edit, args):
     restore = edit.restore if edit is not None else None
     if args.restore or args.restore_only:
         restore = replace(restore or RestoreEdit(), enabled=True)
+    if args.strength is not None and restore is not None:
+        restore = replace(restore, strength=args.strength)
     return restore
 
 

@@ -288,6 +288,20 @@ def test_restore_on_the_command_line_and_from_a_sidecar(tmp_path, tiny_model, ca
     assert main(["colorize", str(photo), "-o", str(tmp_path / "sidecar"), "--restore-only", "--model",
                  str(tiny_model), "--device", "cpu"]) == 0
     assert "hints" not in capsys.readouterr().out
+    # --strength sets how readily damage is found: on a faint scratch the highest fills more than the lowest.
+    faint = tmp_path / "faint.png"
+    with Image.open(photo) as scratched:
+        grey = np.asarray(scratched, np.float32).copy()
+    grey[10:150, 120] = grey[10:150, 119] + 60
+    Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8), "L").save(faint)
+    notes = {}
+    for strength in ("0", "1"):
+        assert main(["colorize", str(faint), "-o", str(tmp_path / f"s{strength}"), "--restore-only", "--strength",
+                     strength, "--no-sidecar", "--model", str(tiny_model), "--device", "cpu"]) == 0
+        notes[strength] = capsys.readouterr().err
+    assert "no damage found at strength 0 %" in notes["0"] and "% of its pixels filled" in notes["1"]
+    with pytest.raises(SystemExit):
+        main(["colorize", str(photo), "-o", str(tmp_path / "bad"), "--restore", "--strength", "1.5"])
     with Image.open(tmp_path / "sidecar" / "print.png") as written:
         assert np.asarray(written.convert("L"))[20:140, 120].mean() > 240  # erased from the mask: kept
     assert hashlib.sha256(photo.read_bytes()).hexdigest() == original

@@ -95,6 +95,9 @@ def run_colorize(args) -> int:
         _say(f"error: {exc}")
         return 2
     _say(f"using {colorizers.get(None).describe()}")
+    if args.strength is not None and not (args.restore or args.restore_only):
+        _say("note: --strength applies to the photos that are restored: add --restore (or --restore-only); "
+             "a sidecar that restores its photo takes it too")
     began = time.perf_counter()
     counts = {"failed": 0, "hints": 0, "reference": 0, "damaged": 0}
     bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=len(jobs) < 2, dynamic_ncols=True)

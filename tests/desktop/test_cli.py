@@ -302,6 +302,10 @@ def test_restore_on_the_command_line_and_from_a_sidecar(tmp_path, tiny_model, ca
     assert "no damage found at strength 0 %" in notes["0"] and "% of its pixels filled" in notes["1"]
     with pytest.raises(SystemExit):
         main(["colorize", str(photo), "-o", str(tmp_path / "bad"), "--restore", "--strength", "1.5"])
+    capsys.readouterr()
+    assert main(["colorize", str(faint), "-o", str(tmp_path / "plain"), "--strength", "0.9", "--no-sidecar",
+                 "--model", str(tiny_model), "--device", "cpu"]) == 0
+    assert "--strength applies to the photos that are restored" in capsys.readouterr().err
     with Image.open(tmp_path / "sidecar" / "print.png") as written:
         assert np.asarray(written.convert("L"))[20:140, 120].mean() > 240  # erased from the mask: kept
     assert hashlib.sha256(photo.read_bytes()).hexdigest() == original

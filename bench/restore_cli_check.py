@@ -22,16 +22,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from damage_bench import EVAL, psnr  # bench/ is on the path when this script runs
+
 from autochrome.engine.color import lightness_to_grey_rgb
 from autochrome.engine.image_io import load_image
 from autochrome.trainer.damage import DamageRecipe, simulate_damage
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval" / "kodak24"
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    error = float(np.mean((a.astype(np.float64) - b) ** 2))
-    return 99.0 if error == 0 else 10 * np.log10(100.0**2 / error)
+KODAK = EVAL / "kodak24"
 
 
 def write_grey(path: Path, lightness: np.ndarray) -> None:
@@ -48,9 +45,9 @@ def main() -> int:
     work = args.out or Path(tempfile.mkdtemp())
     sources = work / "photos"
     sources.mkdir(parents=True, exist_ok=True)
-    photos = sorted(EVAL.glob("*.png"))[: args.photos]
+    photos = sorted(KODAK.glob("*.png"))[: args.photos]
     if not photos:
-        print(f"no photos in {EVAL}", file=sys.stderr)
+        print(f"no photos in {KODAK}", file=sys.stderr)
         return 1
     recipe = DamageRecipe(fading=0.0, halftone=0.0, grain=0.5, clean=0.0)
     for index, path in enumerate(photos):

@@ -54,7 +54,7 @@ def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> 
         out = np.empty((height, width), np.float16)
         rooms = threading.local()  # each thread's band buffers, reused band after band
 
-        def head(start: int) -> int:
+        def head(start: int) -> None:
             if not hasattr(rooms, "features"):
                 rooms.features = np.empty((min(height, BAND_ROWS + 2 * BAND_MARGIN), width, LOCAL_CHANNELS), np.float32)
                 rooms.resized = np.empty(((BAND_ROWS // CONTEXT_SCALE + 6) * CONTEXT_SCALE,
@@ -65,9 +65,8 @@ def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> 
                 logits = net.pixel_logits(torch.from_numpy(local),
                                           torch.from_numpy(context_rows(context, (height, width), rows, rooms.resized)))
                 out[rows] = torch.sigmoid_(logits).numpy()
-            return rows.stop
 
-        for done, stop in enumerate(pool.map(head, starts), start=1):
+        for done, _ in enumerate(pool.map(head, starts), start=1):
             if progress is not None:
                 progress(0.4 + 0.6 * done / len(starts))
     return out

@@ -241,7 +241,7 @@ def context_rows(context: np.ndarray, full_shape: tuple[int, int], rows: slice, 
     last = min(context.shape[0], -(-rows.stop // scale) + 2)
     block = context[first:last]
     size = (context.shape[1] * scale, (last - first) * scale)
-    if out is not None and out.shape[0] >= size[1] and out.shape[1] == size[0] and block.ndim == 3:
+    if out is not None and out.shape[0] >= size[1] and out.shape[1] == size[0]:
         resized = cv2.resize(block, size, dst=out[: size[1]], interpolation=cv2.INTER_LINEAR)
     else:
         resized = cv2.resize(block, size, interpolation=cv2.INTER_LINEAR)

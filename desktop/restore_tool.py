@@ -55,6 +55,7 @@ class RestorePanel(QGroupBox):
         form.addRow(self.overlay)
         self.found = QLabel("")  # how much the shown result filled: the network often finds nothing on a real print
         self.found.setWordWrap(True)
+        self.found.setVisible(False)  # shown once there is something to say: no empty row in the panel
         form.addRow(self.found)
         form.addRow("Brush", brush_row)
         form.addRow(QLabel("Mark Damage (M) paints what was missed; Unmark (U) erases a false mark."))
@@ -77,6 +78,7 @@ class RestorePanel(QGroupBox):
             self.found.setText(f"Filled {damage.mean() * 100:.3g} % of the photo")
         else:
             self.found.setText("No damage found at this strength: raise it, or paint the damage with Mark Damage")
+        self.found.setVisible(bool(self.found.text()))
 
     def show_restore(self, restore: RestoreEdit) -> None:
         """The shown result's restoration, without an edit."""

@@ -1,12 +1,15 @@
 """Build the app in a clean environment, then prove it works by running the built executable.
 
     python -m appbuild.build [--flavour cpu|cuda] [--torch-spec SPEC] [--torch-index URL] [--editable] [--skip-env]
+                             [--opencv lean|wheel]
 
 1. creates build/venv afresh and installs torch, the app's own dependencies (the checkout, or
-   with --editable an editable install of it, as a developer has) and PyInstaller;
+   with --editable an editable install of it, as a developer has) and PyInstaller; on Linux it
+   then swaps PyPI's OpenCV for the lean build of the same version (appbuild/lean_opencv.py);
 2. runs PyInstaller on build.spec into dist/;
-3. runs the built app's `gui --smoke-test` (offscreen) and its `colorize` command on a
-   sample photo, and reports the folder's size and its size zipped. Any failure exits non-zero.
+3. runs the built app's `gui --smoke-test` (offscreen), its `colorize` command on a sample
+   photo and two steps of `finetune`, and reports the folder's size and its size zipped. Any
+   failure exits non-zero.
 
 The CPU flavour (the default) must not carry CUDA: a torch wheel with CUDA (several GB of
 libraries that torch links and so cannot be left out) is refused before the build, with the
@@ -91,6 +94,19 @@ def sample_photo(folder: Path) -> Path:
     return photo
 
 
+def colour_photos(folder: Path, count: int = 10) -> Path:
+    """As many small colour photos as fine-tuning needs at least: smooth seeded colour fields."""
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for index in range(count):
+        field = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+        Image.fromarray(field).resize((160, 120), Image.BICUBIC).save(folder / f"colour-{index}.jpg", quality=90)
+    return folder
+
+
 def smoke_test(executable: Path) -> None:
     folder = BUILD / "smoke"
     if folder.exists():
@@ -109,6 +125,14 @@ def smoke_test(executable: Path) -> None:
         raise SystemExit("the built command line wrote no result")
     if "with the hints of its sidecar" not in done.stdout:
         raise SystemExit("the built command line did not apply the sidecar's hint")
+    # Two steps of fine-tuning with the adversarial stage: the frozen app's autograd, optimisers
+    # and the parts of torch they import at run time (the build leaves much of torch out).
+    photos = colour_photos(folder / "finetune")
+    done = run([executable, "finetune", photos, "--name", "smoke", "--steps", "2", "--crop", "64", "--adversarial"],
+               env=env, timeout=900, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if "--model \"smoke\"" not in done.stdout:
+        raise SystemExit(f"the built app's fine-tune did not make a model:\n{done.stdout[-2000:]}")
+    print("fine-tune smoke test passed")
     run([executable, "--version"], env=env)
 
 
@@ -143,6 +167,9 @@ def main() -> int:
     parser.add_argument("--editable", action="store_true",
                         help="install the checkout editable into the build environment, as a developer's is")
     parser.add_argument("--skip-env", action="store_true", help="reuse build/venv instead of recreating it")
+    parser.add_argument("--opencv", choices=["lean", "wheel"], default="lean" if sys.platform.startswith("linux") else
+                        "wheel", help="lean (Linux's default): OpenCV's three modules the app uses, built from source "
+                                      "once and cached (appbuild.lean_opencv); wheel: PyPI's (172 MB more)")
     args = parser.parse_args()
 
     index = args.torch_index
@@ -151,6 +178,10 @@ def main() -> int:
     env_dir = BUILD / "venv"
     python = venv_python(env_dir) if args.skip_env and env_dir.exists() else make_environment(
         env_dir, args.torch_spec, index, args.editable)
+    if args.opencv == "lean":
+        from appbuild.lean_opencv import lean_wheel
+
+        run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", lean_wheel(python)])
     cuda = torch_cuda_of(python)
     if args.flavour == "cpu" and cuda:
         raise SystemExit(f"the torch in {env_dir} is built with CUDA {cuda}, whose libraries it links and so cannot "
@@ -165,8 +196,8 @@ def main() -> int:
     if args.flavour == "cpu" and cuda_files(app_folder):
         raise SystemExit(f"the CPU build carries CUDA libraries: {', '.join(p.name for p in cuda_files(app_folder)[:5])}")
     smoke_test(built_executable())
-    print(f"built {app_folder} ({args.flavour} flavour, torch with CUDA {cuda}): {folder_size_mb(app_folder):.0f} MB, "
-          f"{zipped_size_mb(app_folder):.0f} MB zipped")
+    print(f"built {app_folder} ({args.flavour} flavour, torch with CUDA {cuda}, OpenCV {args.opencv}): "
+          f"{folder_size_mb(app_folder):.0f} MB, {zipped_size_mb(app_folder):.0f} MB zipped")
     return 0
 
 

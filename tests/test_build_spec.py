@@ -27,7 +27,7 @@ class _Analysis(_Recorded):
         self.pure = []
 
 
-def evaluate_spec(target: str, tmp_path: Path, monkeypatch) -> dict:
+def evaluate_spec(target: str, tmp_path: Path, monkeypatch, analysis=_Analysis) -> dict:
     monkeypatch.setenv("AUTOCHROME_BUILD_TARGET", target)
     if target == "win32":
         # PyInstaller's version-resource classes are plain Python; only their module's import
@@ -43,7 +43,7 @@ def evaluate_spec(target: str, tmp_path: Path, monkeypatch) -> dict:
             return item
         return make
 
-    namespace = {"SPECPATH": str(ROOT), "workpath": str(tmp_path / "work"), "Analysis": _Analysis,
+    namespace = {"SPECPATH": str(ROOT), "workpath": str(tmp_path / "work"), "Analysis": analysis,
                  "PYZ": _Recorded, "EXE": recorder("EXE"), "COLLECT": recorder("COLLECT"),
                  "BUNDLE": recorder("BUNDLE"), "__name__": "__main__"}
     source = (ROOT / "build.spec").read_text()
@@ -121,3 +121,23 @@ def test_the_build_script_runs_the_executable_the_spec_makes(platform, expected,
     assert executable == expected
     names = [e.kwargs["name"] for e in built["EXE"]]
     assert Path(executable).name.removesuffix(".exe") in names
+
+
+def test_torchs_source_travels_only_for_the_modules_whose_source_torch_reads(tmp_path, monkeypatch):
+    """torch's hook collects every module as source too (46 MB); torch reads only its config
+    modules' source at run time, so only theirs stays."""
+    torch_root = Path(pytest.importorskip("torch").__file__).parent
+    config, plain = torch_root / "_dynamo" / "config.py", torch_root / "nn" / "functional.py"
+    assert "install_config_module(" in config.read_text() and "install_config_module(" not in plain.read_text()
+
+    class WithTorchSource(_Analysis):
+        def __init__(self, scripts, **kwargs):
+            super().__init__(scripts, **kwargs)
+            self.datas += [("torch/_dynamo/config.py", str(config), "DATA"),
+                           ("torch/nn/functional.py", str(plain), "DATA"),
+                           ("torch/_inductor/codegen/cpp_prefix.h", str(config), "DATA")]
+
+    analysis = evaluate_spec("linux", tmp_path, monkeypatch, WithTorchSource)["namespace"]["a"]
+    kept = {dest for dest, _, _ in analysis.datas}
+    assert "torch/_dynamo/config.py" in kept and "torch/_inductor/codegen/cpp_prefix.h" in kept
+    assert "torch/nn/functional.py" not in kept

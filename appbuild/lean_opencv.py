@@ -5,7 +5,7 @@
 PyPI's opencv-python-headless wheel is 172 MB in the built folder: the module with every OpenCV
 module compiled in, plus the video codecs (FFmpeg, AV1, VP9) and the BLAS it links. The app calls
 three modules: core, imgproc (filters, morphology, resizing, drawing) and imgcodecs (16-bit PNG
-and TIFF). This builds just those, with their image formats compiled in, from the sdist of the
+and TIFF; Pillow reads and writes everything else). This builds just those, with their image formats compiled in, from the sdist of the
 version the environment has, and packs them as a wheel of the same name and version (local
 label `+lean`) that replaces PyPI's in the build environment. Same code, same results: OpenCV's
 own SIMD kernels dispatched for the CPU as in PyPI's wheel; without Intel's IPP (its binaries
@@ -37,9 +37,10 @@ MODULES = "core,imgproc,imgcodecs,python3,python_bindings_generator"
 OFF = ("FFMPEG", "GSTREAMER", "V4L", "OPENCL", "IPP", "LAPACK", "EIGEN", "ITT", "OPENEXR", "JASPER", "OPENJPEG",
        "AVIF", "GDAL", "GTK", "QT", "PROTOBUF", "ADE", "1394", "VA", "VA_INTEL", "OPENVX", "KLEIDICV", "CAROTENE",
        "FASTCV", "WEBP", "TBB", "OPENMP", "VTK", "CUDA", "OBSENSOR", "SPNG", "HARFBUZZ", "IMGCODEC_HDR",
-       "IMGCODEC_SUNRASTER", "IMGCODEC_PXM", "IMGCODEC_PFM", "IMGCODEC_GIF")
-# Built from OpenCV's bundled sources and linked in: nothing beside the module to carry.
-BUILT_IN = ("ZLIB", "PNG", "JPEG", "TIFF")
+       "IMGCODEC_SUNRASTER", "IMGCODEC_PXM", "IMGCODEC_PFM", "IMGCODEC_GIF", "JPEG")
+# What the app hands OpenCV to encode and decode is 16-bit PNG and TIFF (Pillow does the rest):
+# built from OpenCV's bundled sources and linked in, so nothing beside the module to carry.
+BUILT_IN = ("ZLIB", "PNG", "TIFF")
 
 
 def default_cache() -> Path:
@@ -112,9 +113,10 @@ def pack_wheel(package: Path, version: str, out_dir: Path) -> Path:
     return wheel
 
 
-def wheel_package(install: Path, stage: Path) -> Path:
-    """The `cv2` folder as PyPI's wheel lays it out: the extension beside the loader, whose
-    configuration then points at nothing outside the folder."""
+def wheel_package(install: Path, stage: Path, licences: Path | None = None) -> Path:
+    """The `cv2` folder as PyPI's wheel lays it out: the extension (without its symbol table)
+    beside the loader, whose configuration then points at nothing outside the folder, and the
+    licence texts from LICENCES (the sdist's top folder) as PyPI's wheel carries them."""
     built = next(install.rglob("cv2/__init__.py")).parent
     if stage.exists():
         shutil.rmtree(stage)
@@ -122,7 +124,14 @@ def wheel_package(install: Path, stage: Path) -> Path:
     extensions = sorted(stage.rglob("cv2*.so"))
     if len(extensions) != 1:
         raise SystemExit(f"expected one built cv2 extension under {stage}, found {extensions}")
-    extensions[0].replace(stage / extensions[0].name)
+    extension = stage / extensions[0].name
+    if shutil.which("strip") and extensions[0].read_bytes()[:4] == b"\x7fELF":
+        subprocess.run(["strip", "--strip-unneeded", "-o", str(extension), str(extensions[0])], check=True)
+    else:
+        shutil.copy2(extensions[0], extension)
+    for name in ("LICENSE.txt", "LICENSE-3RD-PARTY.txt"):
+        if licences and (licences / name).is_file():
+            shutil.copy2(licences / name, stage / name)
     for folder in stage.glob("python-3*"):
         shutil.rmtree(folder)
     for config in stage.glob("config*.py"):
@@ -162,7 +171,7 @@ def lean_wheel(python: Path, cache: Path | None = None) -> Path:
                    stdout=subprocess.DEVNULL)
     subprocess.run(["cmake", "--build", str(build), "--parallel", str(os.cpu_count() or 2)], check=True)
     subprocess.run(["cmake", "--install", str(build)], check=True, stdout=subprocess.DEVNULL)
-    return pack_wheel(wheel_package(install, work / "cv2"), version, work)
+    return pack_wheel(wheel_package(install, work / "cv2", licences=source), version, work)
 
 
 def main() -> int:

@@ -95,15 +95,16 @@ def sample_photo(folder: Path) -> Path:
 
 
 def colour_photos(folder: Path, count: int = 10) -> Path:
-    """As many small colour photos as fine-tuning needs at least: smooth seeded colour fields."""
-    import numpy as np
+    """As many small colour photos as fine-tuning needs at least: smooth seeded colour fields
+    (Pillow only: the workflow runs this script with nothing else installed)."""
+    import random
+
     from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
     for index in range(count):
-        field = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
-        Image.fromarray(field).resize((160, 120), Image.BICUBIC).save(folder / f"colour-{index}.jpg", quality=90)
+        field = Image.frombytes("RGB", (8, 6), random.Random(index).randbytes(8 * 6 * 3))
+        field.resize((160, 120), Image.BICUBIC).save(folder / f"colour-{index}.jpg", quality=90)
     return folder
 
 

@@ -141,3 +141,41 @@ def test_torchs_source_travels_only_for_the_modules_whose_source_torch_reads(tmp
     kept = {dest for dest, _, _ in analysis.datas}
     assert "torch/_dynamo/config.py" in kept and "torch/_inductor/codegen/cpp_prefix.h" in kept
     assert "torch/nn/functional.py" not in kept
+
+
+def test_the_libraries_only_left_out_plugins_needed_are_left_out_too(tmp_path, monkeypatch):
+    """The GTK theme plugin is left out (it needs the system's GTK); the analysis had collected
+    cairo and pixman for it alone, so they go; what anything kept loads, or what no library
+    loads by name (libpython, opened by the bootloader), stays."""
+    graph = {
+        "/lib/libqgtk3.so": ["libcairo.so.2", "libQt6Gui.so.6", "libz.so.1"],
+        "/lib/libcairo.so.2": ["libpixman-1.so.0", "libz.so.1"],
+        "/lib/libpixman-1.so.0": [],
+        "/lib/libQt6Gui.so.6": ["libz.so.1"],
+        "/lib/libz.so.1": [],
+        "/lib/libpython3.11.so.1.0": ["libz.so.1"],
+        "/lib/libqxcb.so": ["libQt6Gui.so.6"],
+    }
+    from PyInstaller.depend import bindepend
+
+    monkeypatch.setattr(bindepend, "get_imports",
+                        lambda path, search_paths=None: {(name, "/lib/" + name) for name in graph[path]})
+
+    class WithPlugins(_Analysis):
+        def __init__(self, scripts, **kwargs):
+            super().__init__(scripts, **kwargs)
+            self.binaries = [
+                ("PySide6/Qt/plugins/platformthemes/libqgtk3.so", "/lib/libqgtk3.so", "BINARY"),
+                ("PySide6/Qt/plugins/platforms/libqxcb.so", "/lib/libqxcb.so", "BINARY"),
+                ("PySide6/Qt/lib/libQt6Gui.so.6", "/lib/libQt6Gui.so.6", "BINARY"),
+                ("libcairo.so.2", "/lib/libcairo.so.2", "BINARY"),
+                ("libpixman-1.so.0", "/lib/libpixman-1.so.0", "BINARY"),
+                ("libz.so.1", "/lib/libz.so.1", "BINARY"),
+                ("libpython3.11.so.1.0", "/lib/libpython3.11.so.1.0", "BINARY"),
+            ]
+
+    monkeypatch.setattr("shutil.which", lambda name: None)  # no stripping of the stand-in paths
+    analysis = evaluate_spec("linux", tmp_path, monkeypatch, WithPlugins)["namespace"]["a"]
+    kept = {dest for dest, _, _ in analysis.binaries}
+    assert kept == {"PySide6/Qt/plugins/platforms/libqxcb.so", "PySide6/Qt/lib/libQt6Gui.so.6", "libz.so.1",
+                    "libpython3.11.so.1.0"}

@@ -145,10 +145,11 @@ def test_torchs_source_travels_only_for_the_modules_whose_source_torch_reads(tmp
 
 def test_the_libraries_only_left_out_plugins_needed_are_left_out_too(tmp_path, monkeypatch):
     """The GTK theme plugin is left out (it needs the system's GTK); the analysis had collected
-    cairo and pixman for it alone, so they go; what anything kept loads, or what no library
-    loads by name (libpython, opened by the bootloader), stays."""
+    cairo, pixman and Qt's network library for it alone, so they go; what anything kept loads,
+    or what no library loads by name (libpython, opened by the bootloader), stays."""
     graph = {
-        "/lib/libqgtk3.so": ["libcairo.so.2", "libQt6Gui.so.6", "libz.so.1"],
+        "/lib/libqgtk3.so": ["libcairo.so.2", "libQt6Gui.so.6", "libz.so.1", "libQt6Network.so.6"],
+        "/lib/libQt6Network.so.6": ["libz.so.1"],
         "/lib/libcairo.so.2": ["libpixman-1.so.0", "libz.so.1"],
         "/lib/libpixman-1.so.0": [],
         "/lib/libQt6Gui.so.6": ["libz.so.1"],
@@ -168,6 +169,7 @@ def test_the_libraries_only_left_out_plugins_needed_are_left_out_too(tmp_path, m
                 ("PySide6/Qt/plugins/platformthemes/libqgtk3.so", "/lib/libqgtk3.so", "BINARY"),
                 ("PySide6/Qt/plugins/platforms/libqxcb.so", "/lib/libqxcb.so", "BINARY"),
                 ("PySide6/Qt/lib/libQt6Gui.so.6", "/lib/libQt6Gui.so.6", "BINARY"),
+                ("PySide6/Qt/lib/libQt6Network.so.6", "/lib/libQt6Network.so.6", "BINARY"),
                 ("libcairo.so.2", "/lib/libcairo.so.2", "BINARY"),
                 ("libpixman-1.so.0", "/lib/libpixman-1.so.0", "BINARY"),
                 ("libz.so.1", "/lib/libz.so.1", "BINARY"),

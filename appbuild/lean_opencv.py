@@ -47,10 +47,19 @@ def default_cache() -> Path:
     return Path(os.environ.get("AUTOCHROME_BUILD_CACHE", Path.home() / ".cache" / "autochrome-build"))
 
 
-def installed_version(python: Path) -> str:
+def _version_in(python: Path) -> str:
     done = subprocess.run([str(python), "-c", f"import importlib.metadata as m; print(m.version('{PACKAGE}'))"],
                           capture_output=True, text=True, check=True)
-    return done.stdout.strip().split("+")[0]
+    return done.stdout.strip()
+
+
+def installed_version(python: Path) -> str:
+    """The OpenCV version PYTHON's environment has, without the lean build's label."""
+    return _version_in(python).split("+")[0]
+
+
+def is_lean(python: Path) -> bool:
+    return _version_in(python).endswith("+lean")
 
 
 def _python_paths(python: Path) -> dict[str, str]:

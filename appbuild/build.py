@@ -34,7 +34,7 @@ PYINSTALLER = "pyinstaller==6.22.3"
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 # Bounds the build test holds the CPU flavour to (MB of 2**20 bytes): the folder, and the folder
 # zipped, issue 26's goal. Measured 597 / 224 on Linux with torch 2.13.0 and the lean OpenCV
-# (2026-12-03); 823 / 305 with PyPI's OpenCV wheel before the other cuts.
+# (2026-12-03); 745 / 276 with PyPI's OpenCV wheel (--opencv wheel).
 CPU_FOLDER_MB, CPU_ZIPPED_MB = 600, 250
 
 

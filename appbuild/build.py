@@ -117,10 +117,11 @@ def smoke_test(executable: Path) -> None:
     began = time.perf_counter()
     run([executable, "gui", "--smoke-test", photo, folder / "gui.png"], env=env, timeout=600)
     print(f"GUI smoke test passed in {time.perf_counter() - began:.1f} s")
-    # With a hint in its sidecar, so the frozen app's hint spreading (its linear solve) runs too.
+    # With a hint in its sidecar, so the frozen app's hint spreading (its linear solve) runs too,
+    # and restoring (the damage network and OpenCV's filters).
     Path(f"{photo}.autochrome.json").write_text('{"hints": [{"x": 60, "y": 30, "color": "#c04060"}]}')
-    done = run([executable, "colorize", photo, "-o", folder / "cli"], env=env, timeout=600, stdout=subprocess.PIPE,
-               stderr=subprocess.PIPE, text=True)
+    done = run([executable, "colorize", photo, "-o", folder / "cli", "--restore"], env=env, timeout=600,
+               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     print(done.stdout, end="")
     print(done.stderr, end="", file=sys.stderr)
     if "Warning:" in done.stderr:

@@ -7,9 +7,9 @@
    with --editable an editable install of it, as a developer has) and PyInstaller; on Linux it
    then swaps PyPI's OpenCV for the lean build of the same version (appbuild/lean_opencv.py);
 2. runs PyInstaller on build.spec into dist/;
-3. runs the built app's `gui --smoke-test` (offscreen), its `colorize` command on a sample
-   photo and two steps of `finetune`, and reports the folder's size and its size zipped. Any
-   failure exits non-zero.
+3. runs the built app's `gui --smoke-test` (offscreen), its `colorize --restore` command on a
+   sample photo with a hint (it must print no warnings) and two steps of `finetune`, and
+   reports the folder's size and its size zipped. Any failure exits non-zero.
 
 The CPU flavour (the default) must not carry CUDA: a torch wheel with CUDA (several GB of
 libraries that torch links and so cannot be left out) is refused before the build, with the
@@ -26,6 +26,8 @@ import sys
 import time
 import venv
 from pathlib import Path
+
+from appbuild.lean_opencv import PACKAGE, installed_version, is_lean, lean_wheel
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
@@ -175,7 +177,7 @@ def main() -> int:
     parser.add_argument("--skip-env", action="store_true", help="reuse build/venv instead of recreating it")
     parser.add_argument("--opencv", choices=["lean", "wheel"], default="lean" if sys.platform.startswith("linux") else
                         "wheel", help="lean (Linux's default): OpenCV's three modules the app uses, built from source "
-                                      "once and cached (appbuild.lean_opencv); wheel: PyPI's (172 MB more)")
+                                      "once and cached (appbuild.lean_opencv); wheel: PyPI's (about 150 MB more)")
     args = parser.parse_args()
 
     index = args.torch_index
@@ -184,8 +186,6 @@ def main() -> int:
     env_dir = BUILD / "venv"
     python = venv_python(env_dir) if args.skip_env and env_dir.exists() else make_environment(
         env_dir, args.torch_spec, index, args.editable)
-    from appbuild.lean_opencv import PACKAGE, installed_version, is_lean, lean_wheel
-
     if args.opencv == "lean":
         run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", lean_wheel(python)])
     elif is_lean(python):  # a reused environment that an earlier build gave the lean one
@@ -206,7 +206,7 @@ def main() -> int:
         raise SystemExit(f"the CPU build carries CUDA libraries: {', '.join(p.name for p in cuda_files(app_folder)[:5])}")
     smoke_test(built_executable())
     print(f"built {app_folder} ({args.flavour} flavour, torch with CUDA {cuda}, OpenCV {args.opencv}): "
-          f"{folder_size_mb(app_folder):.0f} MB, {zipped_size_mb(app_folder):.0f} MB zipped")
+          f"{folder_size_mb(app_folder):.1f} MB, {zipped_size_mb(app_folder):.1f} MB zipped")
     return 0
 
 

@@ -26,5 +26,5 @@ def test_a_build_from_an_editable_install_starts_colorizes_and_stays_within_its_
     executable = ROOT / "dist" / "Autochrome" / ("autochrome-cli.exe" if os.name == "nt" else "Autochrome")
     version = subprocess.run([str(executable), "--version"], capture_output=True, text=True, timeout=120)
     assert version.returncode == 0 and "autochrome" in version.stdout
-    folder_mb, zipped_mb = map(float, re.search(r": (\d+) MB, (\d+) MB zipped", done.stdout).groups())
+    folder_mb, zipped_mb = map(float, re.search(r": ([\d.]+) MB, ([\d.]+) MB zipped", done.stdout).groups())
     assert folder_mb <= CPU_FOLDER_MB and zipped_mb <= CPU_ZIPPED_MB, (folder_mb, zipped_mb)

@@ -85,9 +85,9 @@ def cmake_arguments(source: Path, build: Path, install: Path, python: Path) -> l
             *(f"-DWITH_{name}=ON" for name in BUILT_IN), *(f"-DBUILD_{name}=ON" for name in BUILT_IN)]
 
 
-def _record_line(path: Path, name: str) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(path.read_bytes()).digest()).rstrip(b"=").decode()
-    return f"{name},sha256={digest},{path.stat().st_size}"
+def _record_line(name: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
 
 
 def pack_wheel(package: Path, version: str, out_dir: Path) -> Path:
@@ -111,11 +111,10 @@ def pack_wheel(package: Path, version: str, out_dir: Path) -> Path:
             if file.is_file() and "__pycache__" not in file.parts:
                 name = "cv2/" + file.relative_to(package).as_posix()
                 archive.write(file, name)
-                records.append(_record_line(file, name))
+                records.append(_record_line(name, file.read_bytes()))
         for name, text in metadata.items():
             archive.writestr(name, text)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-            records.append(f"{name},sha256={digest},{len(text.encode())}")
+            records.append(_record_line(name, text.encode()))
         records.append(f"{dist_info}/RECORD,,")
         archive.writestr(f"{dist_info}/RECORD", "\n".join(records) + "\n")
     partial.replace(wheel)

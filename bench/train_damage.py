@@ -37,10 +37,12 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hidden", type=int, default=12)
+    parser.add_argument("--lines", type=int, default=8, help="channels of the dilated CNN over the pooled filters")
+    parser.add_argument("--context", type=int, default=8, help="context channels the per-pixel head reads")
     parser.add_argument("--faint", type=float, default=0.0, help="chance that a crop's damage is faint (DamageRecipe)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
-    net = DamageNet(DamageConfig(hidden=args.hidden))
+    net = DamageNet(DamageConfig(hidden=args.hidden, lines=args.lines, context_channels=args.context))
     load_partial_imagenet(net.encoder, imagenet_lite_state("efficientnet_lite0"))
     settings = TrainSettings(stage1_steps=args.steps, batch_size=args.batch, learning_rate=args.lr, warmup_steps=50,
                              checkpoint_every=250)

@@ -49,7 +49,8 @@ def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> 
         if progress is not None:
             progress(0.4)
         small = context_lightness(lightness)
-        pooled_t = torch.from_numpy(np.ascontiguousarray(context_features(small, np.concatenate(pooled)).transpose(2, 0, 1)))
+        features = context_features(small, np.concatenate(pooled), net.config.version)
+        pooled_t = torch.from_numpy(np.ascontiguousarray(features.transpose(2, 0, 1)))
         context = net.context(torch.from_numpy(small)[None, None], pooled_t[None])[0].permute(1, 2, 0).contiguous().numpy()
         out = np.empty((height, width), np.float16)
         rooms = threading.local()  # each thread's band buffers, reused band after band

@@ -83,14 +83,15 @@ class PhotoCrops:
         raise ValueError("eight photos in a row could not be read")
 
 
-def batch_tensors(samples):
-    """(normalised L at the context's size (N,1,H/4,W/4), local features (N,9,H,W), pooled
-    (N,9,H/4,W/4), mask (N,1,H,W)) of (damaged L, mask) pairs."""
+def batch_tensors(samples, version: int):
+    """For a network of `version` (DamageConfig): (normalised L at the context's size
+    (N,1,H/4,W/4), local features (N,9,H,W), pooled (N,pooled_channels,H/4,W/4), mask
+    (N,1,H,W)) of (damaged L, mask) pairs."""
     small = [context_lightness(damaged) for damaged, _ in samples]
     lightness = torch.from_numpy(np.stack(small))[:, None]
     features = [local_features(damaged) for damaged, _ in samples]
     local = torch.from_numpy(np.stack([f.transpose(2, 0, 1) for f in features]))
-    pooled = torch.from_numpy(np.stack([context_features(s, pool_features(f)).transpose(2, 0, 1)
+    pooled = torch.from_numpy(np.stack([context_features(s, pool_features(f), version).transpose(2, 0, 1)
                                         for s, f in zip(small, features)]))
     mask = torch.from_numpy(np.stack([m for _, m in samples]).astype(np.float32))[:, None]
     return lightness, local, pooled, mask
@@ -134,7 +135,7 @@ class DamageTrainer:
             group["lr"] = learning_rate(self.step, self.settings)
         first = self.step * self.settings.batch_size
         samples = [self.crops.sample(first + offset) for offset in range(self.settings.batch_size)]
-        lightness, local, pooled, mask = batch_tensors(samples)
+        lightness, local, pooled, mask = batch_tensors(samples, self.net.config.version)
         loss = mask_loss(damage_logits(self.net, lightness, local, pooled), mask)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -38,6 +38,11 @@ CONTEXT_SCALE = 4  # the context sees the photo at a quarter of its size
 # (44 px): a scratch or a fold is a long line, a highlight on an object's rim a short arc.
 POOLED_CHANNELS = LOCAL_CHANNELS + 4
 WIDE = 9
+# Version 3 adds the top-hat and black-hat with a 17-cell square (68 px at full size): a stain
+# is a blotch of lightness tens of pixels across, wider than the 36 px ones see whole.
+WIDER = 17
+STAIN_CHANNELS = 2
+VERSIONS = (2, 3)
 LINE = 11
 ORIENTATIONS = 8
 CONTEXT_BLOCKS = 3  # Lite0's stem and blocks 0-2: features at strides 2 (16 ch) and 4 (24 ch)
@@ -49,8 +54,12 @@ _U16 = 655.35  # L in [0, 100] as 16-bit levels, so OpenCV's morphology runs on 
 class DamageConfig:
     context_channels: int = 8
     hidden: int = 12
-    version: int = 2
+    version: int = 3
     lines: int = 8  # channels of the dilated CNN over the pooled filter responses
+
+    @property
+    def pooled_channels(self) -> int:
+        return POOLED_CHANNELS + (STAIN_CHANNELS if self.version >= 3 else 0)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -63,7 +72,7 @@ class DamageConfig:
             raise ValueError(f"damage model config has unknown fields {sorted(set(raw) - known)}")
         config = cls(**raw)
         if not (1 <= config.context_channels <= 64 and 1 <= config.hidden <= 256 and 1 <= config.lines <= 64) or \
-                config.version != 2:
+                config.version not in VERSIONS:
             raise ValueError("damage model config out of range")
         return config
 
@@ -104,13 +113,15 @@ def context_lightness(lightness: np.ndarray) -> np.ndarray:
     return color.normalize_l(small).astype(np.float32)
 
 
-def context_features(small: np.ndarray, pooled: np.ndarray) -> np.ndarray:
-    """(h, w, POOLED_CHANNELS): the pooled filter responses and the wide top-hat and black-hat
-    of the quarter-size normalised L `small` (scaled as the full-size ones are)."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (WIDE, WIDE))
+def context_features(small: np.ndarray, pooled: np.ndarray, version: int) -> np.ndarray:
+    """(h, w, DamageConfig(version=version).pooled_channels): the pooled filter responses and the
+    wide top-hat and black-hat of the quarter-size normalised L `small` (scaled as the full-size
+    ones are)."""
+    sizes = (WIDE, WIDER) if version >= 3 else (WIDE,)
     # Normalised L spans 2 for 100 L: x 50 / 20 puts these on the full-size filters' scale.
-    wide = [cv2.morphologyEx(small, operation, kernel, borderType=cv2.BORDER_REPLICATE) * 2.5
-            for operation in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT)]
+    wide = [cv2.morphologyEx(small, operation, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)),
+                             borderType=cv2.BORDER_REPLICATE) * 2.5
+            for size in sizes for operation in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT)]
     lines = [_line_strength(np.ascontiguousarray(pooled[..., channel])) for channel in (2, 5)]  # 7 px hats
     return np.concatenate([pooled, np.stack(wide + lines, axis=-1)], axis=-1).astype(np.float32)
 
@@ -152,7 +163,7 @@ class DamageNet(nn.Module):
                                      nn.Conv2d(16, config.context_channels, 1))
         width = config.lines
         self.lines = nn.Sequential(
-            nn.Conv2d(POOLED_CHANNELS + config.context_channels, width, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(config.pooled_channels + config.context_channels, width, 3, padding=1), nn.ReLU(inplace=True),
             nn.Conv2d(width, width, 3, padding=2, dilation=2), nn.ReLU(inplace=True),
             nn.Conv2d(width, width, 3, padding=4, dilation=4), nn.ReLU(inplace=True),
             nn.Conv2d(width, width, 3, padding=8, dilation=8), nn.ReLU(inplace=True),

@@ -2,6 +2,7 @@
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -76,18 +77,20 @@ def test_a_crop_of_a_larger_photo_gets_that_photos_stains_not_specks_the_crops_s
     assert all(np.array_equal(a, b) for a, b in zip(whole, simulate_damage(flat, 3, stains_only, extent=192)))
 
 
-def test_the_app_finds_damage_band_by_band_exactly_as_training_scores_the_whole_photo():
+@pytest.mark.parametrize("version", [2, 3])
+def test_the_app_finds_damage_band_by_band_exactly_as_training_scores_the_whole_photo(version):
     """Parity: the restore step's inference (bands of rows, the head a few rows at a time, reused
-    buffers, OpenCV's resize of the context) against the training path on the same photo."""
+    buffers, OpenCV's resize of the context) against the training path on the same photo, for
+    the shipped network's version and the newer one."""
     from autochrome.engine.restore import BAND_ROWS, damage_probability
     from autochrome.trainer.damage_training import batch_tensors, damage_logits
 
     torch.manual_seed(3)
-    net = DamageNet(DamageConfig(hidden=6)).eval()
+    net = DamageNet(DamageConfig(hidden=6, version=version)).eval()
     clean = _clean(width=333, height=2 * BAND_ROWS + 91, seed=2)
     damaged, mask = simulate_damage(clean, 8, DamageRecipe(grain=1.0, clean=0.0))
     with torch.no_grad():
-        expected = torch.sigmoid(damage_logits(net, *batch_tensors([(damaged, mask)])[:3]))[0, 0].numpy()
+        expected = torch.sigmoid(damage_logits(net, *batch_tensors([(damaged, mask)], net.config.version)[:3]))[0, 0].numpy()
     found = damage_probability(damaged, net).astype(np.float32)
     assert found.shape == damaged.shape
     assert np.abs(found - expected).max() < 1e-3  # float16 storage (too narrow a band margin: 2e-3 at the seams)
@@ -119,3 +122,21 @@ def test_faint_damage_moves_the_lightness_less_and_marks_only_what_it_still_move
         sum(simulate_damage(clean, seed, loud)[1].sum() for seed in range(6))  # the faintest edges drop out
     moved = np.abs(faint_damaged - clean)
     assert (moved[faint_mask] >= MASK_THRESHOLD - 1e-4).all() and (moved[~faint_mask] < MASK_THRESHOLD).all()
+
+
+def test_a_version_3_network_sees_a_blotch_too_wide_for_version_2s_filters_and_keeps_their_layout():
+    from autochrome.engine.networks.damage import context_features, context_lightness, local_features, pool_features
+
+    photo = np.full((400, 400), 60.0, np.float32)
+    photo[172:228, 172:228] -= 20.0  # a stain 56 px across: 14 cells at the context's quarter size
+    small = context_lightness(photo)
+    pooled = pool_features(local_features(photo))
+    older, newer = context_features(small, pooled, 2), context_features(small, pooled, 3)
+    assert older.shape[-1] == DamageConfig(version=2).pooled_channels
+    assert newer.shape[-1] == DamageConfig(version=3).pooled_channels == older.shape[-1] + 2
+    wide = older.shape[-1] - 2  # the 36 px hats come before the two line channels
+    assert np.array_equal(newer[..., :wide], older[..., :wide])  # a version 2 file's weights still read the same
+    assert np.array_equal(newer[..., -2:], older[..., -2:])
+    centre = (50, 50)
+    assert abs(older[centre][wide - 1]) < 1e-6  # the 9-cell black-hat misses the stain's middle...
+    assert newer[centre][wide + 1] > 0.5  # ...the 17-cell one sees it: 20 L, as the full-size filters scale it

@@ -1,12 +1,13 @@
 """Train the restore step's damage network on simulated damage of a folder of photos.
 
-    python bench/train_damage.py DATA_DIR --out resources/guide/damage.safetensors [--steps 3000]
+    python bench/train_damage.py DATA_DIR --out resources/guide/damage.safetensors [--steps 6000]
 
 DATA_DIR: colour or grey photos (the shipped network: shared/data/train without its ImageNet
 validation photos; never the evaluation sets). Checkpoints every 250 steps beside OUT
 (--checkpoint), resumed when there. After training, the operating point (the damage chance
 strength 0.5 fills at) is chosen on 60 of those photos: the best mask F1 that leaves three
-quarters of them, clean, within 40 dB of themselves. The recipe and its figures are in resources/guide/README.md.
+quarters of them, clean, within 40 dB of themselves. The defaults are the shipped network's
+recipe; it and its figures are in resources/guide/README.md.
 """
 
 from __future__ import annotations
@@ -32,14 +33,14 @@ def main() -> int:
     parser.add_argument("data", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--checkpoint", type=Path, help="default: OUT with .ckpt")
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--hidden", type=int, default=12)
-    parser.add_argument("--lines", type=int, default=8, help="channels of the dilated CNN over the pooled filters")
-    parser.add_argument("--context", type=int, default=8, help="context channels the per-pixel head reads")
-    parser.add_argument("--faint", type=float, default=0.0, help="chance that a crop's damage is faint (DamageRecipe)")
+    parser.add_argument("--hidden", type=int, default=16)
+    parser.add_argument("--lines", type=int, default=24, help="channels of the dilated CNN over the pooled filters")
+    parser.add_argument("--context", type=int, default=12, help="context channels the per-pixel head reads")
+    parser.add_argument("--faint", type=float, default=0.2, help="chance that a crop's damage is faint (DamageRecipe)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     net = DamageNet(DamageConfig(hidden=args.hidden, lines=args.lines, context_channels=args.context))

@@ -38,8 +38,9 @@ CONTEXT_SCALE = 4  # the context sees the photo at a quarter of its size
 # (44 px): a scratch or a fold is a long line, a highlight on an object's rim a short arc.
 POOLED_CHANNELS = LOCAL_CHANNELS + 4
 WIDE = 9
-# Version 3 adds the top-hat and black-hat with a 17-cell square (68 px at full size): a stain
-# is a blotch of lightness tens of pixels across, wider than the 36 px ones see whole.
+# Version 3 adds the top-hat and black-hat with a 17-cell square (68 px at full size), meant for
+# stains, blotches wider than the 36 px ones see whole. They did not make stains found: the
+# network shipped with them (d8) finds 1 % of the bench's stains, as version 2 did.
 WIDER = 17
 STAIN_CHANNELS = 2
 VERSIONS = (2, 3)
@@ -174,7 +175,7 @@ class DamageNet(nn.Module):
     def context(self, small: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
         """(N, C, h, w) context from the photo's normalised L at a quarter of its size
         (`context_lightness`, (N, 1, h, w)) and its filter responses pooled to that size
-        (`pool_features`, (N, 9, h, w))."""
+        (`context_features` of `pool_features`, (N, pooled_channels, h, w))."""
         # What the photo shows needs no detail: the ImageNet stages see an eighth of its size.
         smaller = F.avg_pool2d(small, 2, ceil_mode=True)
         height, width = smaller.shape[-2:]

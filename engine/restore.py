@@ -27,6 +27,7 @@ import torch
 from .edit import RestoreEdit
 from .networks.damage import (CONTEXT_SCALE, LOCAL_CHANNELS, DamageNet, context_features, context_lightness,
                               context_rows, local_features, local_planes, pool_features)
+from .networks.stains import stain_chance, stain_logits
 
 BAND_ROWS = 256  # rows of the full-size photo the head sees at once (about 40 MB of features at 4,000 px)
 FIND_THREADS = min(2, os.cpu_count() or 1)  # bands side by side: one band alone keeps 1.5 of 2 cores busy
@@ -35,9 +36,19 @@ DETAIL_SIGMA = 2.0  # px: what counts as a pixel's own detail against the mask's
 GRAIN_SIGMA = 12.0  # px: how far around a hole its grain is measured
 
 
-@torch.inference_mode()
 def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> np.ndarray:
-    """(H, W) float16 chance of damage for each pixel of L (H, W) in [0, 100]."""
+    """(H, W) float16 chance of damage for each pixel of L (H, W) in [0, 100]: the per-pixel
+    network's, or the stain branch's where that is higher."""
+    chance = pixel_damage_probability(lightness, net, progress)
+    if net.stains is not None:
+        np.maximum(chance, stain_chance(stain_logits(lightness, net.stains), chance.shape), out=chance)
+    return chance
+
+
+@torch.inference_mode()
+def pixel_damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> np.ndarray:
+    """(H, W) float16 chance of damage for each pixel of L (H, W) in [0, 100] by the per-pixel
+    network alone (without the stain branch)."""
     net = net.eval()
     height, width = lightness.shape
     starts = range(0, height, BAND_ROWS)

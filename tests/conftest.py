@@ -75,6 +75,15 @@ def write_colour_jpeg(path: Path, width: int = 64, height: int = 48, seed: int =
     return path
 
 
+def write_colour_photos(folder: Path, count: int, width: int, height: int) -> Path:
+    """`count` colour PNGs of smooth photo-like content in a new `folder`."""
+    folder.mkdir()
+    for index in range(count):
+        grey = (gradient_grey(width, height, index) * 255).astype(np.uint8)
+        Image.fromarray(np.dstack([grey, grey // 2 + 60, 255 - grey])).save(folder / f"p{index}.png")
+    return folder
+
+
 @pytest.fixture
 def read_only(monkeypatch):
     """Make a folder read-only: by its permissions, and where those do not bind (root may write

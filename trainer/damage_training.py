@@ -104,12 +104,13 @@ def damage_logits(net: DamageNet, small: torch.Tensor, local: torch.Tensor, pool
     return net.logits(local, resampled)
 
 
-def mask_loss(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    weight = 1.0 + (POSITIVE_WEIGHT - 1.0) * mask
+def mask_loss(logits: torch.Tensor, mask: torch.Tensor, positive_weight: float = POSITIVE_WEIGHT,
+              dice_weight: float = DICE_WEIGHT) -> torch.Tensor:
+    weight = 1.0 + (positive_weight - 1.0) * mask
     bce = F.binary_cross_entropy_with_logits(logits, mask, weight=weight)
     probability = torch.sigmoid(logits)
     dice = 1 - (2 * (probability * mask).sum() + 1) / (probability.sum() + mask.sum() + 1)
-    return bce + DICE_WEIGHT * dice
+    return bce + dice_weight * dice
 
 
 class DamageTrainer:
@@ -121,14 +122,7 @@ class DamageTrainer:
         net.encoder.eval()  # ImageNet's statistics
         self.trainable = [p for p in net.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.trainable, lr=settings.learning_rate, weight_decay=1e-4)
-        self.step, self.metrics = 0, {}
-        if checkpoint is not None and Path(checkpoint).exists():
-            state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-            if state.get("config") != net.config.to_json():
-                raise StaleCheckpointError(f"{checkpoint} belongs to another damage network")
-            net.load_state_dict(state["net"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.step, self.metrics = int(state["step"]), dict(state.get("metrics", {}))
+        self.step, self.metrics = resume(checkpoint, net, "net", net, self.optimizer)
 
     def one_step(self) -> dict:
         for group in self.optimizer.param_groups:
@@ -143,14 +137,33 @@ class DamageTrainer:
         return {"mask": loss.item()}
 
     def save_checkpoint(self) -> None:
-        if self.checkpoint is not None:
-            write_checkpoint(self.checkpoint, {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
-                                               "step": self.step, "metrics": self.metrics,
-                                               "config": self.net.config.to_json()})
+        save(self, "net", self.net)
 
     def run(self):
         yield from run_steps(self, self.settings.stage1_steps)
         self.net.eval()
+
+
+def resume(checkpoint: Path | None, net: DamageNet, key: str, trained: torch.nn.Module,
+           optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
+    """(step, metrics) of a damage trainer's checkpoint, its weights of `trained` (saved under
+    `key`) and optimizer state loaded; (0, {}) without one."""
+    if checkpoint is None or not Path(checkpoint).exists():
+        return 0, {}
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    if state.get("config") != net.config.to_json():
+        raise StaleCheckpointError(f"{checkpoint} belongs to another damage network")
+    trained.load_state_dict(state[key])
+    optimizer.load_state_dict(state["optimizer"])
+    return int(state["step"]), dict(state.get("metrics", {}))
+
+
+def save(trainer, key: str, trained: torch.nn.Module) -> None:
+    """A damage trainer's checkpoint: the weights of `trained` under `key`, as `resume` reads it."""
+    if trainer.checkpoint is not None:
+        write_checkpoint(trainer.checkpoint, {key: trained.state_dict(), "optimizer": trainer.optimizer.state_dict(),
+                                              "step": trainer.step, "metrics": trainer.metrics,
+                                              "config": trainer.net.config.to_json()})
 
 
 def mask_scores(predicted: np.ndarray, truth: np.ndarray) -> dict:

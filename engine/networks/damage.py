@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from .. import color
 from .efficientnet import EfficientNetLiteEncoder
+from .stains import StainNet
 
 LOCAL_CHANNELS = 9
 CONTEXT_SCALE = 4  # the context sees the photo at a quarter of its size
@@ -57,6 +58,7 @@ class DamageConfig:
     hidden: int = 12
     version: int = 3
     lines: int = 8  # channels of the dilated CNN over the pooled filter responses
+    stains: int = 0  # width of the whole-photo stain branch (engine.networks.stains), a multiple of 4; 0: none
 
     @property
     def pooled_channels(self) -> int:
@@ -68,12 +70,13 @@ class DamageConfig:
     @classmethod
     def from_json(cls, text: str) -> "DamageConfig":
         raw = json.loads(text)
-        known = {"context_channels", "hidden", "version", "lines"}
+        known = {"context_channels", "hidden", "version", "lines", "stains"}
         if set(raw) - known:
             raise ValueError(f"damage model config has unknown fields {sorted(set(raw) - known)}")
         config = cls(**raw)
-        if not (1 <= config.context_channels <= 64 and 1 <= config.hidden <= 256 and 1 <= config.lines <= 64) or \
-                config.version not in VERSIONS:
+        sizes = (1 <= config.context_channels <= 64 and 1 <= config.hidden <= 256 and 1 <= config.lines <= 64
+                 and 0 <= config.stains <= 64 and config.stains % 4 == 0)  # the branch's groups of 4
+        if not sizes or config.version not in VERSIONS:
             raise ValueError("damage model config out of range")
         return config
 
@@ -171,6 +174,7 @@ class DamageNet(nn.Module):
             nn.Conv2d(width, config.context_channels, 1))
         self.head = nn.Sequential(nn.Conv2d(LOCAL_CHANNELS + config.context_channels, config.hidden, 1),
                                   nn.ReLU(inplace=True), nn.Conv2d(config.hidden, 1, 1))
+        self.stains = StainNet(config.stains) if config.stains else None
 
     def context(self, small: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
         """(N, C, h, w) context from the photo's normalised L at a quarter of its size

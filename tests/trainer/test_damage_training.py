@@ -4,13 +4,12 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from autochrome.engine.networks.damage import DamageConfig, DamageNet
 from autochrome.trainer.damage import MASK_THRESHOLD, DamageRecipe, nuisance_only, simulate_damage
 from autochrome.trainer.damage_training import DamageTrainer, PhotoCrops, calibrate_operating_point
 from autochrome.trainer.training import TrainSettings
-from tests.conftest import gradient_grey
+from tests.conftest import gradient_grey, write_colour_photos
 
 
 def _clean(width=200, height=150, seed=0):
@@ -38,11 +37,7 @@ def test_grain_halftone_and_fading_change_the_photo_but_never_enter_the_mask():
 
 
 def test_a_few_training_steps_resume_and_the_operating_point_moves_the_bias(tmp_path):
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for index in range(4):
-        grey = (gradient_grey(240, 200, index) * 255).astype(np.uint8)
-        Image.fromarray(np.dstack([grey, grey // 2 + 60, 255 - grey])).save(folder / f"p{index}.png")
+    folder = write_colour_photos(tmp_path / "photos", 4, 240, 200)
     torch.manual_seed(0)
     net = DamageNet(DamageConfig())
     settings = TrainSettings(stage1_steps=6, batch_size=2, learning_rate=3e-3, warmup_steps=0, checkpoint_every=3)

@@ -41,7 +41,9 @@ def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> 
     network's, or the stain branch's where that is higher."""
     chance = pixel_damage_probability(lightness, net, progress)
     if net.stains is not None:
-        np.maximum(chance, stain_chance(stain_logits(lightness, net.stains), chance.shape), out=chance)
+        stain = stain_chance(stain_logits(lightness, net.stains), chance.shape)
+        # On their bits: for chances (never negative) the order is the values' (`_at_least`).
+        np.maximum(chance.view(np.uint16), stain.view(np.uint16), out=chance.view(np.uint16))
     return chance
 
 

@@ -1,15 +1,17 @@
 """The damage network's whole-photo stain branch (issue 25)."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from autochrome.engine.networks.damage import DamageConfig, DamageNet
 from autochrome.engine.networks.stains import STAIN_SIDE, StainNet, stain_chance, stain_input, stain_logits
 from autochrome.engine.restore import damage_probability, pixel_damage_probability
-from autochrome.engine.weights import load_damage_net, save_damage_net, shipped_damage_path
+from autochrome.engine.weights import DAMAGE_FORMAT, load_damage_net, save_damage_net
 from tests.conftest import gradient_grey
 
 
@@ -33,16 +35,20 @@ def test_the_chance_is_resized_to_the_photo_and_the_shift_moves_it():
     assert stain_chance(logits, (40, 60), shift=8.0).astype(np.float32).max() < 0.05
 
 
-def test_a_network_with_a_branch_saves_and_loads_and_the_shipped_file_without_one_still_loads(tmp_path):
-    shipped = load_damage_net()
-    assert shipped.config.stains == 0 and shipped.stains is None
+def test_a_network_with_a_branch_saves_and_loads_and_a_file_without_one_still_loads(tmp_path):
+    shipped = load_damage_net()  # the shipped network has no stain branch (the model card says why)
     torch.manual_seed(1)
     net = DamageNet(dataclasses.replace(shipped.config, stains=8))
     save_damage_net(tmp_path / "with-stains.safetensors", net)
     again = load_damage_net(tmp_path / "with-stains.safetensors")
     assert again.config.stains == 8
     assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), again.state_dict().values()))
-    assert shipped_damage_path().exists()
+    # A file from before the branch: its config has no "stains" field and no branch's weights.
+    older = DamageNet(dataclasses.replace(shipped.config, stains=0))
+    config = {key: value for key, value in json.loads(older.config.to_json()).items() if key != "stains"}
+    save_file({key: value.contiguous() for key, value in older.state_dict().items()},
+              str(tmp_path / "older.safetensors"), metadata={"format": DAMAGE_FORMAT, "config": json.dumps(config)})
+    assert load_damage_net(tmp_path / "older.safetensors").stains is None
     with pytest.raises(ValueError):
         DamageConfig.from_json('{"stains": 6}')
 

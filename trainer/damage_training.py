@@ -122,7 +122,7 @@ class DamageTrainer:
         net.encoder.eval()  # ImageNet's statistics
         self.trainable = [p for p in net.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.trainable, lr=settings.learning_rate, weight_decay=1e-4)
-        self.step, self.metrics = resume(checkpoint, net, "net", net, self.optimizer)
+        self.step, self.metrics = resume_damage_checkpoint(checkpoint, net, "net", net, self.optimizer)
 
     def one_step(self) -> dict:
         for group in self.optimizer.param_groups:
@@ -137,14 +137,14 @@ class DamageTrainer:
         return {"mask": loss.item()}
 
     def save_checkpoint(self) -> None:
-        save(self, "net", self.net)
+        save_damage_checkpoint(self, "net", self.net)
 
     def run(self):
         yield from run_steps(self, self.settings.stage1_steps)
         self.net.eval()
 
 
-def resume(checkpoint: Path | None, net: DamageNet, key: str, trained: torch.nn.Module,
+def resume_damage_checkpoint(checkpoint: Path | None, net: DamageNet, key: str, trained: torch.nn.Module,
            optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
     """(step, metrics) of a damage trainer's checkpoint, its weights of `trained` (saved under
     `key`) and optimizer state loaded; (0, {}) without one."""
@@ -158,8 +158,9 @@ def resume(checkpoint: Path | None, net: DamageNet, key: str, trained: torch.nn.
     return int(state["step"]), dict(state.get("metrics", {}))
 
 
-def save(trainer, key: str, trained: torch.nn.Module) -> None:
-    """A damage trainer's checkpoint: the weights of `trained` under `key`, as `resume` reads it."""
+def save_damage_checkpoint(trainer, key: str, trained: torch.nn.Module) -> None:
+    """A damage trainer's checkpoint: the weights of `trained` under `key`, as
+    `resume_damage_checkpoint` reads it."""
     if trainer.checkpoint is not None:
         write_checkpoint(trainer.checkpoint, {key: trained.state_dict(), "optimizer": trainer.optimizer.state_dict(),
                                               "step": trainer.step, "metrics": trainer.metrics,

@@ -22,7 +22,7 @@ from autochrome.engine.networks.damage import DamageNet
 from autochrome.engine.networks.stains import STAIN_STRIDE, stain_input, stain_logits, stain_chance
 
 from .damage import DamageRecipe, simulate_damage
-from .damage_training import grey_of, mask_loss, resume, save
+from .damage_training import grey_of, mask_loss, resume_damage_checkpoint, save_damage_checkpoint
 from .photos import find_photos
 from .training import TrainSettings, learning_rate, run_steps
 
@@ -82,7 +82,7 @@ class StainTrainer:
         net.eval()
         net.stains.train()
         self.optimizer = torch.optim.AdamW(net.stains.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
-        self.step, self.metrics = resume(checkpoint, net, "stains", net.stains, self.optimizer)
+        self.step, self.metrics = resume_damage_checkpoint(checkpoint, net, "stains", net.stains, self.optimizer)
 
     def one_step(self) -> dict:
         for group in self.optimizer.param_groups:
@@ -99,7 +99,7 @@ class StainTrainer:
         return {"stains": loss.item()}
 
     def save_checkpoint(self) -> None:
-        save(self, "stains", self.net.stains)
+        save_damage_checkpoint(self, "stains", self.net.stains)
 
     def run(self):
         yield from run_steps(self, self.settings.stage1_steps)

@@ -65,7 +65,10 @@ class DamageConfig:
         return POOLED_CHANNELS + (STAIN_CHANNELS if self.version >= 3 else 0)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        fields = asdict(self)
+        if not fields["stains"]:  # as networks from before the branch have it: their checkpoints still resume
+            del fields["stains"]
+        return json.dumps(fields, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "DamageConfig":

@@ -40,11 +40,17 @@ def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> 
     """(H, W) float16 chance of damage for each pixel of L (H, W) in [0, 100]: the per-pixel
     network's, or the stain branch's where that is higher."""
     chance = pixel_damage_probability(lightness, net, progress)
-    if net.stains is not None:
-        stain = stain_chance(stain_logits(lightness, net.stains), chance.shape)
-        # On their bits: for chances (never negative) the order is the values' (`_at_least`).
-        np.maximum(chance.view(np.uint16), stain.view(np.uint16), out=chance.view(np.uint16))
-    return chance
+    if net.stains is None:
+        return chance
+    return joined_chance(chance, stain_chance(stain_logits(lightness, net.stains), chance.shape))
+
+
+def joined_chance(pixel: np.ndarray, stain: np.ndarray) -> np.ndarray:
+    """The higher of two float16 chances at each pixel, written into `pixel`: on their bits, whose
+    order for chances (never negative) is the values' (`_at_least`; 2 ms at 12 MP, numpy's
+    float16 maximum 25 ms)."""
+    np.maximum(pixel.view(np.uint16), stain.view(np.uint16), out=pixel.view(np.uint16))
+    return pixel
 
 
 @torch.inference_mode()

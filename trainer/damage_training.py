@@ -145,7 +145,7 @@ class DamageTrainer:
 
 
 def resume_damage_checkpoint(checkpoint: Path | None, net: DamageNet, key: str, trained: torch.nn.Module,
-           optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
+                             optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
     """(step, metrics) of a damage trainer's checkpoint, its weights of `trained` (saved under
     `key`) and optimizer state loaded; (0, {}) without one."""
     if checkpoint is None or not Path(checkpoint).exists():
@@ -174,6 +174,28 @@ def mask_scores(predicted: np.ndarray, truth: np.ndarray) -> dict:
     recall = true_positive / max(float(truth.sum()), 1.0)
     f1 = 2 * precision * recall / max(precision + recall, 1e-9)
     return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def pooled_scores(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 per row of (true positives, predicted, truth) pixel counts."""
+    precision = counts[:, 0] / np.maximum(counts[:, 1], 1)
+    recall = counts[:, 0] / np.maximum(counts[:, 2], 1)
+    return precision, recall, 2 * precision * recall / np.maximum(precision + recall, 1e-9)
+
+
+def best_allowed(f1: np.ndarray, clean_psnr: np.ndarray, min_clean_psnr: float,
+                 min_clean_share: float) -> tuple[int, np.ndarray]:
+    """(the row with the best F1 among those leaving `min_clean_share` of the clean photos within
+    `min_clean_psnr` dB, else the last: the most cautious; each row's share within)."""
+    within = (clean_psnr >= min_clean_psnr).mean(axis=1)
+    allowed = within >= min_clean_share
+    return (int(np.argmax(np.where(allowed, f1, -1))) if allowed.any() else len(f1) - 1), within
+
+
+def lightness_psnr(restored: np.ndarray, clean: np.ndarray) -> float:
+    """PSNR of an L (0-100) against the clean one."""
+    error = float(np.mean((restored - clean) ** 2))
+    return 10 * np.log10(100.0**2 / max(error, 1e-10))
 
 
 def grey_of(path: Path) -> np.ndarray:
@@ -206,14 +228,9 @@ def calibrate_operating_point(net: DamageNet, photos: list[Path], seed: int = 1,
         for row, threshold in enumerate(thresholds):
             predicted = found_damage(found, threshold)
             counts[row] += (np.logical_and(predicted, truth).sum(), predicted.sum(), truth.sum())
-            error = float(np.mean((fill(clean, found_damage(untouched, threshold)) - clean) ** 2))
-            clean_psnr[row, index] = 10 * np.log10(100.0**2 / max(error, 1e-10))
-    precision = counts[:, 0] / np.maximum(counts[:, 1], 1)
-    recall = counts[:, 0] / np.maximum(counts[:, 2], 1)
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-9)
-    within = (clean_psnr >= min_clean_psnr).mean(axis=1)
-    allowed = within >= min_clean_share
-    best = int(np.argmax(np.where(allowed, f1, -1))) if allowed.any() else len(thresholds) - 1
+            clean_psnr[row, index] = lightness_psnr(fill(clean, found_damage(untouched, threshold)), clean)
+    precision, recall, f1 = pooled_scores(counts)
+    best, within = best_allowed(f1, clean_psnr, min_clean_psnr, min_clean_share)
     chosen = float(thresholds[best])
     with torch.no_grad():
         net.head[2].bias -= float(np.log(chosen / (1 - chosen)))

@@ -22,7 +22,8 @@ from autochrome.engine.networks.damage import DamageNet
 from autochrome.engine.networks.stains import STAIN_STRIDE, stain_input, stain_logits, stain_chance
 
 from .damage import DamageRecipe, simulate_damage
-from .damage_training import grey_of, mask_loss, resume_damage_checkpoint, save_damage_checkpoint
+from .damage_training import (best_allowed, grey_of, lightness_psnr, mask_loss, pooled_scores,
+                              resume_damage_checkpoint, save_damage_checkpoint)
 from .photos import find_photos
 from .training import TrainSettings, learning_rate, run_steps
 
@@ -114,7 +115,7 @@ def calibrate_stains(net: DamageNet, photos: list[Path], seed: int = 1, min_clea
     of the clean photos within `min_clean_psnr` dB of themselves; then move the branch's last
     bias so that its own 0.5 is that chance (1.0: the branch is never trusted). Returns the
     table measured."""
-    from autochrome.engine.restore import fill, found_damage, pixel_damage_probability
+    from autochrome.engine.restore import fill, found_damage, joined_chance, pixel_damage_probability
 
     recipe = DamageRecipe(fading=0.0, halftone=0.0, clean=0.0, stains=STAIN_RECIPE.stains)
     thresholds = np.array([0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 1.0])
@@ -132,30 +133,21 @@ def calibrate_stains(net: DamageNet, photos: list[Path], seed: int = 1, min_clea
                 chance = pixels[which]
                 if threshold < 1.0:
                     shift = float(np.log(threshold / (1 - threshold)))
-                    chance = np.maximum(chance, stain_chance(logits[which], chance.shape, shift))
+                    chance = joined_chance(chance.copy(), stain_chance(logits[which], chance.shape, shift))
                 return found_damage(chance, 0.5)
 
             predicted = found("damaged")
             counts[row] += (np.logical_and(predicted, truth).sum(), predicted.sum(), truth.sum())
             stain_counts[row] += (np.logical_and(predicted, stains).sum(), stains.sum())
-            error = float(np.mean((fill(clean, found("clean")) - clean) ** 2))
-            clean_psnr[row, index] = 10 * np.log10(100.0**2 / max(error, 1e-10))
-    scores = [_scores(c) for c in counts]
-    f1 = np.array([s["f1"] for s in scores])
-    within = (clean_psnr >= min_clean_psnr).mean(axis=1)
-    allowed = within >= min_clean_share
-    best = int(np.argmax(np.where(allowed, f1, -1))) if allowed.any() else len(thresholds) - 1
+            clean_psnr[row, index] = lightness_psnr(fill(clean, found("clean")), clean)
+    precision, recall, f1 = pooled_scores(counts)
+    best, within = best_allowed(f1, clean_psnr, min_clean_psnr, min_clean_share)
     chosen = float(thresholds[best])
     with torch.no_grad():
         # 1.0: the stain branch is never trusted (its chance kept far below any threshold).
         net.stains.out.bias -= float(np.log(chosen / (1 - chosen))) if chosen < 1.0 else 1e4
     return {"threshold": chosen, "min_clean_psnr": min_clean_psnr, "table": [
-        {"threshold": float(t), **s, "stain_recall": float(sc[0] / max(sc[1], 1)),
-         "clean_median_psnr": float(np.median(c)), "clean_within": float(w)}
-        for t, s, sc, c, w in zip(thresholds, scores, stain_counts, clean_psnr, within)]}
-
-
-def _scores(counts) -> dict:
-    true_positive, predicted, truth = (float(v) for v in counts)
-    precision, recall = true_positive / max(predicted, 1.0), true_positive / max(truth, 1.0)
-    return {"precision": precision, "recall": recall, "f1": 2 * precision * recall / max(precision + recall, 1e-9)}
+        {"threshold": float(t), "precision": float(p), "recall": float(r), "f1": float(f),
+         "stain_recall": float(sc[0] / max(sc[1], 1)), "clean_median_psnr": float(np.median(c)),
+         "clean_within": float(w)}
+        for t, p, r, f, sc, c, w in zip(thresholds, precision, recall, f1, stain_counts, clean_psnr, within)]}

@@ -27,6 +27,7 @@ import torch
 from .edit import RestoreEdit
 from .networks.damage import (CONTEXT_SCALE, LOCAL_CHANNELS, DamageNet, context_features, context_lightness,
                               context_rows, local_features, local_planes, pool_features)
+from .networks.marks import at_least, find_marks, without_photo_marks
 from .networks.stains import stain_chance, stain_logits
 
 BAND_ROWS = 256  # rows of the full-size photo the head sees at once (about 40 MB of features at 4,000 px)
@@ -36,18 +37,21 @@ DETAIL_SIGMA = 2.0  # px: what counts as a pixel's own detail against the mask's
 GRAIN_SIGMA = 12.0  # px: how far around a hole its grain is measured
 
 
-def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None) -> np.ndarray:
+def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None, judge_marks: bool = True) -> np.ndarray:
     """(H, W) float16 chance of damage for each pixel of L (H, W) in [0, 100]: the per-pixel
-    network's, or the stain branch's where that is higher."""
+    network's, or the stain branch's where that is higher; with the network's mark filter (and
+    `judge_marks`), 0 on the marks it judges the photo's own."""
     chance = pixel_damage_probability(lightness, net, progress)
-    if net.stains is None:
-        return chance
-    return joined_chance(chance, stain_chance(stain_logits(lightness, net.stains), chance.shape))
+    if net.stains is not None:
+        chance = joined_chance(chance, stain_chance(stain_logits(lightness, net.stains), chance.shape))
+    if net.marks is not None and judge_marks:
+        chance = without_photo_marks(lightness, chance, net.marks)
+    return chance
 
 
 def joined_chance(pixel: np.ndarray, stain: np.ndarray) -> np.ndarray:
     """The higher of two float16 chances at each pixel, written into `pixel`: on their bits, whose
-    order for chances (never negative) is the values' (`_at_least`; 2 ms at 12 MP, numpy's
+    order for chances (never negative) is the values' (`at_least`; 2 ms at 12 MP, numpy's
     float16 maximum 25 ms)."""
     np.maximum(pixel.view(np.uint16), stain.view(np.uint16), out=pixel.view(np.uint16))
     return pixel
@@ -131,34 +135,12 @@ def stroke_states(shape: tuple[int, int], strokes, scale: float = 1.0) -> np.nda
     return states
 
 
-SEED_MARGIN = float(np.log(19.0))  # logits: at the network's own 0.5 a found region holds a pixel of 0.95
-
-
 def found_damage(probability: np.ndarray, threshold: float) -> np.ndarray:
     """The pixels whose damage chance reaches `threshold` and that join (8-connected, through
-    such pixels) one far surer of it, SEED_MARGIN higher in logits: a scratch is followed along
+    such pixels) one far surer of it, marks.SEED_MARGIN higher in logits: a scratch is followed along
     its faint stretches, while faint lone marks on the photo's own texture are left alone."""
-    candidates = _at_least(probability, threshold)
-    if not candidates.any():
-        return candidates
-    logit = np.log(threshold / (1.0 - threshold)) + SEED_MARGIN
-    sure = _at_least(probability, 1.0 / (1.0 + np.exp(-logit)))
-    count, labels = cv2.connectedComponents(candidates.view(np.uint8), connectivity=8)
-    keep = np.zeros(count, bool)
-    keep[labels[sure]] = True
-    keep[0] = False
-    return keep[labels]
-
-
-def _at_least(probability: np.ndarray, value: float) -> np.ndarray:
-    """probability >= value; for float16 chances (never negative) on their bits as integers,
-    whose order is the values' order (numpy compares float16 ten times slower: 35 ms at 12 MP)."""
-    if probability.dtype != np.float16:
-        return probability >= value
-    bound = np.float16(value)
-    if bound < value:
-        bound = np.nextafter(bound, np.float16(np.inf))
-    return probability.view(np.uint16) >= bound.view(np.uint16)
+    marks = find_marks(probability, threshold)
+    return marks.seeded[marks.labels]
 
 
 def damage_mask(probability: np.ndarray, edit: RestoreEdit) -> np.ndarray:

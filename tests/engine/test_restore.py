@@ -162,12 +162,12 @@ def test_a_faint_stretch_joined_to_sure_damage_is_found_and_a_lone_faint_mark_is
 
 
 def test_the_fast_threshold_on_float16_chances_is_the_plain_comparison():
-    from autochrome.engine.restore import _at_least
+    from autochrome.engine.restore import at_least
 
     chances = np.random.default_rng(0).random(50_000).astype(np.float16)
     chances[:4] = [0.0, 1.0, 0.5, 0.95]
     for value in (0.0, 0.3, 0.5, 0.95, 0.9501, 0.123456, 1.0):
-        assert np.array_equal(_at_least(chances, value), chances >= value)
+        assert np.array_equal(at_least(chances, value), chances >= value)
 
 
 def test_the_note_says_how_much_was_filled_or_that_nothing_was_and_what_to_do():

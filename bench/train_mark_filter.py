@@ -1,0 +1,94 @@
+"""Give a trained damage network a mark filter (engine.networks.marks) and fit it (the rest unchanged).
+
+    python bench/train_mark_filter.py BASE.safetensors DATA_DIR HELD_OUT_DIR --out OUT.safetensors
+
+BASE: a damage network (d10's: the d8 file). DATA_DIR: photos to learn from (d10's: shared/data/train
+without its ImageNet validation photos, 1,500 of them drawn by --seed); HELD_OUT_DIR: photos held out
+from all damage training, where the cut is chosen (d10's: shared/data/train/acuity-val, 400 of
+them). Never the evaluation sets. The defaults are d10's recipe (the model card).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from safetensors import safe_open
+
+from autochrome.engine.networks.damage import DamageNet
+from autochrome.engine.weights import load_damage_net, save_damage_net
+from autochrome.trainer.mark_training import MARK_RECIPE, MarkExamples, choose_cut, fit_mark_filter, gather_marks
+from autochrome.trainer.photos import find_photos
+
+
+def drawn(folder: Path, count: int, seed: int) -> list[Path]:
+    files = find_photos(folder)
+    random.Random(seed).shuffle(files)
+    return files[:count]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("base", type=Path)
+    parser.add_argument("data", type=Path)
+    parser.add_argument("held_out", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--photos", type=int, default=1500)
+    parser.add_argument("--held-out-photos", type=int, default=400)
+    parser.add_argument("--hidden", type=int, default=32)
+    parser.add_argument("--keep", type=float, default=0.9, help="share of the held-out marks' damage pixels kept")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--examples", type=Path, help="an .npz of the marks gathered: read when there, else written")
+    args = parser.parse_args()
+    began = time.time()
+    base = load_damage_net(args.base)
+    net = DamageNet(dataclasses.replace(base.config, marks=args.hidden))
+    missing, unexpected = net.load_state_dict(base.state_dict(), strict=False)
+    if unexpected or any(not key.startswith("marks.") for key in missing):
+        raise SystemExit(f"{args.base} does not fit: missing {missing}, unexpected {unexpected}")
+    net.eval()
+    with safe_open(str(args.base), framework="pt") as handle:
+        provenance = json.loads((handle.metadata() or {}).get("provenance", "{}"))
+
+    def report(done: int, total: int) -> None:
+        if done % 100 == 0 or done == total:
+            print(f"  {done}/{total} photos ({time.time() - began:.0f} s)", flush=True)
+
+    if args.examples and args.examples.exists():
+        with np.load(args.examples) as saved:
+            learn, held_out = (MarkExamples(*(saved[f"{part}_{field}"] for field in ("features", "areas", "damage")))
+                               for part in ("learn", "held_out"))
+    else:
+        learn = gather_marks(net, drawn(args.data, args.photos, args.seed), seed=args.seed, progress=report)
+        held_out = gather_marks(net, drawn(args.held_out, args.held_out_photos, args.seed), seed=args.seed + 1,
+                                progress=report)
+        if args.examples:
+            np.savez(args.examples, **{f"{part}_{field}": getattr(examples, field) for part, examples in
+                                       (("learn", learn), ("held_out", held_out)) for field in ("features", "areas", "damage")})
+    print(f"{len(learn)} marks to learn from ({learn.is_damage.mean():.0%} damage), {len(held_out)} held out",
+          flush=True)
+    net.marks = fit_mark_filter(learn, args.hidden, seed=args.seed)
+    cut = choose_cut(net.marks, held_out, args.keep)
+    print(f"held out: precision of the marks {cut['precision_before']:.3f} before the filter", flush=True)
+    for row in cut["table"] + [cut["chosen"]]:
+        print(f"  cut {row['cut']:+.2f}: damage pixels kept {row['damage_kept']:.3f}, false ones kept "
+              f"{row['false_kept']:.3f}, precision {row['precision']:.3f}", flush=True)
+    provenance["mark_filter"] = {
+        "hidden": args.hidden, "keep": args.keep, "cut": cut["chosen"],
+        "training_data": f"{args.data.name} ({args.photos} photos drawn with seed {args.seed}), damaged and clean",
+        "held_out": f"{args.held_out.name} ({args.held_out_photos} photos)",
+        "recipe": dataclasses.asdict(MARK_RECIPE), "marks": len(learn),
+        "date": time.strftime("%Y-%m-%d"), "train_minutes": round((time.time() - began) / 60, 1)}
+    save_damage_net(args.out, net, provenance)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Training the damage network's mark filter (engine.networks.marks) on simulated damage.
+
+The per-pixel network is run on training photos, each enlarged by one of SCALES and then once
+with simulated damage and once clean; every mark it finds there (at the operating point, of at least MIN_SCORED_AREA pixels)
+is one example: damage when at least half its pixels are in the simulator's mask (a clean
+photo's marks never are). The filter learns from those examples with binary cross-entropy
+weighted by each mark's area (a mark's pixels are what the mask's precision and the restored
+PSNR count), in one full batch: a few thousand marks of 18 numbers. Then its cut is chosen on
+photos held out from every damage training: the surest cut that keeps `keep` of the damage
+pixels the marks hold, folded into the last bias so that the filter's own 0 is that cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from autochrome.engine.networks.damage import DamageNet
+from autochrome.engine.networks.marks import (OPERATING_CHANCE, MarkFilter, find_marks, mark_features)
+
+from .damage import DamageRecipe, simulate_damage
+from .damage_training import grey_of
+
+MARK_RECIPE = DamageRecipe(faint=0.2)  # as the per-pixel network learned (d8): every kind, nuisance texture too
+# The training photos are about 256 px; enlarged (as the per-pixel network's crops were), their
+# marks span the lengths of a Kodak photo's (768 px) and are as soft as a scan's.
+SCALES = (1.0, 1.5, 2.0, 3.0)
+DAMAGE_SHARE = 0.5  # of a mark's pixels in the simulator's mask: it is damage
+
+
+@dataclass
+class MarkExamples:
+    features: np.ndarray  # (N, MARK_FEATURES)
+    areas: np.ndarray  # (N,) pixels of each mark
+    damage: np.ndarray  # (N,) of those, pixels in the simulator's mask
+
+    @property
+    def is_damage(self) -> np.ndarray:
+        return self.damage >= DAMAGE_SHARE * self.areas
+
+    def __len__(self) -> int:
+        return len(self.areas)
+
+
+def gather_marks(net: DamageNet, photos: list[Path], seed: int, recipe: DamageRecipe = MARK_RECIPE,
+                 scales=SCALES, progress=None) -> MarkExamples:
+    """The marks `net` (its per-pixel network and stain branch; any filter it has is left out)
+    finds on each photo, enlarged by one of `scales`, damaged and clean."""
+    from autochrome.engine.restore import damage_probability
+
+    features, areas, damage = [], [], []
+    for index, path in enumerate(photos):
+        clean = grey_of(path)
+        scale = float(np.random.default_rng([seed, index, 2]).choice(scales))
+        if scale != 1.0:
+            size = (round(clean.shape[1] * scale), round(clean.shape[0] * scale))
+            clean = np.clip(cv2.resize(clean, size, interpolation=cv2.INTER_CUBIC), 0, 100)
+        damaged, truth = simulate_damage(clean, [seed, index], recipe)
+        for lightness, mask in ((damaged, truth), (clean, None)):
+            chance = damage_probability(lightness, net, judge_marks=False)
+            marks = find_marks(chance, OPERATING_CHANCE, with_stats=True)
+            indices = marks.scored()
+            if not len(indices):
+                continue
+            features.append(mark_features(lightness, chance, marks, indices))
+            areas.append(marks.stats[indices, 4].astype(np.float64))
+            in_mask = (np.bincount(marks.labels[mask], minlength=len(marks.seeded))[indices] if mask is not None
+                       else np.zeros(len(indices)))
+            damage.append(in_mask.astype(np.float64))
+        if progress is not None:
+            progress(index + 1, len(photos))
+    if not features:
+        raise ValueError("the network found no marks on these photos to learn from")
+    return MarkExamples(np.concatenate(features), np.concatenate(areas), np.concatenate(damage))
+
+
+def fit_mark_filter(examples: MarkExamples, hidden: int = 32, steps: int = 1500, lr: float = 1e-2,
+                    seed: int = 0) -> MarkFilter:
+    """A filter fitted to the examples (full batch, Adam), its standardisation theirs."""
+    torch.manual_seed(seed)
+    marks_filter = MarkFilter(hidden)
+    features = torch.from_numpy(examples.features.astype(np.float32))
+    with torch.no_grad():
+        marks_filter.low.copy_(features.min(0).values)
+        marks_filter.high.copy_(features.max(0).values)
+        marks_filter.mean.copy_(features.mean(0))
+        marks_filter.scale.copy_(features.std(0).clamp_min(1e-3))
+    target = torch.from_numpy(examples.is_damage.astype(np.float32))
+    weight = torch.from_numpy((examples.areas / examples.areas.mean()).astype(np.float32))
+    optimiser = torch.optim.Adam(marks_filter.parameters(), lr, weight_decay=1e-4)
+    for _ in range(steps):
+        loss = (F.binary_cross_entropy_with_logits(marks_filter(features), target, reduction="none") * weight).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    if not torch.isfinite(loss):
+        raise FloatingPointError("the mark filter's loss is not finite")
+    return marks_filter.eval()
+
+
+def choose_cut(marks_filter: MarkFilter, held_out: MarkExamples, keep: float = 0.9) -> dict:
+    """Fold into the filter's last bias the surest cut (in its logits) that keeps at least `keep`
+    of the damage pixels of the held-out marks; returns what it keeps there and at other cuts."""
+    with torch.no_grad():
+        scores = marks_filter(torch.from_numpy(held_out.features.astype(np.float32))).numpy()
+    damage, false = held_out.damage, held_out.areas - held_out.damage
+    order = np.argsort(-scores)
+    kept_damage = np.cumsum(damage[order]) / max(damage.sum(), 1.0)
+    position = int(np.searchsorted(kept_damage, keep))  # the marks down to here keep `keep`
+    cut = float(scores[order[min(position, len(order) - 1)]])
+
+    def kept_at(value: float) -> dict:
+        kept = scores >= value
+        return {"cut": value, "damage_kept": float(damage[kept].sum() / max(damage.sum(), 1.0)),
+                "false_kept": float(false[kept].sum() / max(false.sum(), 1.0)),
+                "precision": float(damage[kept].sum() / max(held_out.areas[kept].sum(), 1.0))}
+
+    table = [kept_at(value) for value in (-2.0, -1.0, 0.0, 1.0, 2.0)]
+    chosen = kept_at(cut)
+    with torch.no_grad():
+        marks_filter.mlp[-1].bias -= cut
+    return {"chosen": chosen, "table": table, "marks": len(held_out),
+            "precision_before": float(damage.sum() / max(held_out.areas.sum(), 1.0))}

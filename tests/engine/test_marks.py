@@ -77,7 +77,8 @@ def test_a_network_with_a_filter_saves_loads_and_uses_it_and_one_without_writes_
     torch.manual_seed(0)
     shipped = load_damage_net()
     net = DamageNet(dataclasses.replace(shipped.config, marks=8))
-    net.load_state_dict(shipped.state_dict(), strict=False)
+    net.load_state_dict({key: value for key, value in shipped.state_dict().items() if not key.startswith("marks.")},
+                        strict=False)
     save_damage_net(tmp_path / "with-filter.safetensors", net)
     again = load_damage_net(tmp_path / "with-filter.safetensors")
     assert again.config.marks == 8

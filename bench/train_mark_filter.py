@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from safetensors import safe_open
 
 from autochrome.engine.networks.damage import DamageNet
@@ -44,6 +45,8 @@ def main() -> int:
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--keep", type=float, default=0.9, help="share of the held-out marks' damage pixels kept")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--operating-chance", type=float, default=0.5,
+                        help="the base network's chance made its new 0.5 (strength 0.5) before the marks are found")
     parser.add_argument("--examples", type=Path, help="an .npz of the marks gathered: read when there, else written")
     args = parser.parse_args()
     began = time.time()
@@ -53,6 +56,9 @@ def main() -> int:
     if unexpected or any(not key.startswith("marks.") for key in missing):
         raise SystemExit(f"{args.base} does not fit: missing {missing}, unexpected {unexpected}")
     net.eval()
+    if args.operating_chance != 0.5:
+        with torch.no_grad():
+            net.head[2].bias -= float(np.log(args.operating_chance / (1 - args.operating_chance)))
     with safe_open(str(args.base), framework="pt") as handle:
         provenance = json.loads((handle.metadata() or {}).get("provenance", "{}"))
 
@@ -80,7 +86,7 @@ def main() -> int:
         print(f"  cut {row['cut']:+.2f}: damage pixels kept {row['damage_kept']:.3f}, false ones kept "
               f"{row['false_kept']:.3f}, precision {row['precision']:.3f}", flush=True)
     provenance["mark_filter"] = {
-        "hidden": args.hidden, "keep": args.keep, "cut": cut["chosen"],
+        "hidden": args.hidden, "keep": args.keep, "operating_chance_of_base": args.operating_chance, "cut": cut["chosen"],
         "training_data": f"{args.data.name} ({args.photos} photos drawn with seed {args.seed}), damaged and clean",
         "held_out": f"{args.held_out.name} ({args.held_out_photos} photos)",
         "recipe": dataclasses.asdict(MARK_RECIPE), "marks": len(learn),

@@ -86,34 +86,46 @@ def mark_features(lightness: np.ndarray, chance: np.ndarray, marks: Marks, indic
     candidate_share = float(marks.stats[1:, cv2.CC_STAT_AREA].sum()) / (height * width)
     rows = np.zeros((len(indices), MARK_FEATURES), np.float32)
     for row, index in enumerate(indices):
-        left, top, box_w, box_h, area = (int(v) for v in marks.stats[index])
-        y0, y1 = max(0, top - PAD), min(height, top + box_h + PAD)
-        x0, x1 = max(0, left - PAD), min(width, left + box_w + PAD)
-        lab = marks.labels[y0:y1, x0:x1]
-        inside = lab == index
-        light = np.ascontiguousarray(lightness[y0:y1, x0:x1], np.float32)
-        p = np.clip(chance[y0:y1, x0:x1].astype(np.float32), 1e-4, 1 - 1e-4)
-        logit = np.log(p / (1 - p))
-        median = cv2.medianBlur(light, 5)
-        blurred = cv2.GaussianBlur(light, (0, 0), 4)
-        ring = (cv2.dilate(inside.view(np.uint8), np.ones((RING, RING), np.uint8)) > 0) & (lab == 0)
-        if not ring.any():
-            ring = ~inside if (~inside).any() else inside
-        gradient = np.hypot(cv2.Sobel(blurred, cv2.CV_32F, 1, 0), cv2.Sobel(blurred, cv2.CV_32F, 0, 1))
-        light_in, light_ring = light[inside], light[ring]
-        ring_std = float(light_ring.std())
-        long_side = float(max(box_w, box_h))
-        touches = left == 0 or top == 0 or left + box_w >= width or top + box_h >= height
-        differ, against = _sides(light, inside, area / long_side)
-        rows[row] = (
-            np.log(area), np.log(long_side), np.log(long_side**2 / area), np.log(box_w * box_h / area),
-            np.log(long_side / side),
-            logit[inside].mean(), float(np.mean(logit[inside] >= SEED_MARGIN)), logit[ring].mean(),
-            (light_in - median[inside]).mean(), np.abs(light_in - median[inside]).mean(),
-            (light_in - blurred[inside]).mean(),
-            light_in.mean() - light_ring.mean(), light_in.std(), ring_std, gradient[ring].mean(), light_ring.mean(),
-            float(touches), candidate_share, differ, against, differ / (abs(against) + 1.0))
+        rows[row] = _described(lightness, chance, marks, int(index), side, candidate_share)
     return rows
+
+
+def _described(lightness: np.ndarray, chance: np.ndarray, marks: Marks, index: int, side: float,
+               candidate_share: float) -> tuple:
+    """One mark's features (mark_features)."""
+    height, width = lightness.shape
+    left, top, box_w, box_h, area = (int(v) for v in marks.stats[index])
+    y0, y1 = max(0, top - PAD), min(height, top + box_h + PAD)
+    x0, x1 = max(0, left - PAD), min(width, left + box_w + PAD)
+    lab = marks.labels[y0:y1, x0:x1]
+    inside = lab == index
+    light = np.ascontiguousarray(lightness[y0:y1, x0:x1], np.float32)
+    box_chance = chance[y0:y1, x0:x1]
+    median = cv2.medianBlur(light, 5)
+    blurred = cv2.GaussianBlur(light, (0, 0), 4)
+    ring = (cv2.dilate(inside.view(np.uint8), np.ones((RING, RING), np.uint8)) > 0) & (lab == 0)
+    if not ring.any():
+        ring = ~inside if (~inside).any() else inside
+    gradient = np.hypot(cv2.Sobel(blurred, cv2.CV_32F, 1, 0), cv2.Sobel(blurred, cv2.CV_32F, 0, 1))
+    logit_in, logit_ring = _logit(box_chance[inside]), _logit(box_chance[ring])
+    light_in, light_ring = light[inside], light[ring]
+    ring_std = float(light_ring.std())
+    long_side = float(max(box_w, box_h))
+    touches = left == 0 or top == 0 or left + box_w >= width or top + box_h >= height
+    differ, against = _sides(light, inside, area / long_side)
+    return (
+        np.log(area), np.log(long_side), np.log(long_side**2 / area), np.log(box_w * box_h / area),
+        np.log(long_side / side),
+        logit_in.mean(), float(np.mean(logit_in >= SEED_MARGIN)), logit_ring.mean(),
+        (light_in - median[inside]).mean(), np.abs(light_in - median[inside]).mean(),
+        (light_in - blurred[inside]).mean(),
+        light_in.mean() - light_ring.mean(), light_in.std(), ring_std, gradient[ring].mean(), light_ring.mean(),
+        float(touches), candidate_share, differ, against, differ / (abs(against) + 1.0))
+
+
+def _logit(chance: np.ndarray) -> np.ndarray:
+    p = np.clip(chance.astype(np.float32), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
 
 
 def _sides(light: np.ndarray, inside: np.ndarray, mark_width: float) -> tuple[float, float]:
@@ -123,9 +135,10 @@ def _sides(light: np.ndarray, inside: np.ndarray, mark_width: float) -> tuple[fl
     and a bright pane."""
     smooth = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 1.5)
     gx, gy = cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1)
-    jxx, jxy, jyy = (cv2.GaussianBlur(v, (0, 0), 3) for v in (gx * gx, gx * gy, gy * gy))
+    tensor = cv2.GaussianBlur(np.dstack([gx * gx, gx * gy, gy * gy]), (0, 0), 3)  # one pass for the three
     ys, xs = np.nonzero(inside)
-    angle = 0.5 * np.arctan2(2 * jxy[ys, xs], jxx[ys, xs] - jyy[ys, xs])  # the normal: across the mark
+    jxx, jxy, jyy = tensor[ys, xs].T
+    angle = 0.5 * np.arctan2(2 * jxy, jxx - jyy)  # the normal: across the mark
     reach = min(max(mark_width, 1.0), 8.0) / 2 + 3.0
     height, width = light.shape
     sides = []

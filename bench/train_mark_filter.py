@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import multiprocessing
 import random
 import sys
 import time
@@ -24,7 +25,8 @@ from safetensors import safe_open
 
 from autochrome.engine.networks.damage import DamageNet
 from autochrome.engine.weights import load_damage_net, save_damage_net
-from autochrome.trainer.mark_training import MARK_RECIPE, MarkExamples, choose_cut, fit_mark_filter, gather_marks
+from autochrome.trainer.mark_training import (MARK_RECIPE, MarkExamples, choose_cut, fit_mark_filter, gather_marks,
+                                              joined)
 from autochrome.trainer.photos import find_photos
 
 
@@ -34,46 +36,67 @@ def drawn(folder: Path, count: int, seed: int) -> list[Path]:
     return files[:count]
 
 
+def base_network(path: Path, hidden: int, operating_chance: float) -> DamageNet:
+    """The base network given a (blank) mark filter, its operating point moved to `operating_chance`."""
+    base = load_damage_net(path)
+    net = DamageNet(dataclasses.replace(base.config, marks=hidden))
+    missing, unexpected = net.load_state_dict(base.state_dict(), strict=False)
+    if unexpected or any(not key.startswith("marks.") for key in missing):
+        raise SystemExit(f"{path} does not fit: missing {missing}, unexpected {unexpected}")
+    if operating_chance != 0.5:
+        with torch.no_grad():
+            net.head[2].bias -= float(np.log(operating_chance / (1 - operating_chance)))
+    return net.eval()
+
+
+def _gather_part(base: str, hidden: int, operating_chance: float, photos: list[str], seed: int, first: int):
+    torch.set_num_threads(1)  # one process per core
+    net = base_network(Path(base), hidden, operating_chance)
+
+    def report(done: int, total: int) -> None:
+        if done % 250 == 0 or done == total:
+            print(f"  photos {first + 1}-{first + total}: {done} done", flush=True)
+
+    return gather_marks(net, [Path(p) for p in photos], seed, progress=report, first_index=first)
+
+
+def gather(args, photos: list[Path], seed: int) -> MarkExamples:
+    """gather_marks over the photos in --workers processes side by side (the same marks as one)."""
+    bounds = np.linspace(0, len(photos), args.workers + 1).round().astype(int)
+    jobs = [(str(args.base), args.hidden, args.operating_chance, [str(p) for p in photos[a:b]], seed, int(a))
+            for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
+        return joined(pool.starmap(_gather_part, jobs))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("base", type=Path)
     parser.add_argument("data", type=Path)
     parser.add_argument("held_out", type=Path)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--photos", type=int, default=1500)
+    parser.add_argument("--photos", type=int, default=4000)
     parser.add_argument("--held-out-photos", type=int, default=400)
-    parser.add_argument("--hidden", type=int, default=32)
+    parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--keep", type=float, default=0.9, help="share of the held-out marks' damage pixels kept")
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--operating-chance", type=float, default=0.5,
+    parser.add_argument("--operating-chance", type=float, default=0.3,
                         help="the base network's chance made its new 0.5 (strength 0.5) before the marks are found")
+    parser.add_argument("--workers", type=int, default=2, help="processes finding the marks side by side")
     parser.add_argument("--examples", type=Path, help="an .npz of the marks gathered: read when there, else written")
     args = parser.parse_args()
     began = time.time()
-    base = load_damage_net(args.base)
-    net = DamageNet(dataclasses.replace(base.config, marks=args.hidden))
-    missing, unexpected = net.load_state_dict(base.state_dict(), strict=False)
-    if unexpected or any(not key.startswith("marks.") for key in missing):
-        raise SystemExit(f"{args.base} does not fit: missing {missing}, unexpected {unexpected}")
-    net.eval()
-    if args.operating_chance != 0.5:
-        with torch.no_grad():
-            net.head[2].bias -= float(np.log(args.operating_chance / (1 - args.operating_chance)))
+    net = base_network(args.base, args.hidden, args.operating_chance)
     with safe_open(str(args.base), framework="pt") as handle:
         provenance = json.loads((handle.metadata() or {}).get("provenance", "{}"))
-
-    def report(done: int, total: int) -> None:
-        if done % 100 == 0 or done == total:
-            print(f"  {done}/{total} photos ({time.time() - began:.0f} s)", flush=True)
 
     if args.examples and args.examples.exists():
         with np.load(args.examples) as saved:
             learn, held_out = (MarkExamples(*(saved[f"{part}_{field}"] for field in ("features", "areas", "damage")))
                                for part in ("learn", "held_out"))
     else:
-        learn = gather_marks(net, drawn(args.data, args.photos, args.seed), seed=args.seed, progress=report)
-        held_out = gather_marks(net, drawn(args.held_out, args.held_out_photos, args.seed), seed=args.seed + 1,
-                                progress=report)
+        learn = gather(args, drawn(args.data, args.photos, args.seed), args.seed)
+        held_out = gather(args, drawn(args.held_out, args.held_out_photos, args.seed), args.seed + 1)
         if args.examples:
             np.savez(args.examples, **{f"{part}_{field}": getattr(examples, field) for part, examples in
                                        (("learn", learn), ("held_out", held_out)) for field in ("features", "areas", "damage")})

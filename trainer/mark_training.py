@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from autochrome.engine.networks.damage import DamageNet
-from autochrome.engine.networks.marks import (OPERATING_CHANCE, MarkFilter, find_marks, mark_features)
+from autochrome.engine.networks.marks import MARK_FEATURES, OPERATING_CHANCE, MarkFilter, find_marks, mark_features
 
 from .damage import DamageRecipe, simulate_damage
 from .damage_training import grey_of
@@ -48,13 +48,15 @@ class MarkExamples:
 
 
 def gather_marks(net: DamageNet, photos: list[Path], seed: int, recipe: DamageRecipe = MARK_RECIPE,
-                 scales=SCALES, progress=None) -> MarkExamples:
+                 scales=SCALES, progress=None, first_index: int = 0) -> MarkExamples:
     """The marks `net` (its per-pixel network and stain branch; any filter it has is left out)
-    finds on each photo, enlarged by one of `scales`, damaged and clean."""
+    finds on each photo, enlarged by one of `scales`, damaged and clean. `first_index`: the
+    place of photos[0] in a longer list gathered in parts (each photo's damage is seeded by its
+    place, so the parts together give what the whole list would)."""
     from autochrome.engine.restore import damage_probability
 
     features, areas, damage = [], [], []
-    for index, path in enumerate(photos):
+    for index, path in enumerate(photos, start=first_index):
         clean = grey_of(path)
         scale = float(np.random.default_rng([seed, index, 2]).choice(scales))
         if scale != 1.0:
@@ -73,15 +75,22 @@ def gather_marks(net: DamageNet, photos: list[Path], seed: int, recipe: DamageRe
                        else np.zeros(len(indices)))
             damage.append(in_mask.astype(np.float64))
         if progress is not None:
-            progress(index + 1, len(photos))
+            progress(index + 1 - first_index, len(photos))
     if not features:
-        raise ValueError("the network found no marks on these photos to learn from")
+        return MarkExamples(np.zeros((0, MARK_FEATURES), np.float32), np.zeros(0), np.zeros(0))
     return MarkExamples(np.concatenate(features), np.concatenate(areas), np.concatenate(damage))
+
+
+def joined(parts: list[MarkExamples]) -> MarkExamples:
+    return MarkExamples(*(np.concatenate([getattr(part, name) for part in parts])
+                          for name in ("features", "areas", "damage")))
 
 
 def fit_mark_filter(examples: MarkExamples, hidden: int = 32, steps: int = 1500, lr: float = 1e-2,
                     seed: int = 0) -> MarkFilter:
     """A filter fitted to the examples (full batch, Adam), its standardisation theirs."""
+    if not len(examples):
+        raise ValueError("the network found no marks on these photos to learn from")
     torch.manual_seed(seed)
     marks_filter = MarkFilter(hidden)
     features = torch.from_numpy(examples.features.astype(np.float32))

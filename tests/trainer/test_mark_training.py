@@ -5,7 +5,7 @@ import torch
 
 from autochrome.engine.networks.marks import MARK_FEATURES
 from autochrome.engine.weights import load_damage_net
-from autochrome.trainer.mark_training import MarkExamples, choose_cut, fit_mark_filter, gather_marks
+from autochrome.trainer.mark_training import MarkExamples, choose_cut, fit_mark_filter, gather_marks, joined
 from tests.conftest import write_colour_photos
 
 
@@ -15,8 +15,10 @@ def test_marks_are_gathered_from_damaged_photos_seeded(tmp_path):
     examples = gather_marks(net, sorted(folder.glob("*.png")), seed=1)
     assert examples.features.shape == (len(examples), MARK_FEATURES) and np.isfinite(examples.features).all()
     assert (examples.damage <= examples.areas).all() and examples.is_damage.any()
-    again = gather_marks(net, sorted(folder.glob("*.png")), seed=1)
-    assert np.array_equal(again.features, examples.features)  # seeded
+    files = sorted(folder.glob("*.png"))
+    again = joined([gather_marks(net, files[:3], seed=1), gather_marks(net, files[3:], seed=1, first_index=3)])
+    assert np.array_equal(again.features, examples.features)  # seeded by each photo's place: parts join to the whole
+    assert np.array_equal(again.damage, examples.damage)
 
 
 def separable(count: int, seed: int) -> MarkExamples:

@@ -6,8 +6,9 @@ thin bright or dark line there, as a scratch is, and filling one paints part of 
 outside 40 dB of themselves). Judged whole, a mark tells more: its extent and shape, how sure
 the network was over all of it, how it stands out from the photo around it. So each mark (a
 connected region at the operating point that holds a far surer pixel: what
-`engine.restore.found_damage` fills at strength 0.5) of at least MIN_SCORED_AREA pixels is described by MARK_FEATURES
-numbers, and a small MLP gives the chance that it is damage; a mark below 0.5 is the photo's own.
+`engine.restore.found_damage` fills at strength 0.5) of at least MIN_SCORED_AREA pixels is
+described by MARK_FEATURES numbers, and a small MLP gives the chance that it is damage; a mark
+below 0.5 is the photo's own.
 
 `mark_features` is the one definition of what the filter sees, for training and for use alike.
 Small marks (dust, specks) are not scored: they are most of the marks but a sixth of the

@@ -2,10 +2,11 @@
 
     python bench/train_mark_filter.py BASE.safetensors DATA_DIR HELD_OUT_DIR --out OUT.safetensors
 
-BASE: a damage network (d10's: the d8 file). DATA_DIR: photos to learn from (d10's: shared/data/train
-without its ImageNet validation photos, 1,500 of them drawn by --seed); HELD_OUT_DIR: photos held out
-from all damage training, where the cut is chosen (d10's: shared/data/train/acuity-val, 400 of
-them). Never the evaluation sets. The defaults are d10's recipe (the model card).
+BASE: a damage network (d11's: the d8 file), its chance --operating-chance made its new 0.5
+(strength 0.5) first. DATA_DIR: photos to learn from (d11's: shared/data/train without its ImageNet
+validation photos, 2,000 of them drawn by --seed); HELD_OUT_DIR: photos held out from all damage
+training, where the cut is chosen (d11's: shared/data/train/acuity-val, 400 of them). Never the
+evaluation sets. The defaults are d11's recipe, the shipped network's (the model card).
 """
 
 from __future__ import annotations
@@ -75,9 +76,9 @@ def main() -> int:
     parser.add_argument("data", type=Path)
     parser.add_argument("held_out", type=Path)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--photos", type=int, default=4000)
+    parser.add_argument("--photos", type=int, default=2000)
     parser.add_argument("--held-out-photos", type=int, default=400)
-    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--keep", type=float, default=0.9, help="share of the held-out marks' damage pixels kept")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--operating-chance", type=float, default=0.3,

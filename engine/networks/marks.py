@@ -107,20 +107,23 @@ def _described(lightness: np.ndarray, chance: np.ndarray, marks: Marks, index: i
     ring = (cv2.dilate(inside.view(np.uint8), np.ones((RING, RING), np.uint8)) > 0) & (lab == 0)
     if not ring.any():
         ring = ~inside if (~inside).any() else inside
-    gradient = np.hypot(cv2.Sobel(blurred, cv2.CV_32F, 1, 0), cv2.Sobel(blurred, cv2.CV_32F, 0, 1))
-    logit_in, logit_ring = _logit(box_chance[inside]), _logit(box_chance[ring])
-    light_in, light_ring = light[inside], light[ring]
-    ring_std = float(light_ring.std())
+    # The pixels' places once, every map read at them (numpy's calls, not its sums, are the cost).
+    ys, xs = np.nonzero(inside)
+    ry, rx = np.nonzero(ring)
+    light_in, light_ring = light[ys, xs], light[ry, rx]
+    logit_in, logit_ring = _logit(box_chance[ys, xs]), _logit(box_chance[ry, rx])
+    against_median = light_in - median[ys, xs]
+    gradient_ring = np.hypot(cv2.Sobel(blurred, cv2.CV_32F, 1, 0)[ry, rx], cv2.Sobel(blurred, cv2.CV_32F, 0, 1)[ry, rx])
+    ring_mean = light_ring.mean()
     long_side = float(max(box_w, box_h))
     touches = left == 0 or top == 0 or left + box_w >= width or top + box_h >= height
-    differ, against = _sides(light, inside, area / long_side)
+    differ, against = _sides(light, inside, ys, xs, area / long_side)
     return (
         np.log(area), np.log(long_side), np.log(long_side**2 / area), np.log(box_w * box_h / area),
         np.log(long_side / side),
         logit_in.mean(), float(np.mean(logit_in >= SEED_MARGIN)), logit_ring.mean(),
-        (light_in - median[inside]).mean(), np.abs(light_in - median[inside]).mean(),
-        (light_in - blurred[inside]).mean(),
-        light_in.mean() - light_ring.mean(), light_in.std(), ring_std, gradient[ring].mean(), light_ring.mean(),
+        against_median.mean(), np.abs(against_median).mean(), (light_in - blurred[ys, xs]).mean(),
+        light_in.mean() - ring_mean, light_in.std(), light_ring.std(), gradient_ring.mean(), ring_mean,
         float(touches), candidate_share, differ, against, differ / (abs(against) + 1.0))
 
 
@@ -129,15 +132,15 @@ def _logit(chance: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _sides(light: np.ndarray, inside: np.ndarray, mark_width: float) -> tuple[float, float]:
+def _sides(light: np.ndarray, inside: np.ndarray, ys: np.ndarray, xs: np.ndarray,
+           mark_width: float) -> tuple[float, float]:
     """How much the photo on the two sides of a mark differs (mean |L+ - L-|, a little beyond
     its width, across its local direction) and how the mark stands against their mean: a scratch
     lies over one continuous stretch of the photo, a window frame's edge between a dark shutter
-    and a bright pane."""
+    and a bright pane. `ys`, `xs`: the mark's pixels."""
     smooth = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 1.5)
     gx, gy = cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1)
     tensor = cv2.GaussianBlur(np.dstack([gx * gx, gx * gy, gy * gy]), (0, 0), 3)  # one pass for the three
-    ys, xs = np.nonzero(inside)
     jxx, jxy, jyy = tensor[ys, xs].T
     angle = 0.5 * np.arctan2(2 * jxy, jxx - jyy)  # the normal: across the mark
     reach = min(max(mark_width, 1.0), 8.0) / 2 + 3.0

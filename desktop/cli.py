@@ -52,7 +52,7 @@ def _add_colorize_parser(commands) -> None:
     colorize.add_argument("--reference", type=Path, metavar="FILE",
                           help="a colour photo every photo takes its colours from (instead of its sidecar's)")
     colorize.add_argument("--restore", action="store_true",
-                          help="fill scratches, dust, cracks and stains before colorizing (a sidecar's \"restore\" "
+                          help="fill scratches, dust and cracks before colorizing (a sidecar's \"restore\" "
                                "does so for its photo; its strength and strokes apply either way)")
     colorize.add_argument("--restore-only", action="store_true",
                           help="write the restored grey photo, without colorizing")

@@ -25,7 +25,7 @@ class RestorePanel(QGroupBox):
 
     def __init__(self, parent=None):
         super().__init__("Restore", parent)
-        self.enabled = QCheckBox("Fill scratches, dust, cracks and stains")
+        self.enabled = QCheckBox("Fill scratches, dust and cracks")
         self.enabled.setToolTip("Find the damage of an old print and fill it from its surroundings before "
                                 "colorizing; nothing else in the photo changes")
         self.strength = QSlider(Qt.Orientation.Horizontal)

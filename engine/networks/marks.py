@@ -29,6 +29,7 @@ SEED_MARGIN = float(np.log(19.0))  # logits: at the network's own 0.5 a found re
 MIN_SCORED_AREA = 20  # px
 PAD = 12  # px around a mark's box that its filters see (a Gaussian of sigma 4 reaches 12)
 RING = 7  # px: the square a mark is widened by to find the photo around it
+_RING_SQUARE = np.ones((RING, RING), np.uint8)
 FEATURE_NAMES = (
     "log area", "log long side", "log elongation", "log box per pixel", "log long side per photo side",
     "mean logit", "share sure", "ring mean logit",
@@ -104,7 +105,7 @@ def _described(lightness: np.ndarray, chance: np.ndarray, marks: Marks, index: i
     box_chance = chance[y0:y1, x0:x1]
     median = cv2.medianBlur(light, 5)
     blurred = cv2.GaussianBlur(light, (0, 0), 4)
-    ring = (cv2.dilate(inside.view(np.uint8), np.ones((RING, RING), np.uint8)) > 0) & (lab == 0)
+    ring = (cv2.dilate(inside.view(np.uint8), _RING_SQUARE) > 0) & (lab == 0)
     if not ring.any():
         ring = ~inside if (~inside).any() else inside
     # The pixels' places once, every map read at them (numpy's calls, not its sums, are the cost).
@@ -145,10 +146,11 @@ def _sides(light: np.ndarray, inside: np.ndarray, ys: np.ndarray, xs: np.ndarray
     angle = 0.5 * np.arctan2(2 * jxy, jxx - jyy)  # the normal: across the mark
     reach = min(max(mark_width, 1.0), 8.0) / 2 + 3.0
     height, width = light.shape
+    step_y, step_x = reach * np.sin(angle), reach * np.cos(angle)
     sides = []
     for sign in (1.0, -1.0):
-        y = np.clip(np.round(ys + sign * reach * np.sin(angle)), 0, height - 1).astype(np.intp)
-        x = np.clip(np.round(xs + sign * reach * np.cos(angle)), 0, width - 1).astype(np.intp)
+        y = np.clip(np.round(ys + sign * step_y), 0, height - 1).astype(np.intp)
+        x = np.clip(np.round(xs + sign * step_x), 0, width - 1).astype(np.intp)
         sides.append(light[y, x])
     return float(np.abs(sides[0] - sides[1]).mean()), float((light[ys, xs] - (sides[0] + sides[1]) / 2).mean())
 

@@ -27,7 +27,7 @@ import torch
 from .edit import RestoreEdit
 from .networks.damage import (CONTEXT_SCALE, LOCAL_CHANNELS, DamageNet, context_features, context_lightness,
                               context_rows, local_features, local_planes, pool_features)
-from .networks.marks import at_least, find_marks, without_photo_marks
+from .networks.marks import find_marks, without_photo_marks
 from .networks.stains import stain_chance, stain_logits
 
 BAND_ROWS = 256  # rows of the full-size photo the head sees at once (about 40 MB of features at 4,000 px)
@@ -51,7 +51,7 @@ def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None, jud
 
 def joined_chance(pixel: np.ndarray, stain: np.ndarray) -> np.ndarray:
     """The higher of two float16 chances at each pixel, written into `pixel`: on their bits, whose
-    order for chances (never negative) is the values' (`at_least`; 2 ms at 12 MP, numpy's
+    order for chances (never negative) is the values' (`networks.marks.at_least`; 2 ms at 12 MP, numpy's
     float16 maximum 25 ms)."""
     np.maximum(pixel.view(np.uint16), stain.view(np.uint16), out=pixel.view(np.uint16))
     return pixel
@@ -137,8 +137,8 @@ def stroke_states(shape: tuple[int, int], strokes, scale: float = 1.0) -> np.nda
 
 def found_damage(probability: np.ndarray, threshold: float) -> np.ndarray:
     """The pixels whose damage chance reaches `threshold` and that join (8-connected, through
-    such pixels) one far surer of it, marks.SEED_MARGIN higher in logits: a scratch is followed along
-    its faint stretches, while faint lone marks on the photo's own texture are left alone."""
+    such pixels) one far surer of it, networks.marks.SEED_MARGIN higher in logits: a scratch is followed
+    along its faint stretches, while faint lone marks on the photo's own texture are left alone."""
     marks = find_marks(probability, threshold)
     return marks.seeded[marks.labels]
 

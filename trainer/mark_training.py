@@ -1,11 +1,12 @@
 """Training the damage network's mark filter (engine.networks.marks) on simulated damage.
 
 The per-pixel network is run on training photos, each enlarged by one of SCALES and then once
-with simulated damage and once clean; every mark it finds there (at the operating point, of at least MIN_SCORED_AREA pixels)
-is one example: damage when at least half its pixels are in the simulator's mask (a clean
-photo's marks never are). The filter learns from those examples with binary cross-entropy
-weighted by each mark's area (a mark's pixels are what the mask's precision and the restored
-PSNR count), in one full batch: a few thousand marks of 18 numbers. Then its cut is chosen on
+with simulated damage and once clean; every mark it finds there (at the operating point, of at
+least MIN_SCORED_AREA pixels) is one example: damage when at least half its pixels are in the
+simulator's mask (a clean photo's marks never are). The filter learns from those examples with
+binary cross-entropy weighted by each mark's area (a mark's pixels are what the mask's precision
+and the restored PSNR count), in one full batch: some tens of thousands of marks of
+MARK_FEATURES numbers. Then its cut is chosen on
 photos held out from every damage training: the surest cut that keeps `keep` of the damage
 pixels the marks hold, folded into the last bias so that the filter's own 0 is that cut.
 """

@@ -162,7 +162,7 @@ def test_a_faint_stretch_joined_to_sure_damage_is_found_and_a_lone_faint_mark_is
 
 
 def test_the_fast_threshold_on_float16_chances_is_the_plain_comparison():
-    from autochrome.engine.restore import at_least
+    from autochrome.engine.networks.marks import at_least
 
     chances = np.random.default_rng(0).random(50_000).astype(np.float16)
     chances[:4] = [0.0, 1.0, 0.5, 0.95]

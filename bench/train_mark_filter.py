@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import multiprocessing
 import random
 import sys
@@ -22,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
 
 from autochrome.engine.networks.damage import DamageNet
-from autochrome.engine.weights import load_damage_net, save_damage_net
+from autochrome.engine.weights import save_damage_net
+from autochrome.trainer.damage_training import move_operating_point, with_new_part
 from autochrome.trainer.mark_training import (MARK_RECIPE, MarkExamples, choose_cut, fit_mark_filter, gather_marks,
                                               joined)
 from autochrome.trainer.photos import find_photos
@@ -37,22 +36,18 @@ def drawn(folder: Path, count: int, seed: int) -> list[Path]:
     return files[:count]
 
 
-def base_network(path: Path, hidden: int, operating_chance: float) -> DamageNet:
-    """The base network given a (blank) mark filter, its operating point moved to `operating_chance`."""
-    base = load_damage_net(path)
-    net = DamageNet(dataclasses.replace(base.config, marks=hidden))
-    missing, unexpected = net.load_state_dict(base.state_dict(), strict=False)
-    if unexpected or any(not key.startswith("marks.") for key in missing):
-        raise SystemExit(f"{path} does not fit: missing {missing}, unexpected {unexpected}")
+def base_network(path: Path, hidden: int, operating_chance: float) -> tuple[DamageNet, dict]:
+    """The base network given a (blank) mark filter, its operating point moved to
+    `operating_chance`; and the base file's provenance."""
+    net, provenance = with_new_part(path, marks=hidden)
     if operating_chance != 0.5:
-        with torch.no_grad():
-            net.head[2].bias -= float(np.log(operating_chance / (1 - operating_chance)))
-    return net.eval()
+        move_operating_point(net, operating_chance)
+    return net.eval(), provenance
 
 
 def _gather_part(base: str, hidden: int, operating_chance: float, photos: list[str], seed: int, first: int):
     torch.set_num_threads(1)  # one process per core
-    net = base_network(Path(base), hidden, operating_chance)
+    net, _ = base_network(Path(base), hidden, operating_chance)
 
     def report(done: int, total: int) -> None:
         if done % 250 == 0 or done == total:
@@ -87,9 +82,7 @@ def main() -> int:
     parser.add_argument("--examples", type=Path, help="an .npz of the marks gathered: read when there, else written")
     args = parser.parse_args()
     began = time.time()
-    net = base_network(args.base, args.hidden, args.operating_chance)
-    with safe_open(str(args.base), framework="pt") as handle:
-        provenance = json.loads((handle.metadata() or {}).get("provenance", "{}"))
+    net, provenance = base_network(args.base, args.hidden, args.operating_chance)
 
     if args.examples and args.examples.exists():
         with np.load(args.examples) as saved:

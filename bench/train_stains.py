@@ -14,17 +14,14 @@ and was then resumed with --steps 14000).
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 
-from autochrome.engine.networks.damage import DamageNet
-from autochrome.engine.weights import load_damage_net, save_damage_net
+from autochrome.engine.weights import save_damage_net
+from autochrome.trainer.damage_training import with_new_part
 from autochrome.trainer.stain_training import STAIN_RECIPE, StainTrainer, WholePhotos, calibrate_stains
 from autochrome.trainer.training import TrainSettings
 
@@ -42,13 +39,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.manual_seed(args.seed)
-    base = load_damage_net(args.base)
-    net = DamageNet(dataclasses.replace(base.config, stains=args.width))
-    missing, unexpected = net.load_state_dict(base.state_dict(), strict=False)
-    if unexpected or any(not key.startswith("stains.") for key in missing):
-        raise SystemExit(f"{args.base} does not fit: missing {missing}, unexpected {unexpected}")
-    with safe_open(str(args.base), framework="pt") as handle:
-        provenance = json.loads((handle.metadata() or {}).get("provenance", "{}"))
+    net, provenance = with_new_part(args.base, stains=args.width)
     settings = TrainSettings(stage1_steps=args.steps, batch_size=args.batch, learning_rate=args.lr, warmup_steps=50,
                              checkpoint_every=250)
     photos = WholePhotos(args.data, args.seed)

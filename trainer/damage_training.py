@@ -144,6 +144,32 @@ class DamageTrainer:
         self.net.eval()
 
 
+def move_operating_point(net: DamageNet, chance: float) -> None:
+    """Make the per-pixel network's `chance` its own 0.5 (strength 0.5), by its head's last bias."""
+    with torch.no_grad():
+        net.head[2].bias -= float(np.log(chance / (1 - chance)))
+
+
+def with_new_part(base_path: Path, **part) -> tuple[DamageNet, dict]:
+    """A trained damage network given a new optional part (`stains=width` or `marks=hidden`,
+    DamageConfig's fields), blank, its other weights kept; and the file's provenance."""
+    import dataclasses
+    import json
+
+    from safetensors import safe_open
+
+    from autochrome.engine.weights import load_damage_net
+
+    base = load_damage_net(base_path)
+    net = DamageNet(dataclasses.replace(base.config, **part))
+    missing, unexpected = net.load_state_dict(base.state_dict(), strict=False)
+    if unexpected or any(not key.startswith(tuple(f"{name}." for name in part)) for key in missing):
+        raise ValueError(f"{base_path} does not fit: missing {missing}, unexpected {unexpected}")
+    with safe_open(str(base_path), framework="pt") as handle:
+        provenance = json.loads((handle.metadata() or {}).get("provenance", "{}"))
+    return net, provenance
+
+
 def resume_damage_checkpoint(checkpoint: Path | None, net: DamageNet, key: str, trained: torch.nn.Module,
                              optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
     """(step, metrics) of a damage trainer's checkpoint, its weights of `trained` (saved under
@@ -233,7 +259,7 @@ def calibrate_operating_point(net: DamageNet, photos: list[Path], seed: int = 1,
     best, within = best_allowed(f1, clean_psnr, min_clean_psnr, min_clean_share)
     chosen = float(thresholds[best])
     with torch.no_grad():
-        net.head[2].bias -= float(np.log(chosen / (1 - chosen)))
+        move_operating_point(net, chosen)
     return {"threshold": chosen, "min_clean_psnr": min_clean_psnr, "table": [
         {"threshold": float(t), "precision": float(p), "recall": float(r), "f1": float(f),
          "clean_median_psnr": float(np.median(c)), "clean_within": float(w)}

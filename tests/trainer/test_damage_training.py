@@ -135,3 +135,15 @@ def test_a_version_3_network_sees_a_blotch_too_wide_for_version_2s_filters_and_k
     centre = (50, 50)
     assert abs(older[centre][wide - 1]) < 1e-6  # the 9-cell black-hat misses the stain's middle...
     assert newer[centre][wide + 1] > 0.5  # ...the 17-cell one sees it: 20 L, as the full-size filters scale it
+
+
+def test_a_new_part_is_added_blank_to_a_trained_network_whose_weights_and_provenance_stay(tmp_path):
+    from autochrome.engine.weights import load_damage_net, save_damage_net
+    from autochrome.trainer.damage_training import with_new_part
+
+    shipped = load_damage_net()
+    save_damage_net(tmp_path / "base.safetensors", shipped, {"note": "the base"})
+    net, provenance = with_new_part(tmp_path / "base.safetensors", stains=8)
+    assert net.stains is not None and provenance == {"note": "the base"}
+    kept = net.state_dict()
+    assert all(torch.equal(value, kept[key]) for key, value in shipped.state_dict().items())

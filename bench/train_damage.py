@@ -22,7 +22,7 @@ import torch
 from autochrome.engine.networks.damage import DamageConfig, DamageNet
 from autochrome.engine.weights import save_damage_net
 from autochrome.trainer.damage import DamageRecipe
-from autochrome.trainer.damage_training import (DamageTrainer, PhotoCrops, calibrate_operating_point,
+from autochrome.trainer.damage_training import (DamageTrainer, PhotoCrops, base_of, calibrate_operating_point,
                                                  load_partial_imagenet)
 from autochrome.trainer.session import imagenet_lite_state
 from autochrome.trainer.training import TrainSettings
@@ -41,13 +41,21 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=24, help="channels of the dilated CNN over the pooled filters")
     parser.add_argument("--context", type=int, default=12, help="context channels the per-pixel head reads")
     parser.add_argument("--faint", type=float, default=0.2, help="chance that a crop's damage is faint (DamageRecipe)")
+    parser.add_argument("--turned", action="store_true",
+                        help="turn and mirror each damaged crop (trainer.damage_training.PhotoCrops)")
+    parser.add_argument("--init", type=Path,
+                        help="start from this trained damage network's per-pixel base (trainer.damage_training.base_of; "
+                             "its sizes: --hidden, --lines, --context unused)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
-    net = DamageNet(DamageConfig(hidden=args.hidden, lines=args.lines, context_channels=args.context))
-    load_partial_imagenet(net.encoder, imagenet_lite_state("efficientnet_lite0"))
+    if args.init:
+        net = base_of(args.init).train()  # a stain branch or mark filter is fitted after, to the new base
+    else:
+        net = DamageNet(DamageConfig(hidden=args.hidden, lines=args.lines, context_channels=args.context))
+        load_partial_imagenet(net.encoder, imagenet_lite_state("efficientnet_lite0"))
     settings = TrainSettings(stage1_steps=args.steps, batch_size=args.batch, learning_rate=args.lr, warmup_steps=50,
                              checkpoint_every=250)
-    trainer = DamageTrainer(net, PhotoCrops(args.data, args.seed, DamageRecipe(faint=args.faint)), settings,
+    trainer = DamageTrainer(net, PhotoCrops(args.data, args.seed, DamageRecipe(faint=args.faint), args.turned), settings,
                             args.checkpoint or args.out.with_suffix(".ckpt"))
     began = time.time()
     for record in trainer.run():
@@ -63,7 +71,8 @@ def main() -> int:
     save_damage_net(args.out, net, {
         "operating_point": calibration["threshold"],
         "training_data": f"{args.data.name} ({len(trainer.crops.files)} photos), simulated damage (trainer/damage.py)",
-        "steps": args.steps, "batch": args.batch, "faint": args.faint, "crop": 192, "date": time.strftime("%Y-%m-%d"),
+        "steps": args.steps, "batch": args.batch, "faint": args.faint, "turned": args.turned,
+        "started_from": args.init.name if args.init else "ImageNet Lite0 stages, the rest new", "learning_rate": args.lr, "crop": 192, "date": time.strftime("%Y-%m-%d"),
         "train_minutes": round((time.time() - began) / 60, 1),
         "encoder": "EfficientNet-Lite0 stem and blocks 0-2, ImageNet, frozen"})
     print(f"wrote {args.out}")

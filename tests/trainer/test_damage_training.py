@@ -7,7 +7,7 @@ import torch
 
 from autochrome.engine.networks.damage import DamageConfig, DamageNet
 from autochrome.trainer.damage import MASK_THRESHOLD, DamageRecipe, nuisance_only, simulate_damage
-from autochrome.trainer.damage_training import DamageTrainer, PhotoCrops, calibrate_operating_point
+from autochrome.trainer.damage_training import DamageTrainer, PhotoCrops, calibrate_operating_point, turned_by
 from autochrome.trainer.training import TrainSettings
 from tests.conftest import gradient_grey, write_colour_photos
 
@@ -51,6 +51,28 @@ def test_a_few_training_steps_resume_and_the_operating_point_moves_the_bias(tmp_
     chosen = calibration["threshold"]
     assert chosen in [row["threshold"] for row in calibration["table"]]
     assert abs(float(net.head[2].bias.detach()) - (before - np.log(chosen / (1 - chosen)))) < 1e-5
+
+
+def test_turned_crops_keep_their_mask_on_their_damage_and_the_unturned_crop_is_the_old_one(tmp_path):
+    folder = write_colour_photos(tmp_path / "photos", 3, 240, 200)
+    plain, turned = PhotoCrops(folder, seed=2), PhotoCrops(folder, seed=2, turned=True)
+    turns = set()
+    for index in range(12):
+        damaged, mask = plain.sample(index)
+        turned_damaged, turned_mask = turned.sample(index)
+        matches = [turn for turn in range(8) if np.array_equal(turned_by(damaged, turn), turned_damaged)]
+        assert len(matches) >= 1  # the same crop and damage, turned (a symmetric crop may match several)
+        assert any(np.array_equal(turned_by(mask, turn), turned_mask) for turn in matches)
+        turns.add(matches[0])
+    assert len(turns) >= 4  # turns of every kind are drawn, not one
+
+
+def test_the_eight_turns_are_the_square_s_symmetries():
+    plane = np.arange(12, dtype=np.float32).reshape(3, 4)
+    shapes = {turned_by(plane, turn).shape for turn in range(8)}
+    assert shapes == {(3, 4), (4, 3)}
+    assert len({turned_by(plane, turn).tobytes() + bytes(turned_by(plane, turn).shape) for turn in range(8)}) == 8
+    assert np.array_equal(turned_by(plane, 1), np.rot90(plane)) and np.array_equal(turned_by(plane, 4), plane[:, ::-1])
 
 
 def test_a_crop_of_a_larger_photo_gets_that_photos_stains_not_specks_the_crops_size():
@@ -147,3 +169,23 @@ def test_a_new_part_is_added_blank_to_a_trained_network_whose_weights_and_proven
     assert net.stains is not None and provenance == {"note": "the base"}
     kept = net.state_dict()
     assert all(torch.equal(value, kept[key]) for key, value in shipped.state_dict().items())
+
+
+def test_the_base_of_a_fitted_network_is_the_network_it_was_fitted_to(tmp_path):
+    from autochrome.engine.weights import save_damage_net
+    from autochrome.trainer.damage_training import base_of, move_operating_point, with_new_part
+
+    torch.manual_seed(0)
+    base = DamageNet(DamageConfig(hidden=4, lines=4, context_channels=4))
+    save_damage_net(tmp_path / "base.safetensors", base, {})
+    fitted, _ = with_new_part(tmp_path / "base.safetensors", marks=8)
+    move_operating_point(fitted, 0.3)
+    save_damage_net(tmp_path / "fitted.safetensors", fitted,
+                    {"mark_filter": {"operating_chance_of_base": 0.3}})
+    recovered = base_of(tmp_path / "fitted.safetensors")
+    assert recovered.marks is None and recovered.stains is None
+    original = base.state_dict()
+    assert set(recovered.state_dict()) == set(original)
+    for key, value in recovered.state_dict().items():
+        assert torch.allclose(value, original[key], atol=1e-6), key
+    assert not torch.allclose(fitted.head[2].bias, base.head[2].bias)  # the move was undone, not absent

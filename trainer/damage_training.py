@@ -268,7 +268,6 @@ def grey_of(path: Path) -> np.ndarray:
     return np.clip(load_image(path).lightness, 0, 100).astype(np.float32)
 
 
-
 def calibrate_operating_point(net: DamageNet, photos: list[Path], seed: int = 1, min_clean_psnr: float = 40.0,
                               min_clean_share: float = 0.75) -> dict:
     """Choose the damage chance at which strength 0.5 fills, on training photos (never the

@@ -43,6 +43,8 @@ def main() -> int:
     parser.add_argument("--faint", type=float, default=0.2, help="chance that a crop's damage is faint (DamageRecipe)")
     parser.add_argument("--turned", action="store_true",
                         help="turn and mirror each damaged crop (trainer.damage_training.PhotoCrops)")
+    parser.add_argument("--symmetric", action="store_true",
+                        help="learned kernels kept their own transposes (trainer.damage_training.symmetrise_kernels)")
     parser.add_argument("--init", type=Path,
                         help="start from this trained damage network's per-pixel base (trainer.damage_training.base_of; "
                              "its sizes: --hidden, --lines, --context unused)")
@@ -56,7 +58,7 @@ def main() -> int:
     settings = TrainSettings(stage1_steps=args.steps, batch_size=args.batch, learning_rate=args.lr, warmup_steps=50,
                              checkpoint_every=250)
     trainer = DamageTrainer(net, PhotoCrops(args.data, args.seed, DamageRecipe(faint=args.faint), args.turned), settings,
-                            args.checkpoint or args.out.with_suffix(".ckpt"))
+                            args.checkpoint or args.out.with_suffix(".ckpt"), symmetric=args.symmetric)
     began = time.time()
     for record in trainer.run():
         if record.step % 50 == 0:
@@ -71,7 +73,7 @@ def main() -> int:
     save_damage_net(args.out, net, {
         "operating_point": calibration["threshold"],
         "training_data": f"{args.data.name} ({len(trainer.crops.files)} photos), simulated damage (trainer/damage.py)",
-        "steps": args.steps, "batch": args.batch, "faint": args.faint, "turned": args.turned,
+        "steps": args.steps, "batch": args.batch, "faint": args.faint, "turned": args.turned, "symmetric": args.symmetric,
         "started_from": args.init.name if args.init else "ImageNet Lite0 stages, the rest new", "learning_rate": args.lr, "crop": 192, "date": time.strftime("%Y-%m-%d"),
         "train_minutes": round((time.time() - began) / 60, 1),
         "encoder": "EfficientNet-Lite0 stem and blocks 0-2, ImageNet, frozen"})

@@ -189,3 +189,25 @@ def test_the_base_of_a_fitted_network_is_the_network_it_was_fitted_to(tmp_path):
     for key, value in recovered.state_dict().items():
         assert torch.allclose(value, original[key], atol=1e-6), key
     assert not torch.allclose(fitted.head[2].bias, base.head[2].bias)  # the move was undone, not absent
+
+
+def test_symmetric_training_keeps_the_layers_over_the_filters_the_same_turned(tmp_path):
+    from autochrome.engine.networks.damage import context_features, context_lightness, local_features, pool_features
+
+    folder = write_colour_photos(tmp_path / "photos", 3, 240, 200)
+    torch.manual_seed(0)
+    net = DamageNet(DamageConfig(hidden=4, lines=4, context_channels=4))
+    settings = TrainSettings(stage1_steps=2, batch_size=2, learning_rate=3e-2, warmup_steps=0, checkpoint_every=10)
+    list(DamageTrainer(net, PhotoCrops(folder, turned=True), settings, symmetric=True).run())
+    for layer in (*net.decoder, *net.lines):
+        if isinstance(layer, torch.nn.Conv2d) and layer.kernel_size[0] > 1:
+            assert torch.allclose(layer.weight, layer.weight.transpose(-1, -2))
+    photo = gradient_grey(96, 96) * 100.0
+    photo[:, 40:42] += 20.0  # a vertical scratch, and the same photo turned: a horizontal one
+    answers = []
+    for lightness in (photo, np.ascontiguousarray(photo.T)):
+        pooled = context_features(context_lightness(lightness), pool_features(local_features(lightness)), 3)
+        seen = torch.zeros((1, net.config.context_channels, *pooled.shape[:2]))  # the ImageNet stages left out
+        with torch.no_grad():
+            answers.append(net.lines(torch.cat([torch.from_numpy(pooled).permute(2, 0, 1)[None], seen], 1))[0])
+    assert torch.allclose(answers[0], answers[1].transpose(1, 2), atol=1e-5)

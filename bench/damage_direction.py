@@ -49,7 +49,7 @@ def measure(net, textures: int) -> dict:
         photo = texture(seed)
         for width, added in SCRATCHES:
             for vertical in (True, False):
-                damaged, truth = scratched(photo, width, added, 200 + 30 * seed, vertical)
+                damaged, truth = scratched(photo, width, added, 200 + 30 * (seed % 8), vertical)
                 mask = damage_mask(damage_probability(damaged, net), RestoreEdit(enabled=True))
                 found.setdefault((width, added, vertical), []).append((mask[truth].mean(), mask[~truth].mean()))
     return {key: tuple(np.mean(values, axis=0)) for key, values in found.items()}

@@ -73,8 +73,10 @@ def main() -> int:
     save_damage_net(args.out, net, {
         "operating_point": calibration["threshold"],
         "training_data": f"{args.data.name} ({len(trainer.crops.files)} photos), simulated damage (trainer/damage.py)",
-        "steps": args.steps, "batch": args.batch, "faint": args.faint, "turned": args.turned, "symmetric": args.symmetric,
-        "started_from": args.init.name if args.init else "ImageNet Lite0 stages, the rest new", "learning_rate": args.lr, "crop": 192, "date": time.strftime("%Y-%m-%d"),
+        "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "faint": args.faint,
+        "turned": args.turned, "symmetric": args.symmetric,
+        "started_from": args.init.name if args.init else "ImageNet Lite0 stages, the rest new",
+        "crop": 192, "date": time.strftime("%Y-%m-%d"),
         "train_minutes": round((time.time() - began) / 60, 1),
         "encoder": "EfficientNet-Lite0 stem and blocks 0-2, ImageNet, frozen"})
     print(f"wrote {args.out}")

@@ -190,9 +190,6 @@ def with_new_part(base_path: Path, **part) -> tuple[DamageNet, dict]:
     """A trained damage network given a new optional part (`stains=width` or `marks=hidden`,
     DamageConfig's fields), blank, its other weights kept; and the file's provenance."""
     import dataclasses
-    import json
-
-    from safetensors import safe_open
 
     from autochrome.engine.weights import load_damage_net
 
@@ -201,9 +198,17 @@ def with_new_part(base_path: Path, **part) -> tuple[DamageNet, dict]:
     missing, unexpected = net.load_state_dict(base.state_dict(), strict=False)
     if unexpected or any(not key.startswith(tuple(f"{name}." for name in part)) for key in missing):
         raise ValueError(f"{base_path} does not fit: missing {missing}, unexpected {unexpected}")
-    with safe_open(str(base_path), framework="pt") as handle:
-        provenance = json.loads((handle.metadata() or {}).get("provenance", "{}"))
-    return net, provenance
+    return net, provenance_of(base_path)
+
+
+def provenance_of(path: Path) -> dict:
+    """The provenance a damage network's file was saved with ({} without one)."""
+    import json
+
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        return json.loads((handle.metadata() or {}).get("provenance", "{}"))
 
 
 def base_of(path: Path) -> DamageNet:
@@ -212,9 +217,6 @@ def base_of(path: Path) -> DamageNet:
     back, so the shipped file gives back the network it was fitted to (d11's: d8, bit for bit
     but for the float rounding of that bias)."""
     import dataclasses
-    import json
-
-    from safetensors import safe_open
 
     from autochrome.engine.weights import load_damage_net
 
@@ -222,11 +224,8 @@ def base_of(path: Path) -> DamageNet:
     net = DamageNet(dataclasses.replace(fitted.config, stains=0, marks=0))
     net.load_state_dict({key: value for key, value in fitted.state_dict().items()
                          if not key.startswith(("stains.", "marks."))}, strict=True)
-    with safe_open(str(path), framework="pt") as handle:
-        provenance = json.loads((handle.metadata() or {}).get("provenance", "{}"))
-    moved = provenance.get("mark_filter", {}).get("operating_chance_of_base", 0.5)
-    with torch.no_grad():
-        net.head[2].bias += float(np.log(moved / (1 - moved)))
+    moved = provenance_of(path).get("mark_filter", {}).get("operating_chance_of_base", 0.5)
+    move_operating_point(net, 1.0 - moved)  # the logit of 1 - c is minus that of c
     return net
 
 

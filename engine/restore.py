@@ -26,7 +26,7 @@ import torch
 
 from .edit import RestoreEdit
 from .networks.damage import (CONTEXT_SCALE, LOCAL_CHANNELS, DamageNet, context_features, context_lightness,
-                              context_rows, local_features, local_planes, pool_features)
+                              context_rows, local_planes, pool_features)
 from .networks.marks import find_marks, without_photo_marks
 from .networks.stains import stain_chance, stain_logits
 
@@ -67,8 +67,15 @@ def pixel_damage_probability(lightness: np.ndarray, net: DamageNet, progress=Non
     # Two passes over bands of rows: the context needs the whole photo's pooled filters first;
     # the filters are computed again for the head rather than kept (at 12 MP they would be
     # 450 MB, and fresh memory costs more to touch than the filters cost to compute).
+    rooms = threading.local()  # each thread's band buffers, reused band after band
+
+    def room_for_planes() -> np.ndarray:
+        if not hasattr(rooms, "planes"):
+            rooms.planes = np.empty((LOCAL_CHANNELS, min(height, BAND_ROWS + 2 * BAND_MARGIN), width), np.float32)
+        return rooms.planes
+
     with ThreadPoolExecutor(FIND_THREADS) as pool:
-        pooled = list(pool.map(lambda start: pool_features(_band_planes(lightness, start)), starts))
+        pooled = list(pool.map(lambda start: pool_features(_band_planes(lightness, start, room_for_planes())), starts))
         if progress is not None:
             progress(0.4)
         small = context_lightness(lightness)
@@ -76,16 +83,14 @@ def pixel_damage_probability(lightness: np.ndarray, net: DamageNet, progress=Non
         pooled_t = torch.from_numpy(np.ascontiguousarray(features.transpose(2, 0, 1)))
         context = net.context(torch.from_numpy(small)[None, None], pooled_t[None])[0].permute(1, 2, 0).contiguous().numpy()
         out = np.empty((height, width), np.float16)
-        rooms = threading.local()  # each thread's band buffers, reused band after band
 
         def head(start: int) -> None:
-            if not hasattr(rooms, "features"):
-                rooms.features = np.empty((min(height, BAND_ROWS + 2 * BAND_MARGIN), width, LOCAL_CHANNELS), np.float32)
+            if not hasattr(rooms, "resized"):
                 rooms.resized = np.empty(((BAND_ROWS // CONTEXT_SCALE + 6) * CONTEXT_SCALE,
                                           context.shape[1] * CONTEXT_SCALE, context.shape[2]), np.float32)
             with torch.inference_mode():  # per thread
-                local = _band_features(lightness, start, rooms.features)
-                rows = slice(start, start + local.shape[0])
+                local = _band_planes(lightness, start, room_for_planes())
+                rows = slice(start, start + local.shape[1])
                 logits = net.pixel_logits(torch.from_numpy(local),
                                           torch.from_numpy(context_rows(context, (height, width), rows, rooms.resized)))
                 out[rows] = torch.sigmoid_(logits).numpy()
@@ -102,16 +107,12 @@ def _band_rows(height: int, start: int) -> tuple[int, int, slice]:
     return top, bottom, slice(start - top, start - top + min(BAND_ROWS, height - start))
 
 
-def _band_planes(lightness: np.ndarray, start: int) -> list[np.ndarray]:
+def _band_planes(lightness: np.ndarray, start: int, room: np.ndarray) -> np.ndarray:
+    """The filter responses of rows [start, start + BAND_ROWS), (LOCAL_CHANNELS, rows, W), written
+    into `room` (the same for every band): the filters see a margin above and below, so bands
+    join without seams."""
     top, bottom, band = _band_rows(lightness.shape[0], start)
-    return [plane[band] for plane in local_planes(lightness[top:bottom])]
-
-
-def _band_features(lightness: np.ndarray, start: int, room: np.ndarray) -> np.ndarray:
-    """The filter responses of rows [start, start + BAND_ROWS), written into `room` (the same
-    for every band): the filters see a margin above and below, so bands join without seams."""
-    top, bottom, band = _band_rows(lightness.shape[0], start)
-    return local_features(lightness[top:bottom], room[: bottom - top])[band]
+    return local_planes(lightness[top:bottom], room[:, : bottom - top])[:, band]
 
 
 UNTOUCHED, ADDED, ERASED = 0, 1, 2

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from autochrome.engine.image_io import load_image
 from autochrome.engine.networks.damage import (DamageNet, context_at, context_features, context_lightness,
-                                                local_features, pool_features)
+                                                local_planes, pool_features)
 
 from .damage import DamageRecipe, simulate_damage
 from .photos import find_photos
@@ -105,10 +105,10 @@ def batch_tensors(samples, version: int):
     (N,1,H,W)) of (damaged L, mask) pairs."""
     small = [context_lightness(damaged) for damaged, _ in samples]
     lightness = torch.from_numpy(np.stack(small))[:, None]
-    features = [local_features(damaged) for damaged, _ in samples]
-    local = torch.from_numpy(np.stack([f.transpose(2, 0, 1) for f in features]))
-    pooled = torch.from_numpy(np.stack([context_features(s, pool_features(f), version).transpose(2, 0, 1)
-                                        for s, f in zip(small, features)]))
+    planes = [local_planes(damaged) for damaged, _ in samples]
+    local = torch.from_numpy(np.stack(planes))
+    pooled = torch.from_numpy(np.stack([context_features(s, pool_features(p), version).transpose(2, 0, 1)
+                                        for s, p in zip(small, planes)]))
     mask = torch.from_numpy(np.stack([m for _, m in samples]).astype(np.float32))[:, None]
     return lightness, local, pooled, mask
 

@@ -13,7 +13,7 @@ Three parts, so that a 12-megapixel scan is searched in about a second on a CPU:
 - a learned per-pixel head (1x1 convolutions) on the filter responses and the upsampled
   context, giving the chance of damage.
 
-`local_features` is the one definition of the filters, for training and for use alike.
+`local_planes` is the one definition of the filters, for training and for use alike.
 """
 
 from __future__ import annotations
@@ -88,32 +88,33 @@ class DamageConfig:
         return config
 
 
-def local_planes(lightness: np.ndarray) -> list[np.ndarray]:
-    """The LOCAL_CHANNELS filter responses of L (H, W) in [0, 100], each (H, W) float32, scaled
-    to about [-1, 1] for damage."""
+_SQUARES = {size: cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)) for size in (3, 7, 15)}
+
+
+def local_planes(lightness: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """(LOCAL_CHANNELS, H, W) float32: the filter responses of L (H, W) in [0, 100], plane by
+    plane, scaled to about [-1, 1] for damage. `out`: an array of that shape to write them to
+    (a band of a large photo after another: fresh memory costs more to touch than the filters
+    cost to run, so every step writes into it, none into a temporary of its own)."""
     lightness = np.ascontiguousarray(lightness, np.float32)
-    levels = np.clip(lightness * _U16, 0, 65535).astype(np.uint16)
-    planes = [lightness * (1 / 50.0) - 1.0]
+    planes = np.empty((LOCAL_CHANNELS,) + lightness.shape, np.float32) if out is None else out
+    # The 16-bit levels pass through the last plane's room before it is filled.
+    scaled = np.multiply(lightness, np.float32(_U16), out=planes[LOCAL_CHANNELS - 1])
+    levels = np.clip(scaled, 0, 65535, out=scaled).astype(np.uint16)
+    np.subtract(np.multiply(lightness, np.float32(1 / 50.0), out=planes[0]), np.float32(1.0), out=planes[0])
+    response = np.empty_like(levels)
+    channel = 1
     for operation in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT):
         for size in (3, 7, 15):
             # Squares: OpenCV separates them into a row and a column pass (an ellipse costs 5x).
-            kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
-            planes.append(cv2.morphologyEx(levels, operation, kernel).astype(np.float32) * (1.0 / (_U16 * 20.0)))
-    median = cv2.medianBlur(levels, 5).astype(np.float32)
-    planes.append((lightness - median * (1.0 / _U16)) * (1 / 20.0))
-    mean = cv2.boxFilter(lightness, -1, (15, 15), borderType=cv2.BORDER_REFLECT)
-    planes.append((lightness - mean) * (1 / 20.0))
+            response = cv2.morphologyEx(levels, operation, _SQUARES[size], dst=response)
+            np.multiply(response, np.float32(1.0 / (_U16 * 20.0)), out=planes[channel])
+            channel += 1
+    median = np.multiply(cv2.medianBlur(levels, 5, dst=response), np.float32(1.0 / _U16), out=planes[7])
+    np.multiply(np.subtract(lightness, median, out=median), np.float32(1 / 20.0), out=median)
+    mean = cv2.boxFilter(lightness, -1, (15, 15), dst=planes[8], borderType=cv2.BORDER_REFLECT)
+    np.multiply(np.subtract(lightness, mean, out=mean), np.float32(1 / 20.0), out=mean)
     return planes
-
-
-def local_features(lightness: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """(H, W, LOCAL_CHANNELS) float32: `local_planes` laid out pixel by pixel, as the head reads
-    them. `out`: an array of that shape to write them to (a band of a large photo after another:
-    fresh memory of that size costs more to touch than the filters cost)."""
-    planes = local_planes(lightness)
-    if out is not None:
-        return cv2.merge(planes, dst=out)
-    return cv2.merge(planes)  # one interleaving pass: writing channels of an (H, W, C) array one by one is slow
 
 
 def context_lightness(lightness: np.ndarray) -> np.ndarray:
@@ -196,7 +197,13 @@ class DamageNet(nn.Module):
         coarse = F.interpolate(coarse, size=fine.shape[-2:], mode="bilinear", align_corners=False)
         seen = F.interpolate(self.decoder(torch.cat([fine, coarse], dim=1)), size=pooled.shape[-2:],
                              mode="bilinear", align_corners=False)
-        return self.lines(torch.cat([pooled, seen], dim=1).contiguous(memory_format=torch.channels_last))
+        # Written straight into the layout the CNN runs in: joined first and then laid out, the
+        # copies of a 12 MP photo's maps are two fresh 80 MB arrays instead of one.
+        joined = torch.empty((pooled.shape[0], pooled.shape[1] + seen.shape[1]) + tuple(pooled.shape[2:]),
+                             dtype=pooled.dtype, memory_format=torch.channels_last)
+        joined[:, : pooled.shape[1]].copy_(pooled)
+        joined[:, pooled.shape[1] :].copy_(seen)
+        return self.lines(joined)
 
     def logits(self, local: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """Per-pixel damage logits (N, 1, h, w) from local features (N, 9, h, w) and the context
@@ -204,32 +211,35 @@ class DamageNet(nn.Module):
         return self.head(torch.cat([local, context], dim=1))[:, 0:1]
 
     def pixel_logits(self, local: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        """The head on pixels laid out (rows, W, 9) and (rows, W, C): matrix products, with no
-        reordering or joining of a band's memory, a few rows at a time so that the hidden layer
-        stays in the processor's cache (a 256-row band of a 4,000 px photo at once: 4x slower)."""
+        """The head on a band's pixels: local features as planes (9, rows, W), as `local_planes`
+        writes them, and the context laid out (rows, W, C), as `context_rows` resizes it; (rows, W)
+        logits. Matrix products on those layouts as they are (no reordering or joining of a band's
+        memory), a few rows at a time so that the hidden layer stays in the processor's cache (a
+        256-row band of a 4,000 px photo at once: 4x slower)."""
         first, second = self.head[0], self.head[2]
         weight = first.weight[:, :, 0, 0]
         local_weight, context_weight = weight[:, :LOCAL_CHANNELS], weight[:, LOCAL_CHANNELS:]
-        out_weight, out_bias = second.weight[:, :, 0, 0], second.bias
-        rows, width = local.shape[:2]
-        out = torch.empty((rows, width), dtype=local.dtype)
+        out_weight, out_bias = second.weight[:, :, 0, 0], second.bias  # (1, hidden)
+        rows, width = local.shape[1:]
+        planes = local.reshape(LOCAL_CHANNELS, rows * width)
+        out = torch.empty(rows * width, dtype=local.dtype)
         step = max(1, HEAD_CHUNK_PIXELS // max(1, width))
-        room = torch.empty((step * width, first.bias.shape[0]), dtype=local.dtype)
+        room = torch.empty((first.bias.shape[0], step * width), dtype=local.dtype)
+        bias = first.bias[:, None]
         for top in range(0, rows, step):
-            pixels = local[top : top + step].reshape(-1, local.shape[-1])
-            hidden = torch.addmm(first.bias, pixels, local_weight.t(), out=room[: pixels.shape[0]])
-            hidden.addmm_(context[top : top + step].reshape(-1, context.shape[-1]), context_weight.t())
-            torch.mv(hidden.relu_(), out_weight[0], out=out[top : top + step].view(-1))
-        return out.add_(out_bias)
+            chunk = slice(top * width, min(top + step, rows) * width)
+            hidden = torch.addmm(bias, local_weight, planes[:, chunk], out=room[:, : chunk.stop - chunk.start])
+            hidden.addmm_(context_weight, context[top : top + step].reshape(-1, context.shape[-1]).t())
+            torch.mm(out_weight, hidden.relu_(), out=out[chunk].view(1, -1))
+        return out.add_(out_bias).view(rows, width)
 
 
-def pool_features(local) -> np.ndarray:
+def pool_features(planes) -> np.ndarray:
     """(h, w, LOCAL_CHANNELS) filter responses at a quarter of the size (h, w = ceil(H/4),
     ceil(W/4)): the lightness and the contrast averaged, the thin-structure filters' strongest
     response kept (a one-pixel scratch must not fade away), the median residual's largest in size.
-    `local`: `local_features` (H, W, C) or `local_planes` (C planes (H, W): no channel is then
-    taken apart from the others). `context_features` adds the wide filters."""
-    planes = local if isinstance(local, list) else [np.ascontiguousarray(local[..., c]) for c in range(local.shape[2])]
+    `planes`: `local_planes`, or the same planes (H, W) cut to a band of rows.
+    `context_features` adds the wide filters."""
     height, width = planes[0].shape
     scale = CONTEXT_SCALE
     if height % scale or width % scale:

@@ -142,12 +142,12 @@ def test_faint_damage_moves_the_lightness_less_and_marks_only_what_it_still_move
 
 
 def test_a_version_3_network_sees_a_blotch_too_wide_for_version_2s_filters_and_keeps_their_layout():
-    from autochrome.engine.networks.damage import context_features, context_lightness, local_features, pool_features
+    from autochrome.engine.networks.damage import context_features, context_lightness, local_planes, pool_features
 
     photo = np.full((400, 400), 60.0, np.float32)
     photo[172:228, 172:228] -= 20.0  # a stain 56 px across: 14 cells at the context's quarter size
     small = context_lightness(photo)
-    pooled = pool_features(local_features(photo))
+    pooled = pool_features(local_planes(photo))
     older, newer = context_features(small, pooled, 2), context_features(small, pooled, 3)
     assert older.shape[-1] == DamageConfig(version=2).pooled_channels
     assert newer.shape[-1] == DamageConfig(version=3).pooled_channels == older.shape[-1] + 2
@@ -192,7 +192,7 @@ def test_the_base_of_a_fitted_network_is_the_network_it_was_fitted_to(tmp_path):
 
 
 def test_symmetric_training_keeps_the_layers_over_the_filters_the_same_turned(tmp_path):
-    from autochrome.engine.networks.damage import context_features, context_lightness, local_features, pool_features
+    from autochrome.engine.networks.damage import context_features, context_lightness, local_planes, pool_features
 
     folder = write_colour_photos(tmp_path / "photos", 3, 240, 200)
     torch.manual_seed(0)
@@ -206,7 +206,7 @@ def test_symmetric_training_keeps_the_layers_over_the_filters_the_same_turned(tm
     photo[:, 40:42] += 20.0  # a vertical scratch, and the same photo turned: a horizontal one
     answers = []
     for lightness in (photo, np.ascontiguousarray(photo.T)):
-        pooled = context_features(context_lightness(lightness), pool_features(local_features(lightness)), 3)
+        pooled = context_features(context_lightness(lightness), pool_features(local_planes(lightness)), 3)
         seen = torch.zeros((1, net.config.context_channels, *pooled.shape[:2]))  # the ImageNet stages left out
         with torch.no_grad():
             answers.append(net.lines(torch.cat([torch.from_numpy(pooled).permute(2, 0, 1)[None], seen], 1))[0])

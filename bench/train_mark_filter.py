@@ -80,6 +80,9 @@ def main() -> int:
                         help="the base network's chance made its new 0.5 (strength 0.5) before the marks are found")
     parser.add_argument("--workers", type=int, default=2, help="processes finding the marks side by side")
     parser.add_argument("--examples", type=Path, help="an .npz of the marks gathered: read when there, else written")
+    parser.add_argument("--extra", type=Path, action="append", default=[],
+                        help="a folder whose every photo is learned from as well (repeatable): more of a kind of "
+                             "photo than the draw gives, e.g. buildings, whose frames and bars are the false marks")
     args = parser.parse_args()
     began = time.time()
     net, provenance = base_network(args.base, args.hidden, args.operating_chance)
@@ -89,7 +92,9 @@ def main() -> int:
             learn, held_out = (MarkExamples(*(saved[f"{part}_{field}"] for field in ("features", "areas", "damage")))
                                for part in ("learn", "held_out"))
     else:
-        learn = gather(args, drawn(args.data, args.photos, args.seed), args.seed)
+        photos = drawn(args.data, args.photos, args.seed)
+        extra = [path for folder in args.extra for path in find_photos(folder) if path not in set(photos)]
+        learn = gather(args, photos + extra, args.seed)
         held_out = gather(args, drawn(args.held_out, args.held_out_photos, args.seed), args.seed + 1)
         if args.examples:
             np.savez(args.examples, **{f"{part}_{field}": getattr(examples, field) for part, examples in
@@ -104,7 +109,8 @@ def main() -> int:
               f"{row['false_kept']:.3f}, precision {row['precision']:.3f}", flush=True)
     provenance["mark_filter"] = {
         "hidden": args.hidden, "keep": args.keep, "operating_chance_of_base": args.operating_chance, "cut": cut["chosen"],
-        "training_data": f"{args.data.name} ({args.photos} photos drawn with seed {args.seed}), damaged and clean",
+        "training_data": f"{args.data.name} ({args.photos} photos drawn with seed {args.seed})"
+                         + "".join(f", every photo of {folder.name}" for folder in args.extra) + ", damaged and clean",
         "held_out": f"{args.held_out.name} ({args.held_out_photos} photos)",
         "recipe": dataclasses.asdict(MARK_RECIPE), "marks": len(learn),
         "date": time.strftime("%Y-%m-%d"), "train_minutes": round((time.time() - began) / 60, 1)}

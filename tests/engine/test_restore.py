@@ -170,6 +170,19 @@ def test_the_fast_threshold_on_float16_chances_is_the_plain_comparison():
         assert np.array_equal(at_least(chances, value), chances >= value)
 
 
+def test_filter_planes_written_into_a_used_room_are_those_of_a_fresh_one():
+    """A band's room is reused band after band (and a last, shorter band takes part of it): what
+    an earlier band left there must not show through."""
+    from autochrome.engine.networks.damage import LOCAL_CHANNELS, local_planes
+
+    _, damaged, _ = scratched()
+    room = np.full((LOCAL_CHANNELS,) + damaged.shape, 1e9, np.float32)
+    written = local_planes(damaged[:97], room[:, :97])
+    assert np.shares_memory(written, room)
+    assert np.array_equal(written, local_planes(damaged[:97]))
+    assert np.array_equal(local_planes(damaged, room), local_planes(damaged.copy()))
+
+
 def test_the_note_says_how_much_was_filled_or_that_nothing_was_and_what_to_do():
     from autochrome.engine.restore import restore_note
 

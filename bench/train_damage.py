@@ -41,6 +41,7 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=24, help="channels of the dilated CNN over the pooled filters")
     parser.add_argument("--context", type=int, default=12, help="context channels the per-pixel head reads")
     parser.add_argument("--faint", type=float, default=0.2, help="chance that a crop's damage is faint (DamageRecipe)")
+    parser.add_argument("--soft", type=float, default=0.0, help="chance that a crop's damage is blurred (DamageRecipe)")
     parser.add_argument("--turned", action="store_true",
                         help="turn and mirror each damaged crop (trainer.damage_training.PhotoCrops)")
     parser.add_argument("--symmetric", action="store_true",
@@ -57,7 +58,7 @@ def main() -> int:
         load_partial_imagenet(net.encoder, imagenet_lite_state("efficientnet_lite0"))
     settings = TrainSettings(stage1_steps=args.steps, batch_size=args.batch, learning_rate=args.lr, warmup_steps=50,
                              checkpoint_every=250)
-    trainer = DamageTrainer(net, PhotoCrops(args.data, args.seed, DamageRecipe(faint=args.faint), args.turned), settings,
+    trainer = DamageTrainer(net, PhotoCrops(args.data, args.seed, DamageRecipe(faint=args.faint, soft=args.soft), args.turned), settings,
                             args.checkpoint or args.out.with_suffix(".ckpt"), symmetric=args.symmetric)
     began = time.time()
     for record in trainer.run():
@@ -73,7 +74,7 @@ def main() -> int:
     save_damage_net(args.out, net, {
         "operating_point": calibration["threshold"],
         "training_data": f"{args.data.name} ({len(trainer.crops.files)} photos), simulated damage (trainer/damage.py)",
-        "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "faint": args.faint,
+        "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "faint": args.faint, "soft": args.soft,
         "turned": args.turned, "symmetric": args.symmetric,
         "started_from": args.init.name if args.init else "ImageNet Lite0 stages, the rest new",
         "crop": 192, "date": time.strftime("%Y-%m-%d"),

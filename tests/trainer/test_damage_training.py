@@ -141,6 +141,26 @@ def test_faint_damage_moves_the_lightness_less_and_marks_only_what_it_still_move
     assert (moved[faint_mask] >= MASK_THRESHOLD - 1e-4).all() and (moved[~faint_mask] < MASK_THRESHOLD).all()
 
 
+def test_soft_damage_has_gentler_edges_and_its_mask_is_what_it_moves_by_the_threshold():
+    from autochrome.trainer.damage import KINDS
+
+    flat = np.full((160, 160), 50.0, np.float32)  # no photo edges: every edge is the damage's
+    sharp = DamageRecipe(grain=0.0, halftone=0.0, fading=0.0, clean=0.0)
+    soft = DamageRecipe(**{**sharp.__dict__, "soft": 1.0})
+    assert all(np.array_equal(a, b) for a, b in zip(simulate_damage(flat, 5, sharp),
+                                                    simulate_damage(flat, 5, DamageRecipe(**{**sharp.__dict__, "soft": 0.0}))))
+
+    def steepest(photo):
+        return max(np.abs(np.diff(photo, axis=0)).max(), np.abs(np.diff(photo, axis=1)).max())
+
+    kinds = {}
+    soft_damaged, soft_mask = simulate_damage(flat, 5, soft, kinds=kinds)
+    assert steepest(soft_damaged) < 0.8 * steepest(simulate_damage(flat, 5, sharp)[0])
+    moved = np.abs(soft_damaged - flat)
+    assert (moved[soft_mask] >= MASK_THRESHOLD - 1e-4).all() and (moved[~soft_mask] < MASK_THRESHOLD).all()
+    assert set(kinds) <= set(KINDS) and not (np.logical_or.reduce(list(kinds.values())) & ~soft_mask).any()
+
+
 def test_a_version_3_network_sees_a_blotch_too_wide_for_version_2s_filters_and_keeps_their_layout():
     from autochrome.engine.networks.damage import context_features, context_lightness, local_planes, pool_features
 

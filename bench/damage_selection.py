@@ -2,12 +2,15 @@
 held-out training photos (those of a folder the mark filter's cut did not see), enlarged 3x so
 they are about a Kodak photo's size.
 
-    python bench/damage_selection.py NET.safetensors [NET2 ...] [--held-out shared/data/train/acuity-val]
+    python bench/damage_selection.py NET.safetensors [NET2 ...] [--held-out shared/data/train/acuity-val] [--enlarge 3]
 
 For each network: pooled mask precision, recall and F1 at strength 0.5, the mean PSNR of the
 restored L against the damaged one's, and how many of the clean photos stay within 40 dB of
 themselves (issue 25's bound). The photos are the held-out folder's after the first --skip drawn
-by --seed (bench/train_mark_filter.py draws its held-out photos the same way).
+by --seed (bench/train_mark_filter.py draws its held-out photos the same way). --enlarge 1 keeps
+them at their own size (about 500 by 375), sharp to the pixel as Kodak's photos are: enlarged,
+they are soft, and a network that tells damage by its sharp edges looks better there than on
+sharp photos (the damage model card, 2026-12-07).
 """
 
 from __future__ import annotations
@@ -32,13 +35,15 @@ RECIPE = DamageRecipe(fading=0.0, halftone=0.0, grain=0.5, clean=0.0)  # as the 
 SEED = 2031
 
 
-def photos(folder: Path, skip: int, count: int, seed: int) -> list[np.ndarray]:
+def photos(folder: Path, skip: int, count: int, seed: int, enlarge: float = 3.0) -> list[np.ndarray]:
     files = find_photos(folder)
     random.Random(seed).shuffle(files)
     out = []
     for path in files[skip : skip + count]:
         grey = grey_of(path)
-        out.append(np.clip(cv2.resize(grey, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC), 0, 100))
+        if enlarge != 1.0:
+            grey = np.clip(cv2.resize(grey, None, fx=enlarge, fy=enlarge, interpolation=cv2.INTER_CUBIC), 0, 100)
+        out.append(grey)
     return out
 
 
@@ -66,8 +71,9 @@ def main() -> int:
     parser.add_argument("--skip", type=int, default=400, help="the photos the filter's cut was chosen on")
     parser.add_argument("--photos", type=int, default=100)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--enlarge", type=float, default=3.0, help="1: the photos at their own size")
     args = parser.parse_args()
-    clean_photos = photos(args.held_out, args.skip, args.photos, args.seed)
+    clean_photos = photos(args.held_out, args.skip, args.photos, args.seed, args.enlarge)
     for path in args.nets:
         row = measure(load_damage_net(path), clean_photos)
         print(f"{path.name}: P {row['precision']:.3f} R {row['recall']:.3f} F1 {row['f1']:.3f}, restored "

@@ -58,8 +58,9 @@ def main() -> int:
         load_partial_imagenet(net.encoder, imagenet_lite_state("efficientnet_lite0"))
     settings = TrainSettings(stage1_steps=args.steps, batch_size=args.batch, learning_rate=args.lr, warmup_steps=50,
                              checkpoint_every=250)
-    trainer = DamageTrainer(net, PhotoCrops(args.data, args.seed, DamageRecipe(faint=args.faint, soft=args.soft), args.turned), settings,
-                            args.checkpoint or args.out.with_suffix(".ckpt"), symmetric=args.symmetric)
+    crops = PhotoCrops(args.data, args.seed, DamageRecipe(faint=args.faint, soft=args.soft), args.turned)
+    trainer = DamageTrainer(net, crops, settings, args.checkpoint or args.out.with_suffix(".ckpt"),
+                            symmetric=args.symmetric)
     began = time.time()
     for record in trainer.run():
         if record.step % 50 == 0:

@@ -93,7 +93,8 @@ def main() -> int:
                                for part in ("learn", "held_out"))
     else:
         photos = drawn(args.data, args.photos, args.seed)
-        extra = [path for folder in args.extra for path in find_photos(folder) if path not in set(photos)]
+        drawn_already = set(photos)
+        extra = [path for folder in args.extra for path in find_photos(folder) if path not in drawn_already]
         learn = gather(args, photos + extra, args.seed)
         held_out = gather(args, drawn(args.held_out, args.held_out_photos, args.seed), args.seed + 1)
         if args.examples:

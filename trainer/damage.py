@@ -44,8 +44,9 @@ class DamageRecipe:
     clean: float = 0.15  # chance of no damage at all (only the nuisance texture)
     faint: float = 0.0  # chance that a photo's damage is faint (a fifth to 0.6 of its strength), as on real prints
     # Chance that the damage is blurred (a Gaussian of 0.5-1.2 px) as a print's optics blur it
-    # with the photo: drawn sharp, it is sharper than any photo's own line, and a network learns
-    # sharpness as the sign of damage (the damage model card: sharp photos' false marks).
+    # with the photo: drawn sharp, it is sharper than the photo's own lines, and the networks
+    # trained so tell damage by its sharpness (the damage model card; d17, trained with half
+    # the damage soft, found more soft damage but did not take fewer sharp lines for damage).
     soft: float = 0.0
 
 
@@ -215,8 +216,8 @@ def simulate_damage(lightness: np.ndarray, seed, recipe: DamageRecipe = DamageRe
             canvas = cv2.GaussianBlur(canvas, (0, 0), rng.uniform(0.5, 1.2), borderType=cv2.BORDER_REFLECT)
             if kinds is not None:
                 for name in kinds:
-                    kinds[name] = cv2.dilate(kinds[name].view(np.uint8), np.ones((3, 3), np.uint8)).view(bool) \
-                        & (np.abs(canvas) >= MASK_THRESHOLD)
+                    spread = cv2.dilate(kinds[name].view(np.uint8), np.ones((7, 7), np.uint8)).view(bool)
+                    kinds[name] = spread & (np.abs(canvas) >= MASK_THRESHOLD)  # 3 px: how far the blur carries
     damaged = clean + canvas
     mask = np.abs(np.clip(damaged, 0, 100) - np.clip(clean, 0, 100)) >= MASK_THRESHOLD
     # Nuisance texture and tone: over the whole photo, damaged and clean parts alike.

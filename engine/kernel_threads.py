@@ -1,7 +1,8 @@
 """Running our own work side by side, one piece per core, without OpenCV's own threads inside
 each piece: two bands of a photo each splitting their filters over both cores keep four threads
-on two cores (the two band passes over a 12 MP photo took 0.18 + 0.43 s with OpenCV kept to one
-thread against 0.21 + 0.52 s without, on the 2-core machine of the README's figures, 2026-12-07).
+on two cores (the two band passes over a 12 MP photo took 0.18 + 0.40-0.43 s with OpenCV kept to
+one thread against 0.21 + 0.44-0.52 s without, three runs each on the 2-core machine of the
+README's figures, 2026-12-07).
 
 PyTorch is left alone: its thread count is per thread, and a thread's first parallel operation
 takes the process's count of that moment for good, so lowering it for a while could leave a

@@ -46,6 +46,10 @@ def main() -> int:
                         help="turn and mirror each damaged crop (trainer.damage_training.PhotoCrops)")
     parser.add_argument("--symmetric", action="store_true",
                         help="learned kernels kept their own transposes (trainer.damage_training.symmetrise_kernels)")
+    parser.add_argument("--hard", type=Path,
+                        help="a text file of photo paths (one per line) drawn at their own size for --hard-share "
+                             "of the crops: photos a network marked much of when clean (trainer.damage_training.PhotoCrops)")
+    parser.add_argument("--hard-share", type=float, default=0.3)
     parser.add_argument("--init", type=Path,
                         help="start from this trained damage network's per-pixel base (trainer.damage_training.base_of; "
                              "its sizes: --hidden, --lines, --context unused)")
@@ -58,7 +62,9 @@ def main() -> int:
         load_partial_imagenet(net.encoder, imagenet_lite_state("efficientnet_lite0"))
     settings = TrainSettings(stage1_steps=args.steps, batch_size=args.batch, learning_rate=args.lr, warmup_steps=50,
                              checkpoint_every=250)
-    crops = PhotoCrops(args.data, args.seed, DamageRecipe(faint=args.faint, soft=args.soft), args.turned)
+    hard = [Path(line) for line in args.hard.read_text().split("\n") if line.strip()] if args.hard else None
+    crops = PhotoCrops(args.data, args.seed, DamageRecipe(faint=args.faint, soft=args.soft), args.turned,
+                       hard, args.hard_share if hard else 0.0)
     trainer = DamageTrainer(net, crops, settings, args.checkpoint or args.out.with_suffix(".ckpt"),
                             symmetric=args.symmetric)
     began = time.time()
@@ -77,6 +83,7 @@ def main() -> int:
         "training_data": f"{args.data.name} ({len(trainer.crops.files)} photos), simulated damage (trainer/damage.py)",
         "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "faint": args.faint, "soft": args.soft,
         "turned": args.turned, "symmetric": args.symmetric,
+        "hard_photos": len(hard) if hard else 0, "hard_share": args.hard_share if hard else 0.0,
         "started_from": args.init.name if args.init else "ImageNet Lite0 stages, the rest new",
         "crop": 192, "date": time.strftime("%Y-%m-%d"),
         "train_minutes": round((time.time() - began) / 60, 1),

@@ -45,8 +45,8 @@ def damage_probability(lightness: np.ndarray, net: DamageNet, progress=None, jud
     chance = pixel_damage_probability(lightness, net, progress)
     if net.stains is not None:
         chance = joined_chance(chance, stain_chance(stain_logits(lightness, net.stains), chance.shape))
-    if net.marks is not None and judge_marks:
-        chance = without_photo_marks(lightness, chance, net.marks)
+    if (net.marks is not None or net.specks is not None) and judge_marks:
+        chance = without_photo_marks(lightness, chance, net.marks, net.specks)
     return chance
 
 

@@ -51,7 +51,8 @@ LARGEST_SCAN = 2000  # px, the longer side
 class PhotoCrops:
     """Grey crops of a folder's photos, decoded once each time they are drawn (small photos)."""
 
-    def __init__(self, folder: Path, seed: int = 0, recipe: DamageRecipe = DamageRecipe(), turned: bool = False):
+    def __init__(self, folder: Path, seed: int = 0, recipe: DamageRecipe = DamageRecipe(), turned: bool = False,
+                 hard: list[Path] | None = None, hard_share: float = 0.0):
         """`turned`: each damaged crop and its mask turned by a multiple of 90 degrees and
         perhaps mirrored (one of the 8, seeded): damage and the photo's own lines then lie in
         every direction alike. Without it the simulator's film scratches run mostly
@@ -61,18 +62,25 @@ class PhotoCrops:
         self.files = find_photos(folder)
         if not self.files:
             raise ValueError(f"no photos in {folder}")
+        """`hard`: photos on which a network marked much of its own detail as damage, drawn for
+        `hard_share` of the crops at their own size (sharp to the pixel, as a Kodak photo is)."""
         self.seed, self.recipe, self.turned = seed, recipe, turned
+        self.hard, self.hard_share = list(hard or []), hard_share
 
     def sample(self, index: int):
         """(damaged L, mask) of crop `index` (the same index gives the same crop and damage)."""
         rng = np.random.default_rng([self.seed, index])
         for _ in range(8):
             path = self.files[int(rng.integers(len(self.files)))]
+            # Drawn only when asked, so that a run without hard photos draws the crops it always did.
+            from_hard = bool(self.hard) and rng.random() < self.hard_share
+            if from_hard:
+                path = self.hard[int(rng.integers(len(self.hard)))]
             try:
                 lightness = load_image(path).lightness
             except Exception:  # noqa: BLE001  an unreadable training photo is passed over
                 continue
-            scale = float(rng.choice([1.0, 1.0, 1.0, 1.5, 2.0]))
+            scale = 1.0 if from_hard else float(rng.choice([1.0, 1.0, 1.0, 1.5, 2.0]))
             scale = max(scale, CROP / min(lightness.shape))
             if scale != 1.0:
                 size = (round(lightness.shape[1] * scale), round(lightness.shape[0] * scale))

@@ -92,25 +92,33 @@ def fit_mark_filter(examples: MarkExamples, hidden: int = 32, steps: int = 1500,
     """A filter fitted to the examples (full batch, Adam), its standardisation theirs."""
     if not len(examples):
         raise ValueError("the network found no marks on these photos to learn from")
+    weight = examples.areas / examples.areas.mean()
+    return fitted_filter(lambda: MarkFilter(hidden), examples.features, examples.is_damage, weight, steps, lr, seed)
+
+
+def fitted_filter(make, features: np.ndarray, is_damage: np.ndarray, weight: np.ndarray,
+                  steps: int, lr: float, seed: int) -> MarkFilter:
+    """The filter `make()` gives (a mark or speck filter, its first weights drawn from `seed`)
+    fitted to the examples (full batch, Adam), its standardisation theirs."""
     torch.manual_seed(seed)
-    marks_filter = MarkFilter(hidden)
-    features = torch.from_numpy(examples.features.astype(np.float32))
+    judge = make()
+    features = torch.from_numpy(features.astype(np.float32))
     with torch.no_grad():
-        marks_filter.low.copy_(features.min(0).values)
-        marks_filter.high.copy_(features.max(0).values)
-        marks_filter.mean.copy_(features.mean(0))
-        marks_filter.scale.copy_(features.std(0).clamp_min(1e-3))
-    target = torch.from_numpy(examples.is_damage.astype(np.float32))
-    weight = torch.from_numpy((examples.areas / examples.areas.mean()).astype(np.float32))
-    optimiser = torch.optim.Adam(marks_filter.parameters(), lr, weight_decay=1e-4)
+        judge.low.copy_(features.min(0).values)
+        judge.high.copy_(features.max(0).values)
+        judge.mean.copy_(features.mean(0))
+        judge.scale.copy_(features.std(0).clamp_min(1e-3))
+    target = torch.from_numpy(is_damage.astype(np.float32))
+    weight = torch.from_numpy(weight.astype(np.float32))
+    optimiser = torch.optim.Adam(judge.parameters(), lr, weight_decay=1e-4)
     for _ in range(steps):
-        loss = (F.binary_cross_entropy_with_logits(marks_filter(features), target, reduction="none") * weight).mean()
+        loss = (F.binary_cross_entropy_with_logits(judge(features), target, reduction="none") * weight).mean()
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
     if not torch.isfinite(loss):
-        raise FloatingPointError("the mark filter's loss is not finite")
-    return marks_filter.eval()
+        raise FloatingPointError("the filter's loss is not finite")
+    return judge.eval()
 
 
 def choose_cut(marks_filter: MarkFilter, held_out: MarkExamples, keep: float = 0.9) -> dict:

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from .. import color
 from .efficientnet import EfficientNetLiteEncoder
 from .marks import MarkFilter
+from .specks import SPECK_FEATURES
 from .stains import StainNet
 
 LOCAL_CHANNELS = 9
@@ -61,6 +62,7 @@ class DamageConfig:
     lines: int = 8  # channels of the dilated CNN over the pooled filter responses
     stains: int = 0  # width of the whole-photo stain branch (engine.networks.stains), a multiple of 4; 0: none
     marks: int = 0  # hidden width of the mark filter (engine.networks.marks); 0: none
+    specks: int = 0  # hidden width of the speck filter (engine.networks.specks); 0: none
 
     @property
     def pooled_channels(self) -> int:
@@ -68,7 +70,7 @@ class DamageConfig:
 
     def to_json(self) -> str:
         fields = asdict(self)
-        for optional in ("stains", "marks"):  # left out when absent, as networks from before them have it:
+        for optional in ("stains", "marks", "specks"):  # left out when absent, as networks from before them have it:
             if not fields[optional]:  # their checkpoints still resume
                 del fields[optional]
         return json.dumps(fields, sort_keys=True)
@@ -76,13 +78,13 @@ class DamageConfig:
     @classmethod
     def from_json(cls, text: str) -> "DamageConfig":
         raw = json.loads(text)
-        known = {"context_channels", "hidden", "version", "lines", "stains", "marks"}
+        known = {"context_channels", "hidden", "version", "lines", "stains", "marks", "specks"}
         if set(raw) - known:
             raise ValueError(f"damage model config has unknown fields {sorted(set(raw) - known)}")
         config = cls(**raw)
         sizes = (1 <= config.context_channels <= 64 and 1 <= config.hidden <= 256 and 1 <= config.lines <= 64
                  and 0 <= config.stains <= 64 and config.stains % 4 == 0  # the branch's groups of 4
-                 and 0 <= config.marks <= 256)
+                 and 0 <= config.marks <= 256 and 0 <= config.specks <= 256)
         if not sizes or config.version not in VERSIONS:
             raise ValueError("damage model config out of range")
         return config
@@ -184,6 +186,7 @@ class DamageNet(nn.Module):
                                   nn.ReLU(inplace=True), nn.Conv2d(config.hidden, 1, 1))
         self.stains = StainNet(config.stains) if config.stains else None
         self.marks = MarkFilter(config.marks) if config.marks else None
+        self.specks = MarkFilter(config.specks, SPECK_FEATURES) if config.specks else None
 
     def context(self, small: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
         """(N, C, h, w) context from the photo's normalised L at a quarter of its size

@@ -112,7 +112,7 @@ def _described(lightness: np.ndarray, chance: np.ndarray, marks: Marks, index: i
     ys, xs = np.nonzero(inside)
     ry, rx = np.nonzero(ring)
     light_in, light_ring = light[ys, xs], light[ry, rx]
-    logit_in, logit_ring = _logit(box_chance[ys, xs]), _logit(box_chance[ry, rx])
+    logit_in, logit_ring = logit_of(box_chance[ys, xs]), logit_of(box_chance[ry, rx])
     against_median = light_in - median[ys, xs]
     gradient_ring = np.hypot(cv2.Sobel(blurred, cv2.CV_32F, 1, 0)[ry, rx], cv2.Sobel(blurred, cv2.CV_32F, 0, 1)[ry, rx])
     ring_mean = light_ring.mean()
@@ -128,7 +128,7 @@ def _described(lightness: np.ndarray, chance: np.ndarray, marks: Marks, index: i
         float(touches), candidate_share, differ, against, differ / (abs(against) + 1.0))
 
 
-def _logit(chance: np.ndarray) -> np.ndarray:
+def logit_of(chance: np.ndarray) -> np.ndarray:
     p = np.clip(chance.astype(np.float32), 1e-4, 1 - 1e-4)
     return np.log(p / (1 - p))
 
@@ -161,13 +161,14 @@ class MarkFilter(nn.Module):
     training photos, and an MLP's answer beyond what it saw is anyone's guess), standardised by
     their mean and spread, then a two-layer MLP."""
 
-    def __init__(self, hidden: int = 32):
+    def __init__(self, hidden: int = 32, features: int = MARK_FEATURES):
+        """`features`: MARK_FEATURES, or networks.specks.SPECK_FEATURES for the speck filter."""
         super().__init__()
-        self.register_buffer("low", torch.full((MARK_FEATURES,), -1e6))
-        self.register_buffer("high", torch.full((MARK_FEATURES,), 1e6))
-        self.register_buffer("mean", torch.zeros(MARK_FEATURES))
-        self.register_buffer("scale", torch.ones(MARK_FEATURES))
-        self.mlp = nn.Sequential(nn.Linear(MARK_FEATURES, hidden), nn.ReLU(inplace=True),
+        self.register_buffer("low", torch.full((features,), -1e6))
+        self.register_buffer("high", torch.full((features,), 1e6))
+        self.register_buffer("mean", torch.zeros(features))
+        self.register_buffer("scale", torch.ones(features))
+        self.mlp = nn.Sequential(nn.Linear(features, hidden), nn.ReLU(inplace=True),
                                  nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 1))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -175,19 +176,24 @@ class MarkFilter(nn.Module):
 
 
 @torch.inference_mode()
-def without_photo_marks(lightness: np.ndarray, chance: np.ndarray, marks_filter: MarkFilter) -> np.ndarray:
+def without_photo_marks(lightness: np.ndarray, chance: np.ndarray, marks_filter: MarkFilter | None,
+                        speck_filter: MarkFilter | None = None) -> np.ndarray:
     """`chance` with the marks the filter judges the photo's own set to 0 (in place): they are
-    filled at no strength, only where the user brushes them."""
+    filled at no strength, only where the user brushes them. `speck_filter` (networks.specks)
+    judges the marks too small for `marks_filter` alike."""
+    from .specks import scored_specks, speck_features
+
     marks = find_marks(chance, OPERATING_CHANCE, with_stats=True)
-    indices = marks.scored()
-    if not len(indices):
-        return chance
-    features = torch.from_numpy(mark_features(lightness, chance, marks, indices))
-    own = indices[marks_filter.eval()(features).numpy() < 0]
-    if len(own):
-        # Only the boxes of those marks are touched: a 12 MP label map compared whole costs 30 ms.
-        for index in own:
-            left, top, box_w, box_h, _ = (int(v) for v in marks.stats[index])
-            box = (slice(top, top + box_h), slice(left, left + box_w))
-            chance[box][marks.labels[box] == index] = 0
+    own = []
+    for judge, chosen, described in ((marks_filter, marks.scored, mark_features),
+                                     (speck_filter, lambda: scored_specks(marks), speck_features)):
+        indices = chosen() if judge is not None else []
+        if len(indices):
+            features = torch.from_numpy(described(lightness, chance, marks, indices))
+            own.extend(indices[judge.eval()(features).numpy() < 0])
+    # Only the boxes of those marks are touched: a 12 MP label map compared whole costs 30 ms.
+    for index in own:
+        left, top, box_w, box_h, _ = (int(v) for v in marks.stats[index])
+        box = (slice(top, top + box_h), slice(left, left + box_w))
+        chance[box][marks.labels[box] == index] = 0
     return chance

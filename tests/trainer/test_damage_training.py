@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from autochrome.engine.image_io import load_image
 from autochrome.engine.networks.damage import DamageConfig, DamageNet
 from autochrome.trainer.damage import MASK_THRESHOLD, DamageRecipe, nuisance_only, simulate_damage
 from autochrome.trainer.damage_training import DamageTrainer, PhotoCrops, calibrate_operating_point, turned_by
@@ -231,3 +232,23 @@ def test_symmetric_training_keeps_the_layers_over_the_filters_the_same_turned(tm
         with torch.no_grad():
             answers.append(net.lines(torch.cat([torch.from_numpy(pooled).permute(2, 0, 1)[None], seen], 1))[0])
     assert torch.allclose(answers[0], answers[1].transpose(1, 2), atol=1e-5)
+
+
+def test_hard_photos_are_drawn_for_their_share_of_the_crops_at_their_own_size(tmp_path):
+    folder = write_colour_photos(tmp_path / "photos", 3, 240, 200)
+    board = np.where((np.indices((230, 250)).sum(axis=0) % 2) == 0, 40, 200).astype(np.uint8)
+    hard = tmp_path / "hard.png"
+    cv2.imwrite(str(hard), board)
+    levels = np.unique(load_image(hard).lightness)
+    undamaged = DamageRecipe(grain=0.0, halftone=0.0, fading=0.0, clean=1.0)
+
+    def from_hard(crops, index):
+        # a one-pixel checkerboard keeps exactly its two levels only when cut at its own size
+        return bool(np.isin(crops.sample(index)[0], levels).all())
+
+    always = PhotoCrops(folder, seed=1, recipe=undamaged, hard=[hard], hard_share=1.0)
+    assert all(from_hard(always, index) for index in range(6))
+    half = PhotoCrops(folder, seed=1, recipe=undamaged, hard=[hard], hard_share=0.5)
+    drawn = [from_hard(half, index) for index in range(16)]
+    assert 0 < sum(drawn) < 16
+    assert not any(from_hard(PhotoCrops(folder, seed=1, recipe=undamaged), index) for index in range(6))

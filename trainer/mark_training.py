@@ -58,12 +58,7 @@ def gather_marks(net: DamageNet, photos: list[Path], seed: int, recipe: DamageRe
 
     features, areas, damage = [], [], []
     for index, path in enumerate(photos, start=first_index):
-        clean = grey_of(path)
-        scale = float(np.random.default_rng([seed, index, 2]).choice(scales))
-        if scale != 1.0:
-            size = (round(clean.shape[1] * scale), round(clean.shape[0] * scale))
-            clean = np.clip(cv2.resize(clean, size, interpolation=cv2.INTER_CUBIC), 0, 100)
-        damaged, truth = simulate_damage(clean, [seed, index], recipe)
+        clean, damaged, truth = photo_pair(path, seed, index, recipe, scales)
         for lightness, mask in ((damaged, truth), (clean, None)):
             chance = damage_probability(lightness, net, judge_marks=False)
             marks = find_marks(chance, OPERATING_CHANCE, with_stats=True)
@@ -80,6 +75,17 @@ def gather_marks(net: DamageNet, photos: list[Path], seed: int, recipe: DamageRe
     if not features:
         return MarkExamples(np.zeros((0, MARK_FEATURES), np.float32), np.zeros(0), np.zeros(0))
     return MarkExamples(np.concatenate(features), np.concatenate(areas), np.concatenate(damage))
+
+
+def photo_pair(path: Path, seed: int, index: int, recipe: DamageRecipe, scales=SCALES):
+    """(clean L, damaged L, damage mask) of the photo at place `index`, enlarged by one of `scales`."""
+    clean = grey_of(path)
+    scale = float(np.random.default_rng([seed, index, 2]).choice(scales))
+    if scale != 1.0:
+        size = (round(clean.shape[1] * scale), round(clean.shape[0] * scale))
+        clean = np.clip(cv2.resize(clean, size, interpolation=cv2.INTER_CUBIC), 0, 100)
+    damaged, truth = simulate_damage(clean, [seed, index], recipe)
+    return clean, damaged, truth
 
 
 def joined(parts: list[MarkExamples]) -> MarkExamples:

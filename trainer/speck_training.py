@@ -14,16 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 from autochrome.engine.networks.marks import OPERATING_CHANCE, MarkFilter, find_marks
 from autochrome.engine.networks.specks import SPECK_FEATURES, scored_specks, speck_features
 
-from .damage import DamageRecipe, simulate_damage
-from .damage_training import grey_of
-from .mark_training import DAMAGE_SHARE, MARK_RECIPE, SCALES, fitted_filter
+from .damage import DamageRecipe
+from .mark_training import DAMAGE_SHARE, MARK_RECIPE, SCALES, fitted_filter, photo_pair
 
 
 @dataclass
@@ -56,12 +54,7 @@ def gather_specks(net, photos: list[Path], seed: int, recipe: DamageRecipe = MAR
 
     parts = []
     for index, path in enumerate(photos, start=first_index):
-        clean = grey_of(path)
-        scale = float(np.random.default_rng([seed, index, 2]).choice(scales))
-        if scale != 1.0:
-            size = (round(clean.shape[1] * scale), round(clean.shape[0] * scale))
-            clean = np.clip(cv2.resize(clean, size, interpolation=cv2.INTER_CUBIC), 0, 100)
-        damaged, truth = simulate_damage(clean, [seed, index], recipe)
+        clean, damaged, truth = photo_pair(path, seed, index, recipe, scales)
         for lightness, mask in ((damaged, truth), (clean, None)):
             chance = damage_probability(lightness, net, judge_marks=False)
             marks = find_marks(chance, OPERATING_CHANCE, with_stats=True)

@@ -220,8 +220,8 @@ def provenance_of(path: Path) -> dict:
 
 
 def base_of(path: Path) -> DamageNet:
-    """The per-pixel network a fitted damage network was built on: its stain branch and mark
-    filter dropped and the operating point the filter's fit moved (move_operating_point) moved
+    """The per-pixel network a fitted damage network was built on: its stain branch, mark and
+    speck filters dropped and the operating point the filter's fit moved (move_operating_point) moved
     back, so the shipped file gives back the network it was fitted to (d11's: d8, bit for bit
     but for the float rounding of that bias)."""
     import dataclasses
@@ -229,9 +229,9 @@ def base_of(path: Path) -> DamageNet:
     from autochrome.engine.weights import load_damage_net
 
     fitted = load_damage_net(path)
-    net = DamageNet(dataclasses.replace(fitted.config, stains=0, marks=0))
+    net = DamageNet(dataclasses.replace(fitted.config, stains=0, marks=0, specks=0))
     net.load_state_dict({key: value for key, value in fitted.state_dict().items()
-                         if not key.startswith(("stains.", "marks."))}, strict=True)
+                         if not key.startswith(("stains.", "marks.", "specks."))}, strict=True)
     moved = provenance_of(path).get("mark_filter", {}).get("operating_chance_of_base", 0.5)
     move_operating_point(net, 1.0 - moved)  # the logit of 1 - c is minus that of c
     return net

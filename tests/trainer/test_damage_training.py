@@ -199,12 +199,12 @@ def test_the_base_of_a_fitted_network_is_the_network_it_was_fitted_to(tmp_path):
     torch.manual_seed(0)
     base = DamageNet(DamageConfig(hidden=4, lines=4, context_channels=4))
     save_damage_net(tmp_path / "base.safetensors", base, {})
-    fitted, _ = with_new_part(tmp_path / "base.safetensors", marks=8)
+    fitted, _ = with_new_part(tmp_path / "base.safetensors", marks=8, specks=4)
     move_operating_point(fitted, 0.3)
     save_damage_net(tmp_path / "fitted.safetensors", fitted,
                     {"mark_filter": {"operating_chance_of_base": 0.3}})
     recovered = base_of(tmp_path / "fitted.safetensors")
-    assert recovered.marks is None and recovered.stains is None
+    assert recovered.marks is None and recovered.stains is None and recovered.specks is None
     original = base.state_dict()
     assert set(recovered.state_dict()) == set(original)
     for key, value in recovered.state_dict().items():

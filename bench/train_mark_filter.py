@@ -36,6 +36,13 @@ def drawn(folder: Path, count: int, seed: int) -> list[Path]:
     return files[:count]
 
 
+def listed_photos(source: Path) -> list[Path]:
+    """The photos of a folder, or those a text file lists (one path per line)."""
+    if source.is_dir():
+        return find_photos(source)
+    return [Path(line.strip()) for line in source.read_text().splitlines() if line.strip()]
+
+
 def base_network(path: Path, hidden: int, operating_chance: float) -> tuple[DamageNet, dict]:
     """The base network given a (blank) mark filter, its operating point moved to
     `operating_chance`; and the base file's provenance."""
@@ -81,8 +88,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="processes finding the marks side by side")
     parser.add_argument("--examples", type=Path, help="an .npz of the marks gathered: read when there, else written")
     parser.add_argument("--extra", type=Path, action="append", default=[],
-                        help="a folder whose every photo is learned from as well (repeatable): more of a kind of "
-                             "photo than the draw gives, e.g. buildings, whose frames and bars are the false marks")
+                        help="a folder whose every photo is learned from as well, or a text file listing photos one "
+                             "per line (repeatable): more of a kind of photo than the draw gives, e.g. buildings, "
+                             "whose frames and bars are the false marks, or bench/mine_hard_photos.py's list")
     args = parser.parse_args()
     began = time.time()
     net, provenance = base_network(args.base, args.hidden, args.operating_chance)
@@ -94,7 +102,7 @@ def main() -> int:
     else:
         photos = drawn(args.data, args.photos, args.seed)
         drawn_already = set(photos)
-        extra = [path for folder in args.extra for path in find_photos(folder) if path not in drawn_already]
+        extra = [path for source in args.extra for path in listed_photos(source) if path not in drawn_already]
         learn = gather(args, photos + extra, args.seed)
         held_out = gather(args, drawn(args.held_out, args.held_out_photos, args.seed), args.seed + 1)
         if args.examples:
@@ -111,7 +119,9 @@ def main() -> int:
     provenance["mark_filter"] = {
         "hidden": args.hidden, "keep": args.keep, "operating_chance_of_base": args.operating_chance, "cut": cut["chosen"],
         "training_data": f"{args.data.name} ({args.photos} photos drawn with seed {args.seed})"
-                         + "".join(f", every photo of {folder.name}" for folder in args.extra) + ", damaged and clean",
+                         + "".join(f", every photo of {source.name}" if source.is_dir() else
+                                   f", the {len(listed_photos(source))} photos listed in {source.name}"
+                                   for source in args.extra) + ", damaged and clean",
         "held_out": f"{args.held_out.name} ({args.held_out_photos} photos)",
         "recipe": dataclasses.asdict(MARK_RECIPE), "marks": len(learn),
         "date": time.strftime("%Y-%m-%d"), "train_minutes": round((time.time() - began) / 60, 1)}

@@ -52,27 +52,27 @@ def base_network(path: Path, hidden: int, operating_chance: float) -> tuple[Dama
     return net.eval(), provenance
 
 
-def _gather_part(base: str, hidden: int, operating_chance: float, photos: list[str], seed: int, first: int):
-    torch.set_num_threads(1)  # one process per core
-    net, _ = base_network(Path(base), hidden, operating_chance)
-
+def progress_of(first: int):
+    """A gathering's progress report for the photos from place `first` on, every 250 photos."""
     def report(done: int, total: int) -> None:
         if done % 250 == 0 or done == total:
             print(f"  photos {first + 1}-{first + total}: {done} done", flush=True)
 
-    return gather_marks(net, [Path(p) for p in photos], seed, progress=report, first_index=first)
+    return report
 
 
-def gather(args, photos: list[Path], seed: int) -> MarkExamples:
-    """gather_marks over the photos in --workers processes side by side (the same marks as one)."""
-    bounds = np.linspace(0, len(photos), args.workers + 1).round().astype(int)
-    jobs = [(str(args.base), args.hidden, args.operating_chance, [str(p) for p in photos[a:b]], seed, int(a))
-            for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+def in_workers(part, leading: tuple, photos: list[Path], seed: int, workers: int) -> list:
+    """`part(*leading, photo paths, seed, first place)` over the photos split among `workers`
+    spawned processes side by side; each photo is seeded by its place, so the parts joined are
+    what one process would gather."""
+    bounds = np.linspace(0, len(photos), workers + 1).round().astype(int)
+    jobs = [(*leading, [str(p) for p in photos[a:b]], seed, int(a)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
-        return joined(pool.starmap(_gather_part, jobs))
+        return pool.starmap(part, jobs)
 
 
-def main() -> int:
+def filter_arguments(what: str) -> argparse.ArgumentParser:
+    """The arguments a filter's fit (of marks or specks, `what`) shares: d11's recipe as defaults."""
     parser = argparse.ArgumentParser()
     parser.add_argument("base", type=Path)
     parser.add_argument("data", type=Path)
@@ -81,12 +81,38 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=2000)
     parser.add_argument("--held-out-photos", type=int, default=400)
     parser.add_argument("--hidden", type=int, default=32)
-    parser.add_argument("--keep", type=float, default=0.9, help="share of the held-out marks' damage pixels kept")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help=f"processes finding the {what} side by side")
+    parser.add_argument("--examples", type=Path, help=f"an .npz of the {what} gathered: read when there, else written")
+    return parser
+
+
+def examples_of(args, learn_photos: list[Path], gather, make, fields: tuple[str, ...]):
+    """(learned from, held out): read from --examples when it is there, else gathered by
+    `gather(photos, seed)` (the held-out photos drawn as the mark filter's, damaged with seed + 1)
+    and written there when asked; `make(*fields)` builds one set from its arrays."""
+    if args.examples and args.examples.exists():
+        with np.load(args.examples) as saved:
+            return tuple(make(*(saved[f"{part}_{field}"] for field in fields)) for part in ("learn", "held_out"))
+    learn = gather(learn_photos, args.seed)
+    held_out = gather(drawn(args.held_out, args.held_out_photos, args.seed), args.seed + 1)
+    if args.examples:
+        np.savez(args.examples, **{f"{part}_{field}": getattr(examples, field) for part, examples in
+                                   (("learn", learn), ("held_out", held_out)) for field in fields})
+    return learn, held_out
+
+
+def _gather_part(base: str, hidden: int, operating_chance: float, photos: list[str], seed: int, first: int):
+    torch.set_num_threads(1)  # one process per core
+    net, _ = base_network(Path(base), hidden, operating_chance)
+    return gather_marks(net, [Path(p) for p in photos], seed, progress=progress_of(first), first_index=first)
+
+
+def main() -> int:
+    parser = filter_arguments("marks")
+    parser.add_argument("--keep", type=float, default=0.9, help="share of the held-out marks' damage pixels kept")
     parser.add_argument("--operating-chance", type=float, default=0.3,
                         help="the base network's chance made its new 0.5 (strength 0.5) before the marks are found")
-    parser.add_argument("--workers", type=int, default=2, help="processes finding the marks side by side")
-    parser.add_argument("--examples", type=Path, help="an .npz of the marks gathered: read when there, else written")
     parser.add_argument("--extra", type=Path, action="append", default=[],
                         help="a folder whose every photo is learned from as well, or a text file listing photos one "
                              "per line (repeatable): more of a kind of photo than the draw gives, e.g. buildings, "
@@ -95,19 +121,15 @@ def main() -> int:
     began = time.time()
     net, provenance = base_network(args.base, args.hidden, args.operating_chance)
 
-    if args.examples and args.examples.exists():
-        with np.load(args.examples) as saved:
-            learn, held_out = (MarkExamples(*(saved[f"{part}_{field}"] for field in ("features", "areas", "damage")))
-                               for part in ("learn", "held_out"))
-    else:
-        photos = drawn(args.data, args.photos, args.seed)
-        drawn_already = set(photos)
-        extra = [path for source in args.extra for path in listed_photos(source) if path not in drawn_already]
-        learn = gather(args, photos + extra, args.seed)
-        held_out = gather(args, drawn(args.held_out, args.held_out_photos, args.seed), args.seed + 1)
-        if args.examples:
-            np.savez(args.examples, **{f"{part}_{field}": getattr(examples, field) for part, examples in
-                                       (("learn", learn), ("held_out", held_out)) for field in ("features", "areas", "damage")})
+    photos = drawn(args.data, args.photos, args.seed)
+    drawn_already = set(photos)
+    extra = [path for source in args.extra for path in listed_photos(source) if path not in drawn_already]
+
+    def gather(photos: list[Path], seed: int) -> MarkExamples:
+        return joined(in_workers(_gather_part, (str(args.base), args.hidden, args.operating_chance), photos, seed,
+                                 args.workers))
+
+    learn, held_out = examples_of(args, photos + extra, gather, MarkExamples, ("features", "areas", "damage"))
     print(f"{len(learn)} marks to learn from ({learn.is_damage.mean():.0%} damage), {len(held_out)} held out",
           flush=True)
     net.marks = fit_mark_filter(learn, args.hidden, seed=args.seed)

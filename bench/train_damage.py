@@ -42,6 +42,8 @@ def main() -> int:
     parser.add_argument("--context", type=int, default=12, help="context channels the per-pixel head reads")
     parser.add_argument("--faint", type=float, default=0.2, help="chance that a crop's damage is faint (DamageRecipe)")
     parser.add_argument("--soft", type=float, default=0.0, help="chance that a crop's damage is blurred (DamageRecipe)")
+    parser.add_argument("--aligned", type=float, default=0.0,
+                        help="chance that a crop's damage has film-transport scratches too (DamageRecipe.aligned)")
     parser.add_argument("--turned", action="store_true",
                         help="turn and mirror each damaged crop (trainer.damage_training.PhotoCrops)")
     parser.add_argument("--symmetric", action="store_true",
@@ -63,8 +65,8 @@ def main() -> int:
     settings = TrainSettings(stage1_steps=args.steps, batch_size=args.batch, learning_rate=args.lr, warmup_steps=50,
                              checkpoint_every=250)
     hard = [Path(line) for line in args.hard.read_text().split("\n") if line.strip()] if args.hard else None
-    crops = PhotoCrops(args.data, args.seed, DamageRecipe(faint=args.faint, soft=args.soft), args.turned,
-                       hard, args.hard_share if hard else 0.0)
+    recipe = DamageRecipe(faint=args.faint, soft=args.soft, aligned=args.aligned)
+    crops = PhotoCrops(args.data, args.seed, recipe, args.turned, hard, args.hard_share if hard else 0.0)
     trainer = DamageTrainer(net, crops, settings, args.checkpoint or args.out.with_suffix(".ckpt"),
                             symmetric=args.symmetric)
     began = time.time()

@@ -24,6 +24,7 @@ import torch
 
 from autochrome.engine.networks.damage import DamageNet
 from autochrome.engine.weights import save_damage_net
+from autochrome.trainer.damage import DamageRecipe
 from autochrome.trainer.damage_training import move_operating_point, with_new_part
 from autochrome.trainer.mark_training import (MARK_RECIPE, MarkExamples, choose_cut, fit_mark_filter, gather_marks,
                                               joined)
@@ -43,10 +44,10 @@ def listed_photos(source: Path) -> list[Path]:
     return [Path(line.strip()) for line in source.read_text().splitlines() if line.strip()]
 
 
-def base_network(path: Path, hidden: int, operating_chance: float) -> tuple[DamageNet, dict]:
-    """The base network given a (blank) mark filter, its operating point moved to
-    `operating_chance`; and the base file's provenance."""
-    net, provenance = with_new_part(path, marks=hidden)
+def base_network(path: Path, hidden: int, operating_chance: float, members: int = 1) -> tuple[DamageNet, dict]:
+    """The base network given a (blank) mark filter of `members` MLPs, its operating point moved
+    to `operating_chance`; and the base file's provenance."""
+    net, provenance = with_new_part(path, marks=hidden, mark_members=members if members > 1 else 0)
     if operating_chance != 0.5:
         move_operating_point(net, operating_chance)
     return net.eval(), provenance
@@ -102,14 +103,24 @@ def examples_of(args, learn_photos: list[Path], gather, make, fields: tuple[str,
     return learn, held_out
 
 
-def _gather_part(base: str, hidden: int, operating_chance: float, photos: list[str], seed: int, first: int):
+def _gather_part(base: str, hidden: int, operating_chance: float, recipe: DamageRecipe, smooth_from: int | None,
+                 photos: list[str], seed: int, first: int):
     torch.set_num_threads(1)  # one process per core
     net, _ = base_network(Path(base), hidden, operating_chance)
-    return gather_marks(net, [Path(p) for p in photos], seed, progress=progress_of(first), first_index=first)
+    return gather_marks(net, [Path(p) for p in photos], seed, recipe, progress=progress_of(first), first_index=first,
+                        smooth_from=smooth_from)
 
 
 def main() -> int:
     parser = filter_arguments("marks")
+    parser.add_argument("--members", type=int, default=1,
+                        help="MLPs the filter averages, each fitted from its own first weights (d11's: 1)")
+    parser.add_argument("--smooth", type=int, default=0,
+                        help="photos more drawn from DATA (with seed + 2) and learned from smoothed "
+                             "(trainer.mark_training.smoothed): skies and walls with scratches on them")
+    parser.add_argument("--aligned", type=float, default=0.0,
+                        help="chance that a photo's simulated damage has film-transport scratches too, exactly "
+                             "along one of its sides (trainer.damage.DamageRecipe.aligned; d11's: 0)")
     parser.add_argument("--keep", type=float, default=0.9, help="share of the held-out marks' damage pixels kept")
     parser.add_argument("--operating-chance", type=float, default=0.3,
                         help="the base network's chance made its new 0.5 (strength 0.5) before the marks are found")
@@ -119,33 +130,40 @@ def main() -> int:
                              "whose frames and bars are the false marks, or bench/mine_hard_photos.py's list")
     args = parser.parse_args()
     began = time.time()
-    net, provenance = base_network(args.base, args.hidden, args.operating_chance)
+    net, provenance = base_network(args.base, args.hidden, args.operating_chance, args.members)
 
     photos = drawn(args.data, args.photos, args.seed)
     drawn_already = set(photos)
     extra = [path for source in args.extra for path in listed_photos(source) if path not in drawn_already]
+    learn_photos = photos + extra + drawn(args.data, args.smooth, args.seed + 2)
+    smooth_from = len(photos) + len(extra) if args.smooth else None
+    recipe = dataclasses.replace(MARK_RECIPE, aligned=args.aligned)
 
     def gather(photos: list[Path], seed: int) -> MarkExamples:
-        return joined(in_workers(_gather_part, (str(args.base), args.hidden, args.operating_chance), photos, seed,
-                                 args.workers))
+        smooth = smooth_from if photos is learn_photos else None  # the held-out photos are as they are
+        leading = (str(args.base), args.hidden, args.operating_chance, recipe, smooth)
+        return joined(in_workers(_gather_part, leading, photos, seed, args.workers))
 
-    learn, held_out = examples_of(args, photos + extra, gather, MarkExamples, ("features", "areas", "damage"))
+    learn, held_out = examples_of(args, learn_photos, gather, MarkExamples, ("features", "areas", "damage"))
     print(f"{len(learn)} marks to learn from ({learn.is_damage.mean():.0%} damage), {len(held_out)} held out",
           flush=True)
-    net.marks = fit_mark_filter(learn, args.hidden, seed=args.seed)
+    net.marks = fit_mark_filter(learn, args.hidden, seed=args.seed, members=args.members)
     cut = choose_cut(net.marks, held_out, args.keep)
     print(f"held out: precision of the marks {cut['precision_before']:.3f} before the filter", flush=True)
     for row in cut["table"] + [cut["chosen"]]:
         print(f"  cut {row['cut']:+.2f}: damage pixels kept {row['damage_kept']:.3f}, false ones kept "
               f"{row['false_kept']:.3f}, precision {row['precision']:.3f}", flush=True)
     provenance["mark_filter"] = {
-        "hidden": args.hidden, "keep": args.keep, "operating_chance_of_base": args.operating_chance, "cut": cut["chosen"],
+        "hidden": args.hidden, "members": args.members, "keep": args.keep,
+        "operating_chance_of_base": args.operating_chance, "cut": cut["chosen"],
         "training_data": f"{args.data.name} ({args.photos} photos drawn with seed {args.seed})"
                          + "".join(f", every photo of {source.name}" if source.is_dir() else
                                    f", the {len(listed_photos(source))} photos listed in {source.name}"
-                                   for source in args.extra) + ", damaged and clean",
+                                   for source in args.extra)
+                         + (f", {args.smooth} more drawn with seed {args.seed + 2} smoothed" if args.smooth else "")
+                         + ", damaged and clean",
         "held_out": f"{args.held_out.name} ({args.held_out_photos} photos)",
-        "recipe": dataclasses.asdict(MARK_RECIPE), "marks": len(learn),
+        "recipe": dataclasses.asdict(recipe), "marks": len(learn),
         "date": time.strftime("%Y-%m-%d"), "train_minutes": round((time.time() - began) / 60, 1)}
     save_damage_net(args.out, net, provenance)
     print(f"wrote {args.out}")

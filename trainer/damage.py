@@ -7,7 +7,8 @@ seed give the same damage.
 What it draws, each kind with its own chance (`DamageRecipe`):
 - scratches: straight and gently curved lines 1-5 px wide, brighter or darker than the print
   (a scratched emulsion shows white, dirt in a scratch dark), anti-aliased, their strength
-  varying along them;
+  varying along them; and where asked (`aligned`), film-transport scratches: lines exactly along
+  a side of the photo;
 - dust and specks: small round or irregular blots 1-8 px across, mostly bright (on a scan of
   a print) or dark;
 - cracks and folds: long jagged random-walk paths, 1-3 px, some branching, and folds: a
@@ -48,6 +49,12 @@ class DamageRecipe:
     # trained so tell damage by its sharpness (the damage model card; d17, trained with half
     # the damage soft, found more soft damage but did not take fewer sharp lines for damage).
     soft: float = 0.0
+    # Chance that the photo also has film-transport scratches: lines exactly along one of its
+    # sides, unbent, as the film's path through a camera or enlarger drags them and a scan square
+    # to the film shows them. The scratches above wander by degrees; a mark filter that never saw
+    # a line this straight learned that one is a frame or an edge of the photo's own (d21 left
+    # the suite's plain dark scratch, and d19 does once it carries grain).
+    aligned: float = 0.0
 
 
 STAIN_FIELD_SIDE = 256  # a larger photo's stains are drawn at this size, then cut to the crop
@@ -76,6 +83,23 @@ def _draw_scratches(height, width, rng, canvas, extent):
         line = np.zeros((height, width), np.float32)
         cv2.polylines(line, [np.round(np.array(points) * 4).astype(np.int32)], False, 1.0,
                       thickness=thickness, lineType=cv2.LINE_AA, shift=2)
+        along = cv2.resize(rng.uniform(0.5, 1.0, (1, 8)).astype(np.float32), (width, height),
+                           interpolation=cv2.INTER_LINEAR) if rng.random() < 0.5 else 1.0
+        canvas += strength * line * along
+
+
+def _draw_film_lines(height, width, rng, canvas, extent):
+    vertical = rng.random() < 0.7  # along the film: down the frame as most scans show it
+    span, across = (height, width) if vertical else (width, height)
+    for _ in range(int(rng.integers(1, 4))):
+        thickness = int(rng.choice([1, 1, 2, 2, 3]))
+        strength = rng.uniform(15, 60) * rng.choice([1, -1])
+        length = rng.uniform(0.3, 1.0) * span
+        start, place = rng.uniform(0, span - length), rng.uniform(0, across)
+        line = np.zeros((height, width), np.float32)
+        ends = [(place, start), (place, start + length)] if vertical else [(start, place), (start + length, place)]
+        (x0, y0), (x1, y1) = (np.round(np.array(point) * 4).astype(int) for point in ends)
+        cv2.line(line, (int(x0), int(y0)), (int(x1), int(y1)), 1.0, thickness=thickness, lineType=cv2.LINE_AA, shift=2)
         along = cv2.resize(rng.uniform(0.5, 1.0, (1, 8)).astype(np.float32), (width, height),
                            interpolation=cv2.INTER_LINEAR) if rng.random() < 0.5 else 1.0
         canvas += strength * line * along
@@ -207,6 +231,11 @@ def simulate_damage(lightness: np.ndarray, seed, recipe: DamageRecipe = DamageRe
                 drawn = True
         if not drawn:
             _draw_kind("dust", _draw_dust, height, width, rng, canvas, extent, kinds)
+        if recipe.aligned > 0 and rng.random() < recipe.aligned:  # no draw at 0: seeded damage stays as it was
+            scratched = None if kinds is None else kinds.get("scratches")
+            _draw_kind("scratches", _draw_film_lines, height, width, rng, canvas, extent, kinds)
+            if scratched is not None:
+                kinds["scratches"] |= scratched
         if recipe.faint > 0 and rng.random() < recipe.faint:  # no draw at 0: seeded damage stays as it was
             canvas *= rng.uniform(0.2, 0.6)
             if kinds is not None:

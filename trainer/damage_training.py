@@ -229,7 +229,7 @@ def base_of(path: Path) -> DamageNet:
     from autochrome.engine.weights import load_damage_net
 
     fitted = load_damage_net(path)
-    net = DamageNet(dataclasses.replace(fitted.config, stains=0, marks=0, specks=0))
+    net = DamageNet(dataclasses.replace(fitted.config, stains=0, marks=0, specks=0, mark_members=0))
     net.load_state_dict({key: value for key, value in fitted.state_dict().items()
                          if not key.startswith(("stains.", "marks.", "specks."))}, strict=True)
     moved = provenance_of(path).get("mark_filter", {}).get("operating_chance_of_base", 0.5)

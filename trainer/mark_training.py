@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from autochrome.engine.networks.damage import DamageNet
-from autochrome.engine.networks.marks import MARK_FEATURES, OPERATING_CHANCE, MarkFilter, find_marks, mark_features
+from autochrome.engine.networks.marks import (MARK_FEATURES, OPERATING_CHANCE, FilterEnsemble, MarkFilter, find_marks,
+                                              mark_features)
 
 from .damage import DamageRecipe, simulate_damage
 from .damage_training import grey_of
@@ -49,16 +50,18 @@ class MarkExamples:
 
 
 def gather_marks(net: DamageNet, photos: list[Path], seed: int, recipe: DamageRecipe = MARK_RECIPE,
-                 scales=SCALES, progress=None, first_index: int = 0) -> MarkExamples:
+                 scales=SCALES, progress=None, first_index: int = 0, smooth_from: int | None = None) -> MarkExamples:
     """The marks `net` (its per-pixel network and stain branch; any filter it has is left out)
     finds on each photo, enlarged by one of `scales`, damaged and clean. `first_index`: the
     place of photos[0] in a longer list gathered in parts (each photo's damage is seeded by its
-    place, so the parts together give what the whole list would)."""
+    place, so the parts together give what the whole list would). The photos from place
+    `smooth_from` on are smoothed first (`smoothed`)."""
     from autochrome.engine.restore import damage_probability
 
     features, areas, damage = [], [], []
     for index, path in enumerate(photos, start=first_index):
-        clean, damaged, truth = photo_pair(path, seed, index, recipe, scales)
+        smooth = smooth_from is not None and index >= smooth_from
+        clean, damaged, truth = photo_pair(path, seed, index, recipe, scales, smooth)
         for lightness, mask in ((damaged, truth), (clean, None)):
             chance = damage_probability(lightness, net, judge_marks=False)
             marks = find_marks(chance, OPERATING_CHANCE, with_stats=True)
@@ -77,9 +80,12 @@ def gather_marks(net: DamageNet, photos: list[Path], seed: int, recipe: DamageRe
     return MarkExamples(np.concatenate(features), np.concatenate(areas), np.concatenate(damage))
 
 
-def photo_pair(path: Path, seed: int, index: int, recipe: DamageRecipe, scales=SCALES):
-    """(clean L, damaged L, damage mask) of the photo at place `index`, enlarged by one of `scales`."""
+def photo_pair(path: Path, seed: int, index: int, recipe: DamageRecipe, scales=SCALES, smooth: bool = False):
+    """(clean L, damaged L, damage mask) of the photo at place `index`, enlarged by one of `scales`
+    (and first `smoothed` when `smooth`)."""
     clean = grey_of(path)
+    if smooth:
+        clean = smoothed(clean, np.random.default_rng([seed, index, 3]))
     scale = float(np.random.default_rng([seed, index, 2]).choice(scales))
     if scale != 1.0:
         size = (round(clean.shape[1] * scale), round(clean.shape[0] * scale))
@@ -88,18 +94,30 @@ def photo_pair(path: Path, seed: int, index: int, recipe: DamageRecipe, scales=S
     return clean, damaged, truth
 
 
+def smoothed(lightness: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The photo blurred by a Gaussian of 3-10 px: a sky, a wall, an out-of-focus ground as
+    smooth as the training photos seldom are, where a plain scratch is nothing but a scratch
+    (the marks found on the photos as they are taught d21's filter that a dark line on smooth
+    ground is as often a wire or a mast, and it left such a scratch). The simulator's grain and
+    nuisance texture still come on top."""
+    return cv2.GaussianBlur(lightness, (0, 0), float(rng.uniform(3.0, 10.0)))
+
+
 def joined(parts: list[MarkExamples]) -> MarkExamples:
     return MarkExamples(*(np.concatenate([getattr(part, name) for part in parts])
                           for name in ("features", "areas", "damage")))
 
 
 def fit_mark_filter(examples: MarkExamples, hidden: int = 32, steps: int = 1500, lr: float = 1e-2,
-                    seed: int = 0) -> MarkFilter:
-    """A filter fitted to the examples (full batch, Adam), its standardisation theirs."""
+                    seed: int = 0, members: int = 1) -> MarkFilter | FilterEnsemble:
+    """A filter fitted to the examples (full batch, Adam), its standardisation theirs; with
+    `members` > 1, the mean of that many, each fitted from its own first weights (seed, seed + 1, ...)."""
     if not len(examples):
         raise ValueError("the network found no marks on these photos to learn from")
     weight = examples.areas / examples.areas.mean()
-    return fitted_filter(lambda: MarkFilter(hidden), examples.features, examples.is_damage, weight, steps, lr, seed)
+    fitted = [fitted_filter(lambda: MarkFilter(hidden), examples.features, examples.is_damage, weight, steps, lr,
+                            seed + member) for member in range(members)]
+    return fitted[0] if members == 1 else FilterEnsemble.of(fitted)
 
 
 def fitted_filter(make, features: np.ndarray, is_damage: np.ndarray, weight: np.ndarray,
@@ -127,7 +145,7 @@ def fitted_filter(make, features: np.ndarray, is_damage: np.ndarray, weight: np.
     return judge.eval()
 
 
-def choose_cut(marks_filter: MarkFilter, held_out: MarkExamples, keep: float = 0.9) -> dict:
+def choose_cut(marks_filter: MarkFilter | FilterEnsemble, held_out: MarkExamples, keep: float = 0.9) -> dict:
     """Fold into the filter's last bias the surest cut (in its logits) that keeps at least `keep`
     of the damage pixels of the held-out marks; returns what it keeps there and at other cuts."""
     with torch.no_grad():
@@ -146,7 +164,6 @@ def choose_cut(marks_filter: MarkFilter, held_out: MarkExamples, keep: float = 0
 
     table = [kept_at(value) for value in (-2.0, -1.0, 0.0, 1.0, 2.0)]
     chosen = kept_at(cut)
-    with torch.no_grad():
-        marks_filter.mlp[-1].bias -= cut
+    marks_filter.shift(cut)
     return {"chosen": chosen, "table": table, "marks": len(held_out),
             "precision_before": float(damage.sum() / max(held_out.areas.sum(), 1.0))}

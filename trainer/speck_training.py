@@ -100,8 +100,7 @@ def choose_speck_cut(speck_filter: MarkFilter, held_out: SpeckExamples) -> dict:
         cut = float(scores[order[best]])
         kept = scores >= cut
     damage = held_out.damage
-    with torch.no_grad():
-        speck_filter.mlp[-1].bias -= cut
+    speck_filter.shift(cut)
     return {"cut": cut, "specks": len(held_out), "kept": int(kept.sum()),
             "gain_kept": float(held_out.gains[kept].sum()), "gain_all": float(held_out.gains.sum()),
             "damage_pixels_kept": float(damage[kept].sum() / max(damage.sum(), 1.0)),

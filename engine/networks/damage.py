@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from .. import color
 from .efficientnet import EfficientNetLiteEncoder
-from .marks import MarkFilter
+from .marks import filter_of
 from .specks import SPECK_FEATURES
 from .stains import StainNet
 
@@ -63,6 +63,7 @@ class DamageConfig:
     stains: int = 0  # width of the whole-photo stain branch (engine.networks.stains), a multiple of 4; 0: none
     marks: int = 0  # hidden width of the mark filter (engine.networks.marks); 0: none
     specks: int = 0  # hidden width of the speck filter (engine.networks.specks); 0: none
+    mark_members: int = 0  # MLPs the mark filter averages (marks.FilterEnsemble); 0: one, as before ensembles
 
     @property
     def pooled_channels(self) -> int:
@@ -70,21 +71,22 @@ class DamageConfig:
 
     def to_json(self) -> str:
         fields = asdict(self)
-        for optional in ("stains", "marks", "specks"):  # left out when absent, as networks from before them have it:
-            if not fields[optional]:  # their checkpoints still resume
+        # Left out when absent, as networks from before them have it: their checkpoints still resume.
+        for optional in ("stains", "marks", "specks", "mark_members"):
+            if not fields[optional]:
                 del fields[optional]
         return json.dumps(fields, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "DamageConfig":
         raw = json.loads(text)
-        known = {"context_channels", "hidden", "version", "lines", "stains", "marks", "specks"}
+        known = {"context_channels", "hidden", "version", "lines", "stains", "marks", "specks", "mark_members"}
         if set(raw) - known:
             raise ValueError(f"damage model config has unknown fields {sorted(set(raw) - known)}")
         config = cls(**raw)
         sizes = (1 <= config.context_channels <= 64 and 1 <= config.hidden <= 256 and 1 <= config.lines <= 64
                  and 0 <= config.stains <= 64 and config.stains % 4 == 0  # the branch's groups of 4
-                 and 0 <= config.marks <= 256 and 0 <= config.specks <= 256)
+                 and 0 <= config.marks <= 256 and 0 <= config.specks <= 256 and 0 <= config.mark_members <= 32)
         if not sizes or config.version not in VERSIONS:
             raise ValueError("damage model config out of range")
         return config
@@ -185,8 +187,8 @@ class DamageNet(nn.Module):
         self.head = nn.Sequential(nn.Conv2d(LOCAL_CHANNELS + config.context_channels, config.hidden, 1),
                                   nn.ReLU(inplace=True), nn.Conv2d(config.hidden, 1, 1))
         self.stains = StainNet(config.stains) if config.stains else None
-        self.marks = MarkFilter(config.marks) if config.marks else None
-        self.specks = MarkFilter(config.specks, SPECK_FEATURES) if config.specks else None
+        self.marks = filter_of(config.marks, members=config.mark_members) if config.marks else None
+        self.specks = filter_of(config.specks, SPECK_FEATURES) if config.specks else None
 
     def context(self, small: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
         """(N, C, h, w) context from the photo's normalised L at a quarter of its size

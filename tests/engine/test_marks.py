@@ -9,8 +9,8 @@ import torch
 
 from autochrome.engine.edit import RestoreEdit
 from autochrome.engine.networks.damage import DamageConfig, DamageNet
-from autochrome.engine.networks.marks import (FEATURE_NAMES, MARK_FEATURES, MIN_SCORED_AREA, MarkFilter, find_marks, mark_features,
-                                              without_photo_marks)
+from autochrome.engine.networks.marks import (FEATURE_NAMES, MARK_FEATURES, MIN_SCORED_AREA, FilterEnsemble, MarkFilter,
+                                              find_marks, mark_features, without_photo_marks)
 from autochrome.engine.restore import damage_mask, damage_probability, found_damage
 from autochrome.engine.weights import load_damage_net, save_damage_net
 
@@ -110,3 +110,27 @@ def test_a_line_between_two_regions_differs_on_its_sides_where_a_scratch_over_on
     for lightness, expected in ((frame, 50.0), (scratch, 0.0)):
         marks = find_marks(chance, 0.5, with_stats=True)
         assert mark_features(lightness, chance, marks, marks.scored())[0, differ] == pytest.approx(expected, abs=1.0)
+
+
+def test_a_network_with_an_ensemble_filter_saves_loads_and_judges_by_its_members_mean(tmp_path):
+    torch.manual_seed(0)
+    shipped = load_damage_net()
+    net = DamageNet(dataclasses.replace(shipped.config, marks=4, mark_members=3))
+    assert isinstance(net.marks, FilterEnsemble) and len(net.marks.members) == 3
+    net.load_state_dict({key: value for key, value in shipped.state_dict().items() if not key.startswith("marks.")},
+                        strict=False)
+    with torch.no_grad():
+        for member, logit in zip(net.marks.members, (-9.0, 1.0, 2.0)):  # mean -2: the photo's own
+            for parameter in member.mlp.parameters():
+                parameter.zero_()
+            member.mlp[-1].bias.fill_(logit)
+    save_damage_net(tmp_path / "ensemble.safetensors", net)
+    again = load_damage_net(tmp_path / "ensemble.safetensors")
+    assert again.config.mark_members == 3
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), again.state_dict().values()))
+    assert "mark_members" not in json.loads(DamageConfig(marks=8).to_json())  # one MLP: saved as before ensembles
+    lightness, chance = chance_with_marks()
+    judged = without_photo_marks(lightness, chance.copy(), again.marks)
+    assert judged[10:75, 30:32].max() == 0
+    again.marks.shift(-3.0)  # mean +1: damage
+    assert np.array_equal(without_photo_marks(lightness, chance.copy(), again.marks), chance)

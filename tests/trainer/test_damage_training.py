@@ -252,3 +252,22 @@ def test_hard_photos_are_drawn_for_their_share_of_the_crops_at_their_own_size(tm
     drawn = [from_hard(half, index) for index in range(16)]
     assert 0 < sum(drawn) < 16
     assert not any(from_hard(PhotoCrops(folder, seed=1, recipe=undamaged), index) for index in range(6))
+
+
+def test_film_transport_scratches_run_exactly_along_a_side_and_only_when_asked_for():
+    import cv2
+
+    flat = np.full((240, 320), 50.0, np.float32)
+    only_film_lines = DamageRecipe(scratches=0.0, dust=0.0, cracks=0.0, folds=0.0, stains=0.0, grain=0.0, halftone=0.0,
+                                   fading=0.0, clean=0.0, aligned=1.0)
+    for seed in range(6):
+        drawn = {}
+        _, mask = simulate_damage(flat, seed, only_film_lines, kinds=drawn)
+        lines = mask & ~drawn["dust"]  # with no kind drawn, the simulator always adds dust
+        assert lines.any() and np.array_equal(lines, drawn["scratches"] & ~drawn["dust"])
+        count, _, stats, _ = cv2.connectedComponentsWithStats(lines.view(np.uint8), connectivity=8)
+        for left, top, width, height, _ in stats[1:]:
+            if width * height > 16:  # a line, not the dust around it
+                assert min(width, height) <= 5 and max(width, height) >= 0.3 * 240 - 2
+    plain = DamageRecipe(faint=0.2)
+    assert plain.aligned == 0.0  # the recipes every network so far learned from draw none

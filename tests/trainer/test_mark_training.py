@@ -5,7 +5,8 @@ import torch
 
 from autochrome.engine.networks.marks import MARK_FEATURES
 from autochrome.engine.weights import load_damage_net
-from autochrome.trainer.mark_training import MarkExamples, choose_cut, fit_mark_filter, gather_marks, joined
+from autochrome.trainer.mark_training import (MARK_RECIPE, MarkExamples, choose_cut, fit_mark_filter, gather_marks,
+                                              joined, photo_pair)
 from tests.conftest import write_colour_photos
 
 
@@ -19,6 +20,21 @@ def test_marks_are_gathered_from_damaged_photos_seeded(tmp_path):
     again = joined([gather_marks(net, files[:3], seed=1), gather_marks(net, files[3:], seed=1, first_index=3)])
     assert np.array_equal(again.features, examples.features)  # seeded by each photo's place: parts join to the whole
     assert np.array_equal(again.damage, examples.damage)
+
+
+def test_the_photos_from_smooth_from_on_are_learned_from_smoothed_and_parts_still_join(tmp_path):
+    files = sorted(write_colour_photos(tmp_path / "photos", 3, 160, 120).glob("*.png"))
+    plain, smooth = (photo_pair(files[0], 1, 0, MARK_RECIPE, smooth=flag)[0] for flag in (False, True))
+    assert plain.shape == smooth.shape
+    detail = [np.abs(np.diff(lightness, axis=1)).mean() for lightness in (plain, smooth)]
+    assert detail[1] < 0.5 * detail[0]
+    net = load_damage_net()
+    whole = gather_marks(net, files, seed=1, smooth_from=2)
+    again = joined([gather_marks(net, files[:2], seed=1), gather_marks(net, files[2:], seed=1, first_index=2,
+                                                                      smooth_from=2)])
+    assert np.array_equal(again.features, whole.features)
+    unsmoothed = gather_marks(net, files[2:], seed=1, first_index=2)
+    assert not np.array_equal(unsmoothed.features, whole.features[len(whole) - len(unsmoothed):])
 
 
 def separable(count: int, seed: int) -> MarkExamples:
@@ -53,3 +69,18 @@ def test_beyond_the_range_it_learned_on_the_filter_answers_as_at_its_edge():
     beyond[0, 1] = 1e6  # a mark far longer than any it learned from
     with torch.no_grad():
         assert torch.equal(marks_filter(torch.from_numpy(beyond)), marks_filter(torch.from_numpy(edge)))
+
+
+def test_an_ensemble_filter_is_the_mean_of_its_members_fitted_from_their_own_seeds_and_its_cut_keeps_the_share():
+    learn, held_out = separable(600, 0), separable(300, 1)
+    ensemble = fit_mark_filter(learn, hidden=8, steps=100, seed=4, members=3)
+    alone = [fit_mark_filter(learn, hidden=8, steps=100, seed=seed) for seed in (4, 5, 6)]
+    features = torch.from_numpy(held_out.features)
+    with torch.no_grad():
+        each = torch.stack([member(features) for member in alone])
+        assert torch.allclose(ensemble(features), each.mean(0), atol=1e-5)
+        assert not torch.allclose(each[0], each[1])  # the members differ: their first weights did
+    choose_cut(ensemble, held_out, keep=0.9)
+    with torch.no_grad():
+        kept = ensemble(features).numpy() >= 0
+    assert held_out.damage[kept].sum() / held_out.damage.sum() >= 0.9

@@ -83,7 +83,7 @@ def test_a_network_with_a_speck_filter_saves_loads_and_uses_it(tmp_path):
     lightness[:, 70:72] = 95.0
     with torch.no_grad():
         again.specks.mlp[-1].bias.fill_(-100.0)
-        again.marks.mlp[-1].bias.fill_(100.0)
+    again.marks.shift(-1000.0)  # every mark damage, whatever the filter's make
     unjudged = damage_probability(lightness, again, judge_marks=False).astype(np.float32)
     judged = damage_probability(lightness, again).astype(np.float32)
     assert (unjudged[29:33, 19:23] >= 0.5).any(), "the shipped network should find the speck"

@@ -84,7 +84,7 @@ def main() -> int:
         "operating_point": calibration["threshold"],
         "training_data": f"{args.data.name} ({len(trainer.crops.files)} photos), simulated damage (trainer/damage.py)",
         "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "faint": args.faint, "soft": args.soft,
-        "turned": args.turned, "symmetric": args.symmetric,
+        "aligned": args.aligned, "turned": args.turned, "symmetric": args.symmetric,
         "hard_photos": len(hard) if hard else 0, "hard_share": args.hard_share if hard else 0.0,
         "started_from": args.init.name if args.init else "ImageNet Lite0 stages, the rest new",
         "crop": 192, "date": time.strftime("%Y-%m-%d"),

@@ -21,12 +21,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autochrome.engine.networks.marks import OPERATING_CHANCE, find_marks, mark_features  # noqa: E402
+from autochrome.engine.networks.marks import FEATURE_NAMES, OPERATING_CHANCE, find_marks, mark_features  # noqa: E402
 from autochrome.engine.restore import damage_probability  # noqa: E402
 from autochrome.engine.weights import load_damage_net, shipped_damage_path  # noqa: E402
 from tests.engine.test_restore import scratched  # noqa: E402
 
-MEAN_LOGIT = 5  # mark_features' column of the mean logit
+MEAN_LOGIT = FEATURE_NAMES.index("mean logit")
 
 
 def main() -> int:
@@ -50,7 +50,7 @@ def main() -> int:
                 described = []
                 for row, index in enumerate(indices):
                     left, top, width, height, _ = marks.stats[index]
-                    kind = "bright" if left < 120 else "dark"
+                    kind = "bright" if left < 120 else "dark"  # `scratched` draws them at x 60 and 160
                     score = f"{scores[row]:+.2f}" if scores is not None else "no filter"
                     described.append(f"{kind} (x {left}, {width}x{height} px): mean logit "
                                      f"{features[row, MEAN_LOGIT]:.2f}, filter {score}")

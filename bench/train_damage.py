@@ -23,7 +23,7 @@ from autochrome.engine.networks.damage import DamageConfig, DamageNet
 from autochrome.engine.weights import save_damage_net
 from autochrome.trainer.damage import DamageRecipe
 from autochrome.trainer.damage_training import (DamageTrainer, PhotoCrops, base_of, calibrate_operating_point,
-                                                 load_partial_imagenet)
+                                                 load_partial_imagenet, widened)
 from autochrome.trainer.session import imagenet_lite_state
 from autochrome.trainer.training import TrainSettings
 
@@ -55,10 +55,17 @@ def main() -> int:
     parser.add_argument("--init", type=Path,
                         help="start from this trained damage network's per-pixel base (trainer.damage_training.base_of; "
                              "its sizes: --hidden, --lines, --context unused)")
+    parser.add_argument("--widen-lines", type=int,
+                        help="with --init: this many channels in the line CNN, the new ones starting unheard "
+                             "(trainer.damage_training.widened)")
+    parser.add_argument("--widen-hidden", type=int, help="with --init: this many in the head's hidden layer, as --widen-lines")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     if args.init:
-        net = base_of(args.init).train()  # a stain branch or mark filter is fitted after, to the new base
+        net = base_of(args.init)  # a stain branch or mark filter is fitted after, to the new base
+        if args.widen_lines or args.widen_hidden:
+            net = widened(net, args.widen_lines, args.widen_hidden, args.seed)
+        net = net.train()
     else:
         net = DamageNet(DamageConfig(hidden=args.hidden, lines=args.lines, context_channels=args.context))
         load_partial_imagenet(net.encoder, imagenet_lite_state("efficientnet_lite0"))
@@ -87,6 +94,7 @@ def main() -> int:
         "aligned": args.aligned, "turned": args.turned, "symmetric": args.symmetric,
         "hard_photos": len(hard) if hard else 0, "hard_share": args.hard_share if hard else 0.0,
         "started_from": args.init.name if args.init else "ImageNet Lite0 stages, the rest new",
+        "widened": {"lines": args.widen_lines, "hidden": args.widen_hidden} if args.widen_lines or args.widen_hidden else None,
         "crop": 192, "date": time.strftime("%Y-%m-%d"),
         "train_minutes": round((time.time() - began) / 60, 1),
         "encoder": "EfficientNet-Lite0 stem and blocks 0-2, ImageNet, frozen"})

@@ -237,6 +237,33 @@ def base_of(path: Path) -> DamageNet:
     return net
 
 
+def widened(net: DamageNet, lines: int | None = None, hidden: int | None = None, seed: int = 0) -> DamageNet:
+    """The per-pixel network with more channels in its dilated line CNN and/or its head's hidden
+    layer, giving the same chances: each new channel reads its inputs by small random weights (so
+    that it learns something of its own) and is read by weights of zero, which training then
+    moves. A trained network can so be given room without starting again."""
+    import dataclasses
+
+    config = dataclasses.replace(net.config, lines=max(lines or 0, net.config.lines),
+                                 hidden=max(hidden or 0, net.config.hidden))
+    wide = DamageNet(config)
+    wide.load_state_dict({key: value for key, value in net.state_dict().items()
+                          if not key.startswith(("lines.", "head."))}, strict=False)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name in ("lines", "head"):
+            for old, new in zip(getattr(net, name), getattr(wide, name)):
+                if not isinstance(old, torch.nn.Conv2d):
+                    continue
+                outs, ins = old.weight.shape[:2]
+                new.weight.normal_(0.0, 0.01, generator=generator)  # the new channels' own reading
+                new.weight[:, ins:] = 0.0  # what reads a new channel starts at zero
+                new.weight[:outs, :ins] = old.weight
+                new.bias.zero_()
+                new.bias[:outs] = old.bias
+    return wide
+
+
 def resume_damage_checkpoint(checkpoint: Path | None, net: DamageNet, key: str, trained: torch.nn.Module,
                              optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
     """(step, metrics) of a damage trainer's checkpoint, its weights of `trained` (saved under

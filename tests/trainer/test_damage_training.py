@@ -212,6 +212,27 @@ def test_the_base_of_a_fitted_network_is_the_network_it_was_fitted_to(tmp_path):
     assert not torch.allclose(fitted.head[2].bias, base.head[2].bias)  # the move was undone, not absent
 
 
+def test_a_widened_network_gives_the_same_chances_and_its_new_channels_learn():
+    from autochrome.engine.restore import damage_probability
+    from autochrome.trainer.damage_training import widened
+
+    torch.manual_seed(4)
+    net = DamageNet(DamageConfig(hidden=6, lines=4, context_channels=4)).eval()
+    wide = widened(net, lines=7, hidden=9).eval()
+    assert wide.config.lines == 7 and wide.config.hidden == 9
+    assert wide.lines[0].weight.shape[0] == 7 and wide.head[0].weight.shape[0] == 9
+    damaged, mask = simulate_damage(_clean(seed=5), 9, DamageRecipe(clean=0.0))
+    before = damage_probability(damaged, net).astype(np.float32)
+    assert np.abs(damage_probability(damaged, wide).astype(np.float32) - before).max() < 1e-3
+    # the new channels are read by zeros but are alive: a step of training gives those zeros a gradient
+    from autochrome.trainer.damage_training import batch_tensors, damage_logits, mask_loss
+
+    small, local, pooled, target = batch_tensors([(damaged, mask)], wide.config.version)[:4]
+    mask_loss(damage_logits(wide.train(), small, local, pooled), target).backward()
+    assert wide.head[2].weight.grad[:, 6:].abs().sum() > 0
+    assert wide.lines[2].weight.grad[:, 4:].abs().sum() > 0
+
+
 def test_symmetric_training_keeps_the_layers_over_the_filters_the_same_turned(tmp_path):
     from autochrome.engine.networks.damage import context_features, context_lightness, local_planes, pool_features
 

@@ -238,8 +238,8 @@ def base_of(path: Path) -> DamageNet:
 
 
 def widened(net: DamageNet, lines: int | None = None, hidden: int | None = None, seed: int = 0) -> DamageNet:
-    """The per-pixel network with more channels in its dilated line CNN and/or its head's hidden
-    layer, giving the same chances: each new channel reads its inputs by small random weights (so
+    """The damage network with more channels in its dilated line CNN and/or its head's hidden
+    layer, giving the same chances (so any filters it has stay fitted): each new channel reads its inputs by small random weights (so
     that it learns something of its own) and is read by weights of zero, which training then
     moves. A trained network can so be given room without starting again."""
     import dataclasses
@@ -247,8 +247,10 @@ def widened(net: DamageNet, lines: int | None = None, hidden: int | None = None,
     config = dataclasses.replace(net.config, lines=max(lines or 0, net.config.lines),
                                  hidden=max(hidden or 0, net.config.hidden))
     wide = DamageNet(config)
-    wide.load_state_dict({key: value for key, value in net.state_dict().items()
-                          if not key.startswith(("lines.", "head."))}, strict=False)
+    missing, _ = wide.load_state_dict({key: value for key, value in net.state_dict().items()
+                                       if not key.startswith(("lines.", "head."))}, strict=False)
+    if any(not key.startswith(("lines.", "head.")) for key in missing):
+        raise ValueError(f"widening would leave these blank: {missing}")
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name in ("lines", "head"):

@@ -44,6 +44,8 @@ def main() -> int:
     parser.add_argument("--soft", type=float, default=0.0, help="chance that a crop's damage is blurred (DamageRecipe)")
     parser.add_argument("--aligned", type=float, default=0.0,
                         help="chance that a crop's damage has film-transport scratches too (DamageRecipe.aligned)")
+    parser.add_argument("--frames", type=float, default=0.0,
+                        help="chance that a crop's photo holds straight edge-to-edge lines that are not damage (DamageRecipe.frames)")
     parser.add_argument("--turned", action="store_true",
                         help="turn and mirror each damaged crop (trainer.damage_training.PhotoCrops)")
     parser.add_argument("--symmetric", action="store_true",
@@ -72,7 +74,7 @@ def main() -> int:
     settings = TrainSettings(stage1_steps=args.steps, batch_size=args.batch, learning_rate=args.lr, warmup_steps=50,
                              checkpoint_every=250)
     hard = [Path(line) for line in args.hard.read_text().split("\n") if line.strip()] if args.hard else None
-    recipe = DamageRecipe(faint=args.faint, soft=args.soft, aligned=args.aligned)
+    recipe = DamageRecipe(faint=args.faint, soft=args.soft, aligned=args.aligned, frames=args.frames)
     crops = PhotoCrops(args.data, args.seed, recipe, args.turned, hard, args.hard_share if hard else 0.0)
     trainer = DamageTrainer(net, crops, settings, args.checkpoint or args.out.with_suffix(".ckpt"),
                             symmetric=args.symmetric)
@@ -91,7 +93,7 @@ def main() -> int:
         "operating_point": calibration["threshold"],
         "training_data": f"{args.data.name} ({len(trainer.crops.files)} photos), simulated damage (trainer/damage.py)",
         "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "faint": args.faint, "soft": args.soft,
-        "aligned": args.aligned, "turned": args.turned, "symmetric": args.symmetric,
+        "aligned": args.aligned, "frames": args.frames, "turned": args.turned, "symmetric": args.symmetric,
         "hard_photos": len(hard) if hard else 0, "hard_share": args.hard_share if hard else 0.0,
         "started_from": args.init.name if args.init else "ImageNet Lite0 stages, the rest new",
         "widened": {"lines": args.widen_lines, "hidden": args.widen_hidden} if args.widen_lines or args.widen_hidden else None,

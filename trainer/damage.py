@@ -55,6 +55,28 @@ class DamageRecipe:
     # a line this straight learned that one is a frame or an edge of the photo's own (d21 left
     # the suite's plain dark scratch, and d19 does once it carries grain).
     aligned: float = 0.0
+    # Chance that a training crop's photo itself holds straight lines edge to edge that are not
+    # damage: a collage's panel borders, a mount's frame, window bars (`framed`). Given
+    # film-transport scratches, d29 filled a collage's white panel borders as scratches.
+    frames: float = 0.0
+
+
+def framed(lightness: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """L with one to three flat lines painted across it edge to edge, exactly upright or level,
+    2-8 px wide, near white or near black: photo content (never in the mask). They replace the
+    photo where they lie, where a scratch adds to it and the photo's texture shows through."""
+    out = np.array(lightness, np.float32, copy=True)
+    height, width = out.shape
+    for _ in range(int(rng.integers(1, 4))):
+        thickness = int(rng.integers(2, 9))
+        value = rng.uniform(92, 100) if rng.random() < 0.6 else rng.uniform(0, 8)
+        if rng.random() < 0.5:
+            start = int(rng.integers(0, max(1, height - thickness)))
+            out[start : start + thickness, :] = value
+        else:
+            start = int(rng.integers(0, max(1, width - thickness)))
+            out[:, start : start + thickness] = value
+    return out
 
 
 STAIN_FIELD_SIDE = 256  # a larger photo's stains are drawn at this size, then cut to the crop

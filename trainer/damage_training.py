@@ -22,7 +22,7 @@ from autochrome.engine.image_io import load_image
 from autochrome.engine.networks.damage import (DamageNet, context_at, context_features, context_lightness,
                                                 local_planes, pool_features)
 
-from .damage import DamageRecipe, simulate_damage
+from .damage import DamageRecipe, framed, simulate_damage
 from .photos import find_photos
 from .training import StaleCheckpointError, TrainSettings, learning_rate, run_steps, write_checkpoint
 
@@ -88,6 +88,10 @@ class PhotoCrops:
             top = int(rng.integers(0, lightness.shape[0] - CROP + 1))
             left = int(rng.integers(0, lightness.shape[1] - CROP + 1))
             crop = np.clip(lightness[top : top + CROP, left : left + CROP], 0, 100)
+            if self.recipe.frames > 0:  # its own generator: without frames every crop stays as it was
+                frames = np.random.default_rng([self.seed, index, 2])
+                if frames.random() < self.recipe.frames:
+                    crop = framed(crop, frames)
             # The damage is drawn as large as on the photo the crop is from, a scan of any size
             # from this one's to LARGEST_SCAN: on the crop alone a stain shrank to a speck unlike
             # the stains of a whole photo (the network trained so still finds few of them: 1 %).

@@ -292,3 +292,17 @@ def test_film_transport_scratches_run_exactly_along_a_side_and_only_when_asked_f
                 assert min(width, height) <= 5 and max(width, height) >= 0.3 * 240 - 2
     plain = DamageRecipe(faint=0.2)
     assert plain.aligned == 0.0  # the recipes every network so far learned from draw none
+
+
+def test_frame_lines_are_painted_edge_to_edge_as_the_photo_s_own_never_in_the_mask(tmp_path):
+    folder = write_colour_photos(tmp_path / "photos", 3, 240, 200)
+    undamaged = DamageRecipe(clean=1.0, grain=0.0, halftone=0.0, fading=0.0)
+    plain = [PhotoCrops(folder, seed=1, recipe=undamaged).sample(i) for i in range(4)]
+    framed_crops = [PhotoCrops(folder, seed=1, recipe=DamageRecipe(**{**undamaged.__dict__, "frames": 1.0})).sample(i)
+                    for i in range(4)]
+    for (before, _), (after, mask) in zip(plain, framed_crops):
+        assert not mask.any()  # a frame is the photo's own
+        flat_rows = [(row.max() - row.min()) < 1e-4 and (row[0] >= 92 or row[0] <= 8) for row in after]
+        flat_cols = [(col.max() - col.min()) < 1e-4 and (col[0] >= 92 or col[0] <= 8) for col in after.T]
+        assert any(flat_rows) or any(flat_cols)  # a line edge to edge, one flat value
+        assert not np.array_equal(before, after)

@@ -45,7 +45,8 @@ def main() -> int:
     parser.add_argument("--aligned", type=float, default=0.0,
                         help="chance that a crop's damage has film-transport scratches too (DamageRecipe.aligned)")
     parser.add_argument("--frames", type=float, default=0.0,
-                        help="chance that a crop's photo holds straight edge-to-edge lines that are not damage (DamageRecipe.frames)")
+                        help="chance that a crop's photo holds straight edge-to-edge lines that are not damage "
+                             "(DamageRecipe.frames)")
     parser.add_argument("--turned", action="store_true",
                         help="turn and mirror each damaged crop (trainer.damage_training.PhotoCrops)")
     parser.add_argument("--symmetric", action="store_true",
@@ -60,7 +61,8 @@ def main() -> int:
     parser.add_argument("--widen-lines", type=int,
                         help="with --init: this many channels in the line CNN, the new ones starting unheard "
                              "(trainer.damage_training.widened)")
-    parser.add_argument("--widen-hidden", type=int, help="with --init: this many in the head's hidden layer, as --widen-lines")
+    parser.add_argument("--widen-hidden", type=int,
+                        help="with --init: this many in the head's hidden layer, as --widen-lines")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     if args.init:
@@ -96,7 +98,8 @@ def main() -> int:
         "aligned": args.aligned, "frames": args.frames, "turned": args.turned, "symmetric": args.symmetric,
         "hard_photos": len(hard) if hard else 0, "hard_share": args.hard_share if hard else 0.0,
         "started_from": args.init.name if args.init else "ImageNet Lite0 stages, the rest new",
-        "widened": {"lines": args.widen_lines, "hidden": args.widen_hidden} if args.widen_lines or args.widen_hidden else None,
+        "widened": ({"lines": args.widen_lines, "hidden": args.widen_hidden}
+                    if args.widen_lines or args.widen_hidden else None),
         "crop": 192, "date": time.strftime("%Y-%m-%d"),
         "train_minutes": round((time.time() - began) / 60, 1),
         "encoder": "EfficientNet-Lite0 stem and blocks 0-2, ImageNet, frozen"})

@@ -89,9 +89,9 @@ class PhotoCrops:
             left = int(rng.integers(0, lightness.shape[1] - CROP + 1))
             crop = np.clip(lightness[top : top + CROP, left : left + CROP], 0, 100)
             if self.recipe.frames > 0:  # its own generator: without frames every crop stays as it was
-                frames = np.random.default_rng([self.seed, index, 2])
-                if frames.random() < self.recipe.frames:
-                    crop = framed(crop, frames)
+                frame_rng = np.random.default_rng([self.seed, index, 2])
+                if frame_rng.random() < self.recipe.frames:
+                    crop = framed(crop, frame_rng)
             # The damage is drawn as large as on the photo the crop is from, a scan of any size
             # from this one's to LARGEST_SCAN: on the crop alone a stain shrank to a speck unlike
             # the stains of a whole photo (the network trained so still finds few of them: 1 %).
@@ -243,9 +243,10 @@ def base_of(path: Path) -> DamageNet:
 
 def widened(net: DamageNet, lines: int | None = None, hidden: int | None = None, seed: int = 0) -> DamageNet:
     """The damage network with more channels in its dilated line CNN and/or its head's hidden
-    layer, giving the same chances (so any filters it has stay fitted): each new channel reads its inputs by small random weights (so
-    that it learns something of its own) and is read by weights of zero, which training then
-    moves. A trained network can so be given room without starting again."""
+    layer, giving the same chances (so any filters it has stay fitted): each new channel reads
+    its inputs by small random weights (so that it learns something of its own) and is read by
+    weights of zero, which training then moves. A trained network can so be given room without
+    starting again."""
     import dataclasses
 
     config = dataclasses.replace(net.config, lines=max(lines or 0, net.config.lines),
